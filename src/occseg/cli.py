@@ -20,7 +20,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-eval_app = typer.Typer(help="Evaluate methods with the field's standard protocols.", no_args_is_help=True)
+eval_app = typer.Typer(
+    help="Evaluate methods with the field's standard protocols.", no_args_is_help=True
+)
 app.add_typer(eval_app, name="eval")
 
 

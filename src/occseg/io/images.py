@@ -163,13 +163,13 @@ def read_mask(
         Two ``H×W bool`` arrays.
     """
     labels = read_label_map(path)
-    ignore = (
-        labels == ignore_value if ignore_value is not None else np.zeros(labels.shape, bool)
-    )
+    ignore = labels == ignore_value if ignore_value is not None else np.zeros(labels.shape, bool)
     return (labels > threshold) & ~ignore, ignore
 
 
-def check_same_size(image: np.ndarray, mask: np.ndarray, *, image_name: str, mask_name: str) -> None:
+def check_same_size(
+    image: np.ndarray, mask: np.ndarray, *, image_name: str, mask_name: str
+) -> None:
     """Raise :class:`MaskError` if ``mask`` is not the same height and width as ``image``."""
     if image.shape[:2] != mask.shape[:2]:
         raise MaskError(

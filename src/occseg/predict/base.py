@@ -22,9 +22,7 @@ class Predictor(Protocol):
     def set_image(self, image: np.ndarray) -> None:
         """Prepare for a new ``H×W×3 uint8`` RGB image."""
 
-    def predict(
-        self, clicks: Sequence[Click], prev_prob: np.ndarray | None = None
-    ) -> np.ndarray:
+    def predict(self, clicks: Sequence[Click], prev_prob: np.ndarray | None = None) -> np.ndarray:
         """Return the object probability (``H×W float32`` in [0, 1]) given all clicks so far.
 
         ``prev_prob`` is the previous prediction of the same object (None for the first click).

@@ -1,0 +1,36 @@
+"""Interaction encodings agree with brute-force definitions."""
+
+import numpy as np
+
+from occseg.encode import disk_maps, distance_maps, gaussian_maps
+from occseg.types import Click
+
+CLICKS = [Click(3, 4, True), Click(10, 12, True), Click(7, 1, False)]
+SHAPE = (15, 18)
+
+
+def _brute_distance(positive):
+    yy, xx = np.mgrid[0 : SHAPE[0], 0 : SHAPE[1]]
+    d = [np.hypot(yy - c.y, xx - c.x) for c in CLICKS if c.positive == positive]
+    return np.min(d, axis=0) if d else np.full(SHAPE, np.inf)
+
+
+def test_disks_are_exact_euclidean():
+    maps = disk_maps(CLICKS, SHAPE, radius=5)
+    assert maps.shape == (2, *SHAPE) and maps.dtype == np.float32
+    np.testing.assert_array_equal(maps[0], _brute_distance(True) <= 5)
+    np.testing.assert_array_equal(maps[1], _brute_distance(False) <= 5)
+
+
+def test_gaussians_and_distances():
+    g = gaussian_maps(CLICKS, SHAPE, sigma=3)
+    np.testing.assert_allclose(g[0], np.exp(-(_brute_distance(True) ** 2) / 18), atol=1e-5)
+    d = distance_maps(CLICKS, SHAPE, truncate=10)
+    np.testing.assert_allclose(d[1], np.minimum(_brute_distance(False), 10) / 10, atol=1e-5)
+
+
+def test_no_clicks_of_a_polarity():
+    only_pos = [Click(1, 1, True)]
+    assert disk_maps(only_pos, SHAPE)[1].sum() == 0
+    assert gaussian_maps(only_pos, SHAPE)[1].max() == 0
+    assert (distance_maps(only_pos, SHAPE)[1] == 1).all()

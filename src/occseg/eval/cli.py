@@ -21,21 +21,6 @@ from occseg.types import Sample
 console = Console(stderr=True)
 
 
-class _Head(Sequence):
-    """The first ``n`` items of a lazily-loading sequence (picklable, for worker processes)."""
-
-    def __init__(self, items: Sequence, n: int) -> None:
-        self.items, self.n = items, min(n, len(items))
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, index: int):  # type: ignore[override]
-        if not 0 <= index < self.n:
-            raise IndexError(index)
-        return self.items[index]
-
-
 def _print_summary(summary: dict) -> None:
     table = Table(title=f"{summary.get('method')} on {summary.get('dataset', '?')}")
     max_clicks = summary["max_clicks"]
@@ -103,7 +88,7 @@ def eval_clicks(
 
     samples: Sequence[Sample] = open_dataset(dataset)
     if limit:
-        samples = _Head(samples, limit)
+        samples = samples[:limit]
     report = _evaluate(method, samples, max_clicks=max_clicks, all_clicks=all_clicks, jobs=jobs)
     report.meta["dataset"] = dataset
     summary = write_click_report(report, out, title=f"{method} on {dataset}")

@@ -36,7 +36,7 @@ def _print_summary(summary: dict) -> None:
         *[f"{100 * v:.1f}" for v in summary["mIoU@k"].values()],
         f"{summary['seconds_per_click']:.3f}",
     )
-    Console().print(table)
+    Console(width=max(Console().width, 132)).print(table)
 
 
 def _evaluate(

@@ -1,0 +1,9 @@
+"""Torch modules: backbones, the interactive models of the papers, and their losses.
+
+Nothing here reads files; checkpoints are read and written by :mod:`occseg.train.checkpoint`.
+"""
+
+from occseg.nn.clicknet import ClickNet, ClickNetConfig
+from occseg.nn.losses import LOSSES, get_loss
+
+__all__ = ["LOSSES", "ClickNet", "ClickNetConfig", "get_loss"]

@@ -1,0 +1,55 @@
+"""Backbones written here (no torchvision): ResNet-18/34/50 + DeepLabV3+ decoder, HRNet + OCR.
+
+:func:`build_body` makes one by name; every body follows :class:`SegmentationBody`.
+"""
+
+from __future__ import annotations
+
+from occseg.nn.backbones.base import SegmentationBody
+from occseg.nn.backbones.hrnet import HRNET_SPECS, HRNet, HRNetOCR, OCRHead
+from occseg.nn.backbones.resnet import RESNET_SPECS, ResNet, ResNetDeepLab
+
+#: Names accepted by :func:`build_body`.
+BODY_NAMES = tuple([f"resnet{d}" for d in RESNET_SPECS] + list(HRNET_SPECS))
+
+
+def build_body(
+    name: str, width_mult: float = 1.0, in_channels: int = 3, ocr_width: int | None = None
+) -> SegmentationBody:
+    """Build a segmentation body by name (``resnet18/34/50``, ``hrnet18s/18/32``).
+
+    Parameters
+    ----------
+    name
+        One of :data:`BODY_NAMES`.
+    width_mult
+        Multiplies every layer width (1.0 = the paper's widths; e.g. 0.5 for CPU).
+    in_channels
+        Input channels of the first convolution (3, or more for Conv1E).
+    ocr_width
+        HRNet only: OCR width; default the paper's 48/64/128 times ``width_mult``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
+    """
+    if name.startswith("resnet") and name[6:].isdigit() and int(name[6:]) in RESNET_SPECS:
+        return ResNetDeepLab(int(name[6:]), width_mult, in_channels)
+    if name in HRNET_SPECS:
+        return HRNetOCR(name, width_mult, in_channels, ocr_width)
+    raise ValueError(f"unknown backbone {name!r}; choose one of: {', '.join(BODY_NAMES)}")
+
+
+__all__ = [
+    "BODY_NAMES",
+    "HRNET_SPECS",
+    "RESNET_SPECS",
+    "HRNet",
+    "HRNetOCR",
+    "OCRHead",
+    "ResNet",
+    "ResNetDeepLab",
+    "SegmentationBody",
+    "build_body",
+]

@@ -1,0 +1,107 @@
+"""Checkpoints that rebuild their model alone (the model config travels with the weights).
+
+A checkpoint is a ``torch.save`` of a dict::
+
+    {"format": "occseg.clicknet", "version": 1, "model_config": {...}, "model": state_dict,
+     "optimizer": state_dict | None, "step": int, "train_config": {...} | None, "meta": {...}}
+
+It is written atomically (``torch.save`` into memory, then :func:`occseg.io.atomic_write_bytes`),
+so an interrupted run leaves the previous checkpoint intact, and read with ``weights_only=True``
+(no code runs when a checkpoint is opened).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from occseg.errors import ConfigError, FileFormatError
+from occseg.io import atomic_write_bytes
+from occseg.nn.clicknet import ClickNet, ClickNetConfig
+
+FORMAT = "occseg.clicknet"
+VERSION = 1
+
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    model: ClickNet,
+    *,
+    optimizer: torch.optim.Optimizer | None = None,
+    step: int = 0,
+    train_config: dict[str, Any] | None = None,
+    meta: dict[str, Any] | None = None,
+    half: bool = False,
+) -> None:
+    """Write ``model`` (and optionally the optimizer state) to ``path`` atomically.
+
+    Parameters
+    ----------
+    half
+        Store floating-point weights as float16 (halves the size of a shipped model; they are
+        cast back to float32 on loading). Use only for weights-only checkpoints.
+    """
+    model = getattr(model, "module", model)  # unwrap DistributedDataParallel
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "model_config": model.config.to_dict(),
+        "model": state,
+        "optimizer": optimizer.state_dict() if optimizer is not None else None,
+        "step": int(step),
+        "train_config": train_config,
+        "meta": meta or {},
+    }
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint`.
+
+    Raises
+    ------
+    ConfigError
+        If the file does not exist.
+    FileFormatError
+        If it is not an occseg click-model checkpoint.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"checkpoint {path} does not exist; give the path of a .pt file")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle/zip errors of many kinds
+        raise FileFormatError(f"{path} is not a readable torch checkpoint ({exc})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise FileFormatError(
+            f"{path} is not an occseg click-model checkpoint (no format={FORMAT!r} field); "
+            "checkpoints are written by `occseg train clicks`"
+        )
+    if int(payload.get("version", 0)) > VERSION:
+        raise FileFormatError(f"{path} has checkpoint version {payload['version']}; upgrade occseg")
+    return payload
+
+
+def model_from_payload(payload: dict[str, Any]) -> ClickNet:
+    """Rebuild the model of a checkpoint payload (in eval mode)."""
+    try:
+        config = ClickNetConfig.from_dict(payload["model_config"])
+        model = ClickNet(config)
+        model.load_state_dict(payload["model"])
+    except (KeyError, ValueError, RuntimeError) as exc:
+        raise FileFormatError(f"checkpoint does not match its model config: {exc}") from None
+    return model.eval()
+
+
+def load_clicknet(path: str | os.PathLike) -> ClickNet:
+    """Load a :class:`~occseg.nn.ClickNet` from a checkpoint file alone (eval mode)."""
+    return model_from_payload(read_checkpoint(path))

@@ -2,14 +2,16 @@
 
 Textures are evaluated at the 3-D hit points (solid textures), so they need no UV maps and stay
 glued to the surface. Patterns: flat colour, 3-D checker, stripes, value noise (fBm) and wood-like
-rings. All randomness goes through a seeded hash, so the same point always gets the same colour.
+rings. Noise comes from a seeded periodic lattice, so the same point always gets the same colour.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import ndimage
 
 from occseg.errors import ConfigError
 
@@ -129,32 +131,22 @@ def fbm(points: np.ndarray, seed: int, octaves: int = 3) -> np.ndarray:
     return total
 
 
+_LATTICE = 32
+
+
+@functools.lru_cache(maxsize=64)
+def _lattice(seed: int) -> np.ndarray:
+    """A seeded periodic ``32³`` lattice of values in [0, 1), lightly smoothed."""
+    grid = np.random.default_rng(seed & 0x7FFFFFFF).random((_LATTICE,) * 3)
+    smooth = ndimage.uniform_filter(grid, size=2, mode="wrap")
+    lo, hi = smooth.min(), smooth.max()
+    return (smooth - lo) / max(hi - lo, 1e-12)
+
+
 def value_noise(points: np.ndarray, seed: int) -> np.ndarray:
-    """Trilinear value noise in [0, 1) on the integer lattice, smoothstep-interpolated."""
-    base = np.floor(points)
-    frac = points - base
-    cell = base.astype(np.int64)
-    smooth = frac * frac * (3.0 - 2.0 * frac)
-    out = np.zeros(len(points))
-    for corner in range(8):
-        off = np.array([(corner >> 0) & 1, (corner >> 1) & 1, (corner >> 2) & 1])
-        wgt = np.prod(np.where(off == 1, smooth, 1.0 - smooth), axis=1)
-        out += wgt * _hash01(cell + off, seed)
-    return out
-
-
-def _hash01(cells: np.ndarray, seed: int) -> np.ndarray:
-    """Deterministic hash of integer lattice points to [0, 1)."""
-    c = cells.astype(np.uint64)
-    with np.errstate(over="ignore"):
-        h = np.uint64(seed & 0xFFFFFFFF) * np.uint64(0x9E3779B97F4A7C15)
-        h = h ^ (c[:, 0] * np.uint64(0xBF58476D1CE4E5B9))
-        h = h ^ (c[:, 1] * np.uint64(0x94D049BB133111EB))
-        h = h ^ (c[:, 2] * np.uint64(0xD6E8FEB86659FD93))
-        h ^= h >> np.uint64(31)
-        h *= np.uint64(0xBF58476D1CE4E5B9)
-        h ^= h >> np.uint64(29)
-    return (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+    """Trilinear value noise in [0, 1] on a seeded periodic integer lattice (period 32)."""
+    coords = np.mod(np.asarray(points, np.float64), _LATTICE).T
+    return ndimage.map_coordinates(_lattice(int(seed)), coords, order=1, mode="grid-wrap")
 
 
 def _hsv_to_rgb(hsv) -> np.ndarray:

@@ -197,11 +197,11 @@ def render_scene(
         fh = face[hit]
         d = dirs[hit]
         pts = lam[hit][:, None] * d
-        tri = geom.vertices[geom.faces[fh]]
-        fn = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-        fn /= np.maximum(np.linalg.norm(fn, axis=1), 1e-300)[:, None]
-        vn_all = np.concatenate(vnormals)
-        cn = corner_normals(vn_all, geom.faces[fh], fn)
+        tri_all = geom.vertices[geom.faces]
+        fn_all = np.cross(tri_all[:, 1] - tri_all[:, 0], tri_all[:, 2] - tri_all[:, 0])
+        fn_all /= np.maximum(np.linalg.norm(fn_all, axis=1), 1e-300)[:, None]
+        cn_all = corner_normals(np.concatenate(vnormals), geom.faces, fn_all)
+        tri, fn, cn = tri_all[fh], fn_all[fh], cn_all[fh]
         nrm = np.einsum("nk,nkj->nj", barycentric(tri, pts), cn)
         nrm /= np.maximum(np.linalg.norm(nrm, axis=1), 1e-12)[:, None]
         view = d / np.linalg.norm(d, axis=1)[:, None]

@@ -1,6 +1,7 @@
 """``load_predictor(name_or_path)``: the one way to get a predictor.
 
-Names map to factories; a path to a checkpoint file loads a learned model (once one exists).
+Names map to factories; a path to a checkpoint file loads a learned model
+(:class:`~occseg.predict.clicknet.ClickNetPredictor`; the checkpoint holds its model config).
 """
 
 from __future__ import annotations
@@ -22,7 +23,28 @@ def _classical(name: str) -> Callable[..., Predictor]:
     return make
 
 
+#: Where the shipped default click model lives inside the package.
+DEFAULT_CLICKNET = Path(__file__).resolve().parent.parent / "models" / "clicknet.pt"
+
+
+def _clicknet_from(path: Path, **kwargs: Any) -> Predictor:
+    from occseg.predict.clicknet import ClickNetPredictor
+
+    return ClickNetPredictor(path, **kwargs)
+
+
+def _default_clicknet(**kwargs: Any) -> Predictor:
+    if not DEFAULT_CLICKNET.is_file():
+        raise ConfigError(
+            f"the default click model is not installed (expected {DEFAULT_CLICKNET}); train one "
+            "with `occseg train clicks --config configs/clicknet-hrnet18s-cpu.yaml` and pass the "
+            "path of its checkpoint instead of 'clicknet'"
+        )
+    return _clicknet_from(DEFAULT_CLICKNET, **kwargs)
+
+
 _FACTORIES: dict[str, Callable[..., Predictor]] = {
+    "clicknet": _default_clicknet,
     "graphcut": _classical("GraphCutPredictor"),
     "grabcut": _classical("GrabCutPredictor"),
     "random_walker": _classical("RandomWalkerPredictor"),
@@ -41,16 +63,16 @@ def load_predictor(name_or_path: str, **kwargs: Any) -> Predictor:
     Raises
     ------
     ConfigError
-        If the name is unknown and no such file exists.
+        If the name is unknown and no such file exists, or "clicknet" is asked for before the
+        default model is installed.
+    FileFormatError
+        If the path is not an occseg click-model checkpoint.
     """
     factory = _FACTORIES.get(name_or_path.lower().replace("-", "_"))
     if factory is not None:
         return factory(**kwargs)
     if Path(name_or_path).is_file():
-        raise ConfigError(
-            f"{name_or_path}: loading learned checkpoints is not available yet; "
-            f"use one of: {', '.join(available_methods())}"
-        )
+        return _clicknet_from(Path(name_or_path), **kwargs)
     raise ConfigError(
         f"unknown method {name_or_path!r}; choose one of: {', '.join(available_methods())}"
         " (or give the path of a checkpoint file)"

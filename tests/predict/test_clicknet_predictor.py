@@ -1,0 +1,115 @@
+"""The learned click predictor end to end with a randomly initialised tiny model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from occseg.errors import ConfigError, InteractionError
+from occseg.eval.clicks import evaluate_clicks
+from occseg.nn import ClickNet, ClickNetConfig
+from occseg.predict import Predictor, load_predictor, registry
+from occseg.predict.clicknet import ClickNetPredictor, ZoomIn, box_iou, object_roi
+from occseg.train.checkpoint import save_checkpoint
+from occseg.types import Click, Sample
+
+torch.set_num_threads(1)
+
+
+def _tiny_model() -> ClickNet:
+    torch.manual_seed(0)
+    return ClickNet(ClickNetConfig(width_mult=0.125)).eval()
+
+
+def _image(h: int = 60, w: int = 80) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("zoom_flip", [(True, True), (False, False), (True, False)])
+def test_protocol_end_to_end(zoom_flip: tuple[bool, bool]) -> None:
+    zoom, flip = zoom_flip
+    small_zoom = ZoomIn(target_size=48, min_crop=20) if zoom else False
+    p = ClickNetPredictor(_tiny_model(), zoom_in=small_zoom, flip=flip)
+    assert isinstance(p, Predictor)
+    p.set_image(_image())
+    prob = p.predict([Click(30, 40, True)])
+    assert prob.shape == (60, 80) and prob.dtype == np.float32
+    assert np.isfinite(prob).all() and (prob >= 0).all() and (prob <= 1).all()
+    prob2 = p.predict([Click(30, 40, True), Click(5, 5, False)], prev_prob=prob)
+    assert prob2.shape == (60, 80) and prob2.dtype == np.float32
+    with pytest.raises(InteractionError):
+        p.predict([Click(60, 0, True)])
+
+
+def test_flip_averaging_is_mirror_symmetric() -> None:
+    """With flip averaging, mirroring the image and clicks mirrors the prediction."""
+    p = ClickNetPredictor(_tiny_model(), zoom_in=False, flip=True)
+    img = _image(32, 48)
+    p.set_image(img)
+    a = p.predict([Click(10, 12, True)])
+    p.set_image(np.ascontiguousarray(img[:, ::-1]))
+    b = p.predict([Click(10, 48 - 1 - 12, True)])
+    np.testing.assert_allclose(a, b[:, ::-1], atol=1e-5)
+
+
+def test_zoom_in_crops_and_keeps_roi() -> None:
+    p = ClickNetPredictor(_tiny_model(), zoom_in=ZoomIn(target_size=40, min_crop=16), flip=False)
+    p.set_image(_image(100, 120))
+    prev = np.zeros((100, 120), np.float32)
+    prev[40:50, 50:60] = 1.0
+    clicks = [Click(45, 55, True)]
+    assert p._choose_roi(clicks, None) is None  # first click: the full image
+    clicks.append(Click(47, 57, True))
+    prob = p.predict(clicks, prev_prob=prev)
+    roi = p._roi
+    assert roi is not None and roi[1] - roi[0] == 16 and roi[3] - roi[2] == 16
+    outside = np.ones_like(prob, bool)
+    outside[roi[0] : roi[1], roi[2] : roi[3]] = False
+    assert (prob[outside] == 0).all()
+    prev2 = prev.copy()
+    prev2[40:51, 50:60] = 1.0  # nearly the same box: the crop is kept
+    p.predict([*clicks, Click(41, 51, False)], prev_prob=prev2)
+    assert p._roi == roi
+    prev3 = np.zeros_like(prev)
+    prev3[0:90, 0:110] = 1.0  # very different box: recomputed
+    p.predict([*clicks, Click(80, 100, True)], prev_prob=prev3)
+    assert p._roi != roi
+
+
+def test_object_roi_and_box_iou() -> None:
+    mask = np.zeros((300, 400), bool)
+    mask[100:140, 150:250] = True
+    y0, y1, x0, x1 = object_roi(mask, [Click(10, 10, False)], expansion=1.4, min_crop=50)
+    assert (y1 - y0, x1 - x0) == (56, 140)
+    assert y0 <= 100 and y1 >= 140 and x0 <= 150 and x1 >= 250
+    y0, y1, x0, x1 = object_roi(mask, [Click(290, 390, True)], expansion=1.0, min_crop=10)
+    assert (y1, x1) == (291, 391)
+    assert box_iou((0, 10, 0, 10), (0, 10, 0, 10)) == 1.0
+    assert box_iou((0, 10, 0, 10), (0, 10, 5, 15)) == pytest.approx(50 / 150)
+
+
+def test_evaluator_runs_with_it() -> None:
+    p = ClickNetPredictor(_tiny_model(), zoom_in=ZoomIn(target_size=40, min_crop=16))
+    img = _image(40, 40)
+    mask = np.zeros((40, 40), bool)
+    mask[10:30, 12:28] = True
+    report = evaluate_clicks(p, [Sample("s", img, mask)], max_clicks=3, target_iou=None)
+    assert len(report.results[0].ious) == 3
+
+
+def test_load_predictor_by_path_and_default(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "m.pt"
+    save_checkpoint(path, _tiny_model())
+    p = load_predictor(str(path), zoom_in=False)
+    assert isinstance(p, ClickNetPredictor)
+    p.set_image(_image(24, 24))
+    assert p.predict([Click(3, 3, True)]).shape == (24, 24)
+    monkeypatch.setattr(registry, "DEFAULT_CLICKNET", tmp_path / "none.pt")
+    with pytest.raises(ConfigError, match="default click model is not installed"):
+        load_predictor("clicknet")
+    monkeypatch.setattr(registry, "DEFAULT_CLICKNET", path)
+    assert isinstance(load_predictor("clicknet"), ClickNetPredictor)

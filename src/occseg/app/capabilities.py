@@ -1,0 +1,79 @@
+"""Optional capabilities of the app, used as soon as a model provides them.
+
+Object mode (clicks → mask) and manual order mode always work. Three more appear when a model
+offers them; the server reports them at ``GET /api/info`` and the page hides what is missing:
+
+* **boundary clicks** — the click predictor declares ``supports_boundary_clicks = True`` and its
+  ``predict`` accepts :class:`~occseg.types.BoundaryClick` among the interactions;
+* **boundary mode** — a :class:`BoundaryModel` re-estimates the occlusion-boundary map from FN/FP
+  scribbles (the page shows it thinned);
+* **automatic ordering** — an :class:`OrderModel` proposes ``(front, back)`` pairs from the masks
+  and, when present, the boundary map.
+
+A click predictor that also has ``predict_boundaries`` / ``order_objects`` methods serves as the
+boundary / order model by itself; otherwise pass them to :func:`occseg.app.server.create_app`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from occseg.types import Scribble
+
+__all__ = ["BoundaryModel", "Extensions", "OrderModel", "capabilities", "resolve_extensions"]
+
+
+@runtime_checkable
+class BoundaryModel(Protocol):
+    """Estimates an occlusion-boundary probability map, corrected by scribbles."""
+
+    def set_image(self, image: np.ndarray) -> None:
+        """Prepare for a new ``H×W×3 uint8`` RGB image."""
+
+    def predict_boundaries(self, scribbles: Sequence[Scribble]) -> np.ndarray:
+        """``H×W float32`` boundary probability given FN (``"fn"``) / FP (``"fp"``) scribbles."""
+
+
+@runtime_checkable
+class OrderModel(Protocol):
+    """Proposes the occlusion order of annotated objects."""
+
+    def order_objects(
+        self, image: np.ndarray, masks: Sequence[np.ndarray], boundaries: np.ndarray | None
+    ) -> list[tuple[int, int]]:
+        """``(front, back)`` index pairs: ``masks[front]`` occludes ``masks[back]``."""
+
+
+@dataclass
+class Extensions:
+    """The optional models the app uses (None: that capability is hidden)."""
+
+    boundary: BoundaryModel | None = None
+    order: OrderModel | None = None
+
+
+def resolve_extensions(predictor: Any, extensions: Extensions | None) -> Extensions:
+    """Fill missing extensions from the click predictor when it offers the methods itself."""
+    ext = extensions or Extensions()
+    boundary = ext.boundary
+    if boundary is None and callable(getattr(predictor, "predict_boundaries", None)):
+        boundary = predictor
+    order = ext.order
+    if order is None and callable(getattr(predictor, "order_objects", None)):
+        order = predictor
+    return Extensions(boundary=boundary, order=order)
+
+
+def capabilities(predictor: Any, ext: Extensions) -> dict[str, bool]:
+    """What the page may offer, as reported by ``GET /api/info``."""
+    return {
+        "object": True,
+        "order": True,
+        "boundary_clicks": bool(getattr(predictor, "supports_boundary_clicks", False)),
+        "boundary": ext.boundary is not None,
+        "auto_order": ext.order is not None,
+    }

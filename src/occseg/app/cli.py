@@ -1,0 +1,57 @@
+"""``occseg annotate`` and ``occseg export coco``: thin wrappers over the app's library calls."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from occseg.cli import app
+
+__all__ = ["annotate", "export_app", "export_coco_command"]
+
+
+def _export_group() -> typer.Typer:
+    """The ``export`` command group (shared if another module has registered it already)."""
+    for group in app.registered_groups:
+        if group.name == "export" and group.typer_instance is not None:
+            return group.typer_instance
+    group = typer.Typer(help="Export annotations in standard formats.", no_args_is_help=True)
+    app.add_typer(group, name="export")
+    return group
+
+
+export_app = _export_group()
+
+
+@app.command("annotate")
+def annotate(
+    images_dir: Path | None = typer.Argument(
+        None, help="Folder of images to annotate (default: bundled sample photographs)."
+    ),
+    out: Path = typer.Option(
+        Path("occseg-project"), "--out", help="Project folder: annotations are saved here."
+    ),
+    model: str = typer.Option("graphcut", "--model", help="Click model name or checkpoint."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (local only)."),
+    port: int = typer.Option(8765, "--port", help="TCP port (0: any free port)."),
+) -> None:
+    """Start the annotation web app and print the URL to open."""
+    from occseg.app.serve import serve
+
+    serve(images_dir, out=out, model=model, host=host, port=port, echo=typer.echo)
+
+
+@export_app.command("coco")
+def export_coco_command(
+    project: Path = typer.Option(..., "--project", help="Project folder of `occseg annotate`."),
+    out: Path | None = typer.Option(None, "--out", help="Output folder (default PROJECT/export)."),
+) -> None:
+    """COCO JSON with RLE masks, class names and COCOA occlusion order, plus PNG masks."""
+    from occseg.app.export import export_coco
+
+    result = export_coco(project, out)
+    typer.echo(
+        f"wrote {result.coco_json}: {result.n_images} images, {result.n_annotations} "
+        f"annotations, {result.n_categories} categories"
+    )

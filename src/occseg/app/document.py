@@ -1,0 +1,267 @@
+"""The per-image annotation document: objects built from clicks, and their occlusion order.
+
+A document is a plain JSON-ready dict, so what is saved is exactly what is served::
+
+    {"format": "occseg-annotation", "format_version": 1, "image": "cat.png",
+     "width": W, "height": H, "version": 12, "next_id": 3,
+     "objects": [{"id": 1, "label": "cat", "color": "#e6194b", "visible": true,
+                  "finished": true,
+                  "steps": [{"y": 10, "x": 20, "positive": true, "kind": "click",
+                             "rle": "<COCO compressed counts>", "ms": 31.5}, ...],
+                  "redo": [...]}],
+     "order": [[front_id, back_id], ...],
+     "scribbles": [{"kind": "fn", "points": [[y, x], ...]}, ...]}
+
+Each step keeps the mask *after* it, so undo/redo are exact and need no model. The ``version``
+grows by one on every change; a change made against an older version is refused
+(:class:`VersionConflict`), so two tabs cannot silently overwrite each other.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+from occseg.app.ordering import find_cycles, relative_depth
+from occseg.errors import FileFormatError, InteractionError, OccsegError
+from occseg.io.coco import mask_to_rle, rle_area, rle_to_mask
+
+FORMAT = "occseg-annotation"
+FORMAT_VERSION = 1
+
+#: Distinct colours given to new objects in turn (Sasha Trubetskoy's list of 20).
+PALETTE = (
+    "#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6",
+    "#bcf60c", "#fabebe", "#008080", "#e6beff", "#9a6324", "#fffac8", "#800000", "#aaffc3",
+    "#808000", "#ffd8b1", "#000075", "#808080",
+)  # fmt: skip
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+MAX_LABEL = 100
+
+
+class VersionConflict(OccsegError):
+    """A change was made against an outdated version of the document."""
+
+
+class ObjectNotFound(OccsegError):
+    """The request names an object that the document does not hold."""
+
+
+def new_document(image: str, height: int, width: int) -> dict[str, Any]:
+    """An empty document for ``image`` of the given size (version 0)."""
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "image": image,
+        "width": int(width),
+        "height": int(height),
+        "version": 0,
+        "next_id": 1,
+        "objects": [],
+        "order": [],
+        "scribbles": [],
+    }
+
+
+def validate_document(doc: Any, *, image: str, height: int, width: int) -> dict[str, Any]:
+    """Check a loaded document's structure and image size; raise :class:`FileFormatError`."""
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise FileFormatError(f"annotation of {image} is not an occseg annotation file")
+    if (doc.get("height"), doc.get("width")) != (height, width):
+        raise FileFormatError(
+            f"annotation of {image} is for a {doc.get('width')}×{doc.get('height')} image but the "
+            f"image is {width}×{height}; move the annotation file away to start over"
+        )
+    try:
+        int(doc["version"])
+        int(doc["next_id"])
+        for obj in doc["objects"]:
+            int(obj["id"])
+            for step in obj["steps"] + obj["redo"]:
+                int(step["y"]), int(step["x"]), str(step["rle"])
+        for front, back in doc["order"]:
+            int(front), int(back)
+    except (KeyError, TypeError, ValueError):
+        raise FileFormatError(
+            f"annotation of {image} lacks required fields; restore it from a backup or move it away"
+        ) from None
+    doc.setdefault("scribbles", [])
+    return doc
+
+
+def check_version(doc: dict, version: int) -> None:
+    """Refuse a change made by a client that last saw ``version``."""
+    if int(version) != int(doc["version"]):
+        raise VersionConflict(
+            f"{doc['image']} was changed elsewhere (another tab or window) since you loaded it "
+            f"(your version {version}, saved version {doc['version']}); reload the image to "
+            "continue from the saved state"
+        )
+
+
+def bump(doc: dict) -> None:
+    """Mark one change (call after every successful mutation, before saving)."""
+    doc["version"] = int(doc["version"]) + 1
+
+
+def get_object(doc: dict, object_id: int) -> dict:
+    """The object with ``object_id``, or :class:`ObjectNotFound`."""
+    for obj in doc["objects"]:
+        if obj["id"] == object_id:
+            return obj
+    raise ObjectNotFound(f"{doc['image']} has no object {object_id}; reload the image")
+
+
+def add_object(doc: dict, label: str = "object") -> dict:
+    """Append a new empty object with the next colour of the palette."""
+    oid = int(doc["next_id"])
+    doc["next_id"] = oid + 1
+    obj = {
+        "id": oid,
+        "label": label,
+        "color": PALETTE[(oid - 1) % len(PALETTE)],
+        "visible": True,
+        "finished": False,
+        "steps": [],
+        "redo": [],
+    }
+    doc["objects"].append(obj)
+    return obj
+
+
+def object_mask(doc: dict, obj: dict) -> np.ndarray:
+    """The current ``H×W bool`` mask of ``obj`` (empty before its first click)."""
+    if not obj["steps"]:
+        return np.zeros((doc["height"], doc["width"]), bool)
+    return rle_to_mask(_rle(doc, obj["steps"][-1]["rle"]))
+
+
+def clicks_of(obj: dict) -> list[tuple[int, int, bool]]:
+    """``(y, x, positive)`` of every click of ``obj`` still in effect."""
+    return [(s["y"], s["x"], s["positive"]) for s in obj["steps"] if s.get("kind") == "click"]
+
+
+def check_point(doc: dict, y: int, x: int) -> None:
+    """Raise :class:`InteractionError` unless ``(y, x)`` lies inside the image."""
+    if not (0 <= y < doc["height"] and 0 <= x < doc["width"]):
+        raise InteractionError(
+            f"click at (y={y}, x={x}) is outside the {doc['width']}×{doc['height']} image"
+        )
+
+
+def push_step(doc: dict, obj: dict, step: dict, mask: np.ndarray) -> None:
+    """Record an interaction and the mask it produced; clears the redo list."""
+    step = dict(step, rle=mask_to_rle(mask)["counts"])
+    obj["steps"].append(step)
+    obj["redo"] = []
+    obj["finished"] = False
+
+
+def undo(doc: dict, obj: dict) -> None:
+    """Take back the last interaction of ``obj``."""
+    if not obj["steps"]:
+        raise InteractionError(f"object {obj['id']} has nothing to undo")
+    obj["redo"].append(obj["steps"].pop())
+
+
+def redo(doc: dict, obj: dict) -> None:
+    """Re-apply the last undone interaction of ``obj``."""
+    if not obj["redo"]:
+        raise InteractionError(f"object {obj['id']} has nothing to redo")
+    obj["steps"].append(obj["redo"].pop())
+
+
+def update_object(doc: dict, obj: dict, changes: dict[str, Any]) -> None:
+    """Apply label / colour / visibility / finished changes after validating them."""
+    if "label" in changes and changes["label"] is not None:
+        label = str(changes["label"]).strip()
+        if not label or len(label) > MAX_LABEL or any(ord(c) < 32 for c in label):
+            raise InteractionError(
+                f"a class label must be 1 to {MAX_LABEL} printable characters, got {label!r}"
+            )
+        obj["label"] = label
+    if changes.get("color") is not None:
+        if not _COLOUR.match(str(changes["color"])):
+            raise InteractionError(f"colour must look like #rrggbb, got {changes['color']!r}")
+        obj["color"] = str(changes["color"]).lower()
+    if changes.get("visible") is not None:
+        obj["visible"] = bool(changes["visible"])
+    if changes.get("finished") is not None:
+        obj["finished"] = bool(changes["finished"])
+
+
+def delete_object(doc: dict, obj: dict) -> None:
+    """Remove ``obj`` and every order edge that mentions it."""
+    doc["objects"] = [o for o in doc["objects"] if o["id"] != obj["id"]]
+    doc["order"] = [e for e in doc["order"] if obj["id"] not in e]
+
+
+def set_in_front(doc: dict, front: int, back: int) -> None:
+    """Record that object ``front`` occludes object ``back`` (replacing the reverse edge)."""
+    if front == back:
+        raise InteractionError("an object cannot be in front of itself; pick two objects")
+    get_object(doc, front), get_object(doc, back)
+    doc["order"] = [e for e in doc["order"] if sorted(e) != sorted([front, back])]
+    doc["order"].append([front, back])
+
+
+def remove_order(doc: dict, front: int, back: int) -> None:
+    """Forget the order between ``front`` and ``back`` (either direction)."""
+    before = len(doc["order"])
+    doc["order"] = [e for e in doc["order"] if sorted(e) != sorted([front, back])]
+    if len(doc["order"]) == before:
+        raise InteractionError(f"no order is set between objects {front} and {back}")
+
+
+def order_summary(doc: dict) -> dict[str, Any]:
+    """Order edges, cycles (flagged contradictions) and relative depth of every object."""
+    ids = [o["id"] for o in doc["objects"]]
+    edges = [(int(a), int(b)) for a, b in doc["order"]]
+    depth = relative_depth(ids, edges)
+    return {
+        "edges": [list(e) for e in edges],
+        "cycles": find_cycles(ids, edges),
+        "depth": {str(k): v for k, v in depth.items()},
+    }
+
+
+def public_view(doc: dict) -> dict[str, Any]:
+    """What the page needs: objects with their clicks and current mask, plus the order summary."""
+    objects = []
+    for obj in doc["objects"]:
+        last = obj["steps"][-1] if obj["steps"] else None
+        rle = _rle(doc, last["rle"]) if last else None
+        objects.append(
+            {
+                "id": obj["id"],
+                "label": obj["label"],
+                "color": obj["color"],
+                "visible": obj["visible"],
+                "finished": obj["finished"],
+                "clicks": [
+                    {"y": s["y"], "x": s["x"], "positive": s["positive"]}
+                    for s in obj["steps"]
+                    if s.get("kind") == "click"
+                ],
+                "can_undo": bool(obj["steps"]),
+                "can_redo": bool(obj["redo"]),
+                "mask": rle,
+                "area": rle_area(rle) if rle else 0,
+                "ms": last.get("ms") if last else None,
+            }
+        )
+    return {
+        "image": doc["image"],
+        "width": doc["width"],
+        "height": doc["height"],
+        "version": doc["version"],
+        "objects": objects,
+        "order": order_summary(doc),
+        "scribbles": doc.get("scribbles", []),
+    }
+
+
+def _rle(doc: dict, counts: str) -> dict:
+    return {"size": [doc["height"], doc["width"]], "counts": counts}

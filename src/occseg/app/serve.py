@@ -1,0 +1,76 @@
+"""Start the annotation app: build the project, load the model, serve with uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from occseg.app.project import Project
+from occseg.app.server import LOOPBACK_HOSTS, create_app
+from occseg.errors import ConfigError
+
+__all__ = ["DEFAULT_OUT", "bind", "is_loopback", "serve"]
+
+DEFAULT_OUT = Path("occseg-project")
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and ``localhost``."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (port 0: any free port); ConfigError if busy."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port or --host"
+        ) from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(
+    images_dir: str | Path | None = None,
+    *,
+    out: str | Path = DEFAULT_OUT,
+    model: str = "graphcut",
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    echo: Callable[[str], None] = print,
+) -> None:
+    """Run ``occseg annotate`` until interrupted; prints the URL to open once it is listening."""
+    import uvicorn
+
+    from occseg.predict import load_predictor
+
+    project = Project(images_dir, out, model=model)
+    predictor = load_predictor(model)
+    local = is_loopback(host)
+    hosts = list(LOOPBACK_HOSTS) if local else ["*"]
+    app = create_app(project, predictor, model_name=model, allowed_hosts=hosts)
+    sock = bind(host, port)
+    actual = sock.getsockname()[1]
+    shown = f"[{host.strip('[]')}]" if ":" in host else host
+    if not local:
+        echo(f"warning: listening on {host}, reachable from other machines; no authentication")
+    echo(f"occseg annotate: {len(project.names)} images from {project.images_dir}")
+    echo(f"annotations are saved in {project.out_dir}")
+    echo(f"open http://{shown}:{actual}/ in a browser (Ctrl+C to stop)")
+    sys.stdout.flush()
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    uvicorn.Server(config).run(sockets=[sock])

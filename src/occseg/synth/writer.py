@@ -17,6 +17,7 @@ Every file is written atomically and deterministically: the same seed gives the 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from collections.abc import Callable, Sequence
@@ -188,8 +189,32 @@ def run_jobs(
                 results.append(task(i))
                 bar.advance(handle)
         else:
-            with get_context("spawn").Pool(jobs) as pool:
+            with _single_threaded_children():
+                ctx = get_context("forkserver")
+                # Workers fork from a clean server that has imported the renderer but never
+                # started Embree's thread pool (forking after that is unsafe).
+                ctx.set_forkserver_preload(["occseg.synth.dataset"])
+                pool = ctx.Pool(jobs)
+            with pool:
                 for res in pool.imap(task, indices, chunksize=1):
                     results.append(res)
                     bar.advance(handle)
     return results
+
+
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def _single_threaded_children():
+    """Start worker processes with one BLAS/OpenMP thread each (processes already fill cores)."""
+    saved = {k: os.environ.get(k) for k in _THREAD_VARS}
+    os.environ.update({k: "1" for k in _THREAD_VARS})
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -136,3 +136,32 @@ def test_two_boxes_one_hiding_part_of_the_other_give_one_directed_edge():
     for k, other in neigh.items():
         assert not np.any(out.ob_occludes[..., k] & (inst == 2) & (other == 1))
         assert np.any(out.ob_occludes[..., k] & (inst == 1) & (other == 2)) or k != RIGHT
+
+
+def test_concave_crease_of_a_union_is_not_a_boundary():
+    slab = trimesh.creation.box([2.0, 2.0, 0.4])
+    upright = trimesh.creation.box([2.0, 0.4, 2.0])
+    upright.apply_translation([0.0, 0.8, 1.0])
+    ell = trimesh.boolean.union([slab, upright], engine="manifold")  # one connected mesh
+    eye = np.array([0.3, -4.0, 2.5])  # looking into the inner corner: the crease is in view
+    cam = Camera(intrinsics(W, H, 60), W, H, look_at(eye, [0.0, 0.4, 0.5]))
+    out = render_scene([ell], cam)
+    assert out.instances.astype(bool).mean() > 0.2
+    assert not _self_events(out).any()
+
+
+def test_chair_legs_in_front_of_each_other_are_self_occlusions():
+    from occseg.synth.shapes import chair
+
+    mesh = chair(np.random.default_rng(0))
+    assert mesh.body_count == 1  # legs, seat and back are one surface
+    eye = np.array([1.6, -1.6, 0.25])  # low, diagonal: front legs cross the back legs
+    cam = Camera(intrinsics(W, H, 45), W, H, look_at(eye, [0.0, 0.0, 0.35]))
+    out = render_scene([mesh], cam)
+    self_ev = _self_events(out)
+    assert self_ev.sum() >= 10
+    ys, xs = np.nonzero(self_ev)
+    pad = np.pad(out.depth, 1, constant_values=np.inf)
+    neigh = np.stack([pad[1:-1, :-2], pad[1:-1, 2:], pad[:-2, 1:-1], pad[2:, 1:-1]], axis=-1)
+    occluded_depth = np.where(out.ob_occludes, neigh, -np.inf).max(axis=-1)
+    assert np.all(out.depth[ys, xs] < occluded_depth[ys, xs])

@@ -20,7 +20,7 @@ from occseg.predict import load_predictor
 
 #: Where the objects of the synthetic scene are, as (y0, y1, x0, x1).
 RED_BOX = (15, 45, 20, 50)
-BLUE_BOX = (25, 55, 55, 75)
+BLUE_BOX = (25, 55, 45, 70)
 
 
 def scene() -> np.ndarray:

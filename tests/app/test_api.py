@@ -58,7 +58,8 @@ def test_clicks_build_an_object_and_report_latency(client, boxes):
     body = r.json()
     obj = body["doc"]["objects"][0]
     assert body["object_id"] == obj["id"] == 1 and body["doc"]["version"] == 1
-    assert body["ms"] >= 0 and obj["clicks"] == [{"y": 30, "x": 30, "positive": True}]
+    assert body["ms"] >= 0
+    assert obj["clicks"] == [{"y": 30, "x": 30, "positive": True, "kind": "click"}]
     assert _iou(_mask(obj), _box(boxes["red"])) > 0.6
     r = _click(client, 1, 5, 5, positive=False, object_id=1)
     obj = r.json()["doc"]["objects"][0]

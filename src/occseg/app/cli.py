@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import typer
@@ -11,12 +12,32 @@ from occseg.cli import app
 __all__ = ["annotate", "export_app", "export_coco_command"]
 
 
-def _export_group() -> typer.Typer:
-    """The ``export`` command group (shared if another module has registered it already)."""
+def _find_group(name: str) -> typer.Typer | None:
     for group in app.registered_groups:
-        if group.name == "export" and group.typer_instance is not None:
+        if group.name == name and group.typer_instance is not None:
             return group.typer_instance
-    group = typer.Typer(help="Export annotations in standard formats.", no_args_is_help=True)
+    return None
+
+
+def _export_group() -> typer.Typer:
+    """The shared ``export`` command group.
+
+    ``occseg.train.cli`` also registers ``export`` (``export onnx``); it is imported first so both
+    verbs land in one group whatever order the command modules are imported in.
+    """
+    existing = _find_group("export")
+    if existing is None:
+        with contextlib.suppress(ImportError):
+            from occseg.train import cli as _train_cli  # noqa: F401
+        existing = _find_group("export")
+    if existing is not None:
+        return existing
+    group = typer.Typer(no_args_is_help=True)
+
+    @group.callback()
+    def export() -> None:
+        """Export annotations in standard formats."""
+
     app.add_typer(group, name="export")
     return group
 

@@ -138,9 +138,10 @@ def object_mask(doc: dict, obj: dict) -> np.ndarray:
     return rle_to_mask(_rle(doc, obj["steps"][-1]["rle"]))
 
 
-def clicks_of(obj: dict) -> list[tuple[int, int, bool]]:
-    """``(y, x, positive)`` of every click of ``obj`` still in effect."""
-    return [(s["y"], s["x"], s["positive"]) for s in obj["steps"] if s.get("kind") == "click"]
+def interactions_of(obj: dict) -> list[tuple[int, int, bool, str]]:
+    """``(y, x, positive, kind)`` of every interaction of ``obj`` still in effect, in order;
+    ``kind`` is ``"click"`` or ``"boundary"`` (a boundary click)."""
+    return [(s["y"], s["x"], s["positive"], s.get("kind", "click")) for s in obj["steps"]]
 
 
 def check_point(doc: dict, y: int, x: int) -> None:
@@ -241,9 +242,8 @@ def public_view(doc: dict) -> dict[str, Any]:
                 "visible": obj["visible"],
                 "finished": obj["finished"],
                 "clicks": [
-                    {"y": s["y"], "x": s["x"], "positive": s["positive"]}
-                    for s in obj["steps"]
-                    if s.get("kind") == "click"
+                    {"y": y, "x": x, "positive": p, "kind": k}
+                    for y, x, p, k in interactions_of(obj)
                 ],
                 "can_undo": bool(obj["steps"]),
                 "can_redo": bool(obj["redo"]),

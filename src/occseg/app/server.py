@@ -159,11 +159,8 @@ def create_app(
 
     def predict_object(name: str, doc: dict, obj: dict, step: dict) -> dict:
         set_image(name)
-        clicks: list[Any] = [Click(y, x, p) for y, x, p in D.clicks_of(obj)]
-        if step["kind"] == "click":
-            clicks.append(Click(step["y"], step["x"], step["positive"]))
-        else:
-            clicks.append(BoundaryClick(step["y"], step["x"]))
+        steps = [*D.interactions_of(obj), (step["y"], step["x"], step["positive"], step["kind"])]
+        clicks = [Click(y, x, p) if k == "click" else BoundaryClick(y, x) for y, x, p, k in steps]
         prev = D.object_mask(doc, obj).astype(np.float32) if obj["steps"] else None
         t0 = time.perf_counter()
         prob = np.asarray(predictor.predict(clicks, prev_prob=prev))

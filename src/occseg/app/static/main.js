@@ -163,7 +163,7 @@ viewer.onOverlay = (ctx, scale) => {
   for (const c of obj.clicks) {
     ctx.beginPath();
     ctx.arc(c.x + 0.5, c.y + 0.5, r, 0, 2 * Math.PI);
-    ctx.fillStyle = c.positive ? "#30c060" : "#e5484d";
+    ctx.fillStyle = c.kind === "boundary" ? "#f2b233" : c.positive ? "#30c060" : "#e5484d";
     ctx.fill();
     ctx.lineWidth = Math.max(0.5, 1.5 / scale);
     ctx.strokeStyle = "#fff";

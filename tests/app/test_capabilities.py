@@ -1,0 +1,136 @@
+"""Optional capabilities (boundary clicks, boundary mode, automatic order) and order helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from occseg.app import Extensions
+from occseg.app.ordering import find_cycles, relative_depth, strongly_connected
+from occseg.app.serve import bind, is_loopback
+from occseg.errors import ConfigError
+from occseg.types import BoundaryClick, Click, Scribble
+
+URL = "/api/images/scene.png"
+
+
+class BoxPredictor:
+    """Stub model: a 7×7 square around every positive click; supports boundary clicks."""
+
+    supports_boundary_clicks = True
+
+    def __init__(self) -> None:
+        self.shape = (0, 0)
+        self.seen: list = []
+
+    def set_image(self, image: np.ndarray) -> None:
+        self.shape = image.shape[:2]
+
+    def predict(self, clicks: Sequence, prev_prob=None) -> np.ndarray:
+        self.seen = list(clicks)
+        prob = np.zeros(self.shape, np.float32)
+        for c in clicks:
+            if isinstance(c, BoundaryClick) or (isinstance(c, Click) and c.positive):
+                prob[max(0, c.y - 3) : c.y + 4, max(0, c.x - 3) : c.x + 4] = 1
+        return prob
+
+
+class LineBoundaries:
+    """Stub boundary model: the FN scribbles' points are boundaries."""
+
+    def set_image(self, image: np.ndarray) -> None:
+        self.shape = image.shape[:2]
+
+    def predict_boundaries(self, scribbles: Sequence[Scribble]) -> np.ndarray:
+        prob = np.zeros(self.shape, np.float32)
+        for s in scribbles:
+            if s.kind == "fn":
+                for y, x in s.points:
+                    prob[y, x] = 1
+        return prob
+
+
+class AreaOrder:
+    """Stub order model: the smaller mask is in front."""
+
+    def order_objects(self, image, masks, boundaries):
+        self.boundaries = boundaries
+        idx = sorted(range(len(masks)), key=lambda i: masks[i].sum())
+        return [(idx[i], idx[j]) for i in range(len(idx)) for j in range(i + 1, len(idx))]
+
+
+def test_capabilities_appear_with_their_models(make_client):
+    predictor, order = BoxPredictor(), AreaOrder()
+    client = make_client(predictor, Extensions(boundary=LineBoundaries(), order=order))
+    caps = client.get("/api/info").json()["capabilities"]
+    assert caps == {
+        "object": True,
+        "order": True,
+        "boundary_clicks": True,
+        "boundary": True,
+        "auto_order": True,
+    }
+    r = client.post(f"{URL}/clicks", json={"version": 0, "y": 10, "x": 10, "kind": "boundary"})
+    assert r.status_code == 200 and isinstance(predictor.seen[-1], BoundaryClick)
+    client.post(f"{URL}/clicks", json={"version": 1, "y": 10, "x": 12, "object_id": 1})
+    assert predictor.seen == [BoundaryClick(10, 10), Click(10, 12, True)]
+    client.post(f"{URL}/clicks", json={"version": 2, "y": 40, "x": 40})
+    r = client.post(
+        f"{URL}/scribbles", json={"version": 3, "kind": "fn", "points": [[5, 5], [5, 6]]}
+    )
+    assert r.status_code == 200 and len(r.json()["doc"]["scribbles"]) == 1
+    png = client.get(f"{URL}/boundaries.png")
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    r = client.post(f"{URL}/order/auto", json={"version": 4})
+    assert r.status_code == 200, r.text
+    assert r.json()["doc"]["order"]["edges"] == [[2, 1]]  # 2 (7×7) is smaller than 1 (7×9)
+    assert order.boundaries is not None and order.boundaries.shape == (60, 80)
+    r = client.post(f"{URL}/scribbles/undo", json={"version": 5})
+    assert r.json()["doc"]["scribbles"] == []
+    r = client.post(f"{URL}/scribbles/undo", json={"version": 6})
+    assert r.status_code == 422 and "no scribble" in r.json()["detail"]
+    r = client.post(f"{URL}/scribbles", json={"version": 6, "kind": "fp", "points": [[99, 5]]})
+    assert r.status_code == 422 and "outside" in r.json()["detail"]
+
+
+def test_a_predictor_can_bring_its_own_extras(make_client):
+    class AllInOne(BoxPredictor, LineBoundaries, AreaOrder):
+        pass
+
+    caps = make_client(AllInOne()).get("/api/info").json()["capabilities"]
+    assert caps["boundary"] and caps["auto_order"]
+
+
+def test_broken_model_output_is_reported(make_client):
+    class Wrong(BoxPredictor):
+        def predict(self, clicks, prev_prob=None):
+            return np.zeros((3, 3), np.float32)
+
+    client = make_client(Wrong())
+    r = client.post(f"{URL}/clicks", json={"version": 0, "y": 10, "x": 10})
+    assert r.status_code == 409 and "model" in r.json()["detail"]
+    doc = client.get(f"{URL}/annotation").json()
+    assert doc["version"] == 0 and doc["objects"] == []  # rolled back
+
+
+def test_ordering_helpers():
+    assert strongly_connected([1, 2, 3], []) == [[1], [2], [3]]
+    assert find_cycles([1, 2, 3, 4], [(1, 2), (2, 1), (3, 4)]) == [[1, 2]]
+    assert find_cycles([1, 2], [(1, 2), (1, 9)]) == []  # unknown ids are ignored
+    assert relative_depth([1, 2, 3], [(1, 2), (2, 1), (2, 3)]) == {1: 0, 2: 0, 3: 1}
+    long_chain = [(i, i + 1) for i in range(2000)]  # deep graphs need no recursion
+    assert relative_depth(list(range(2001)), long_chain)[2000] == 2000
+    assert find_cycles(list(range(2001)), [*long_chain, (2000, 0)]) == [list(range(2001))]
+
+
+def test_serving_helpers():
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("example.org")
+    sock = bind("127.0.0.1", 0)
+    try:
+        with pytest.raises(ConfigError, match="--port"):
+            bind("127.0.0.1", sock.getsockname()[1])
+    finally:
+        sock.close()

@@ -136,3 +136,14 @@ def test_scene_file_with_user_meshes(tmp_path: Path):
     assert sample.ob.any() and np.all(sample.instances[sample.ob] == 1)
     (tmp_path / "bad.json").write_text("{}")
     assert main(["synth", "--scene", str(tmp_path / "bad.json"), "--out", str(tmp_path / "t")]) == 2
+
+
+def test_user_meshes_are_mixed_into_generated_scenes(tmp_path: Path):
+    trimesh.creation.annulus(0.2, 0.5, 0.3).export(tmp_path / "ring.obj")
+    generate_dataset(
+        tmp_path / "u", 3, 64, 48, seed=1, user_meshes=[tmp_path / "ring.obj"], progress=False
+    )
+    kinds = [o["kind"] for s in read_synth_dataset(tmp_path / "u") for o in s.meta["objects"]]
+    assert "mesh" in kinds
+    assert main(["synth", "--n", "1", "--mesh", str(tmp_path / "nope.ply"),
+                 "--out", str(tmp_path / "v")]) == 2  # fmt: skip

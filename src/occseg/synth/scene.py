@@ -108,7 +108,7 @@ def generate_scene(
     probs = np.array(list(KIND_WEIGHTS.values()))
     probs /= probs.sum()
     centre = rng.uniform(-0.3, 0.3, size=2) * half
-    spread = rng.uniform(0.6, 1.3)
+    spread = rng.uniform(0.35, 0.85)
 
     objects: list[SceneObject] = []
     footprints: list[tuple[np.ndarray, float, float, str]] = []  # xy, radius, top z, kind

@@ -43,6 +43,9 @@ class SceneRender:
         ``H×W float32`` PIOD angle (radians, occluder on the left), NaN off the boundary.
     occlusions
         Sorted ``(front_id, back_id)`` pairs: ``front`` occludes ``back`` somewhere (0 = room).
+        Every pixel pair across two objects is an event, including contact lines (an object
+        standing on the floor or on another object): there the closer side is marked, so touching
+        objects often occlude each other in both directions.
     visible
         ``{instance id: H×W bool}`` visible mask of every object id ≥ 1 with at least one pixel.
     """

@@ -379,7 +379,11 @@ $("order-form").addEventListener("submit", (e) => {
 $("auto-order").addEventListener("click", () => enqueue(() => change("POST", `${base()}/order/auto`, { version: version() })));
 $("export").addEventListener("click", () => enqueue(async () => {
   const res = await api("POST", "/api/export");
-  showToast(`exported ${res.annotations} annotations of ${res.images} images to ${res.coco_json}`, { error: false });
+  const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  showToast(
+    `exported ${plural(res.annotations, "annotation")} of ${plural(res.images, "image")} to ${res.coco_json}`,
+    { error: false },
+  );
 }));
 
 document.addEventListener("keydown", (e) => {

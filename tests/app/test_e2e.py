@@ -1,0 +1,209 @@
+"""End to end: the real page in headless Chromium against a real `occseg annotate` process."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from occseg.io import write_png
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = pytest.mark.skipif(
+    not (os.path.exists(CHROMIUM) and shutil.which(CHROMIUM)),
+    reason="Debian's chromium is not installed (apt-get install chromium)",
+)
+
+
+class Server:
+    """`occseg annotate` in a subprocess on a free port; ``url`` once it is listening."""
+
+    def __init__(self, images: Path, out: Path) -> None:
+        main = "import sys; from occseg.cli import main; sys.exit(main(sys.argv[1:]))"
+        cmd = [sys.executable, "-c", main, "annotate", str(images), "--out", str(out)]
+        self.proc = subprocess.Popen(
+            [*cmd, "--port", "0", "--model", "graphcut"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        lines = []
+        for line in self.proc.stdout:
+            lines.append(line)
+            found = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
+            if found:
+                self.url = found.group(1)
+                return
+        raise AssertionError("server did not start:\n" + "".join(lines))
+
+    def kill(self) -> None:
+        """Kill without warning (SIGKILL): nothing may be lost."""
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+        self.proc.stdout.close()
+
+
+@pytest.fixture
+def images(tmp_path: Path) -> Path:
+    """One 120×160 scene: a red box partly hidden by a blue box on a dark background."""
+    img = np.full((120, 160, 3), 25, np.uint8)
+    img[30:90, 40:100] = (220, 50, 50)
+    img[50:110, 90:140] = (40, 70, 230)
+    write_png(tmp_path / "images" / "scene.png", img)
+    return tmp_path / "images"
+
+
+@pytest.fixture
+def browser() -> Iterator:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _open(browser, url: str):
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    page.wait_for_selector("body[data-ready='1']", timeout=20_000)
+    return page, errors
+
+
+def _click_image(page, y: int, x: int, button: str = "left") -> None:
+    pt = page.evaluate(f"window.occseg.viewer.toClient({x}, {y})")
+    page.mouse.click(pt["x"], pt["y"], button=button)
+
+
+def _wait_version(page, version: int) -> None:
+    page.wait_for_function(
+        f"document.body.dataset.version === '{version}' && !document.body.dataset.busy",
+        timeout=20_000,
+    )
+
+
+def _canvas_pixel(page, y: int, x: int) -> list[int]:
+    return page.evaluate(
+        """([x, y]) => {
+            const v = window.occseg.viewer, c = v.canvas, d = window.devicePixelRatio || 1;
+            const p = v.toClient(x, y), r = c.getBoundingClientRect();
+            const px = c.getContext('2d').getImageData(
+                Math.round((p.x - r.left) * d), Math.round((p.y - r.top) * d), 1, 1).data;
+            return [px[0], px[1], px[2]];
+        }""",
+        [x, y],
+    )
+
+
+def test_annotate_restart_export(browser, images, tmp_path):
+    out = tmp_path / "project"
+    server = Server(images, out)
+    try:
+        page, errors = _open(browser, server.url)
+        assert page.locator("#image-select").input_value() == "scene.png"
+        assert page.locator("[data-mode=boundary]").is_hidden()  # no boundary model yet
+
+        # click on the red box: a mask appears, with its latency
+        _click_image(page, 60, 60)
+        _wait_version(page, 1)
+        page.wait_for_timeout(100)  # let the canvas repaint
+        assert page.locator("#objects li").count() == 1
+        assert re.search(r"mask [\d.]+ ms", page.locator("#latency").inner_text())
+        area = page.evaluate("window.occseg.state.doc.objects[0].area")
+        assert 0.6 * 60 * 60 < area < 1.4 * 60 * 60
+        tinted, plain = _canvas_pixel(page, 45, 50), _canvas_pixel(page, 10, 10)
+        assert tinted != [220, 50, 50] and abs(plain[0] - 25) < 8  # mask drawn, background not
+
+        # a negative click, then Enter finishes the object
+        _click_image(page, 100, 20, button="right")
+        _wait_version(page, 2)
+        clicks = page.evaluate("window.occseg.state.doc.objects[0].clicks")
+        assert [c["positive"] for c in clicks] == [True, False]
+        page.keyboard.press("Enter")
+        _wait_version(page, 3)
+        assert page.evaluate("window.occseg.state.doc.objects[0].finished")
+        assert page.evaluate("window.occseg.state.selected") is None
+        label = page.locator("#objects li .label").first
+        label.fill("box")
+        label.press("Enter")
+        _wait_version(page, 4)
+
+        # a second tab that is behind is told, not silently overwritten
+        page2, _ = _open(browser, server.url)
+        _click_image(page2, 80, 120)
+        _wait_version(page2, 5)
+        _click_image(page, 80, 120)
+        page.wait_for_selector("#toast:not([hidden])", timeout=10_000)
+        assert "changed elsewhere" in page.locator("#toast-text").inner_text()
+        page.locator("#toast-reload").click()
+        _wait_version(page, 5)
+        page2.close()
+
+        page.screenshot(path=str(tmp_path / "annotate.png"))
+        assert not errors, errors
+    finally:
+        server.kill()  # killed, not stopped: every change must already be on disk
+
+    server = Server(images, out)
+    try:
+        page, errors = _open(browser, server.url)
+        _wait_version(page, 5)
+        objects = page.evaluate("window.occseg.state.doc.objects")
+        assert [o["label"] for o in objects] == ["box", "object"]
+        assert [len(o["clicks"]) for o in objects] == [2, 1] and objects[0]["finished"]
+        assert page.locator("#objects li").count() == 2
+
+        # zoom in (as on a large image): clicks still land on the right pixels
+        scale = page.evaluate("window.occseg.viewer.scale")
+        page.keyboard.press("+")
+        page.mouse.move(400, 400)
+        page.mouse.wheel(0, -200)
+        assert page.evaluate("window.occseg.viewer.scale") > 1.5 * scale
+
+        # order mode: the blue box (object 2) is in front of the red one
+        page.keyboard.press("2")
+        _click_image(page, 80, 120)
+        _click_image(page, 45, 50)
+        _wait_version(page, 6)
+        assert page.evaluate("window.occseg.state.doc.order.edges") == [[2, 1]]
+        assert page.locator("#depth-view .layer").count() == 2
+
+        page.locator("#export").click()
+        page.wait_for_selector("#toast.info:not([hidden])", timeout=20_000)
+        assert "exported 2 annotations" in page.locator("#toast-text").inner_text()
+        page.screenshot(path=str(tmp_path / "order.png"))
+        assert not errors, errors
+    finally:
+        server.kill()
+
+    from pycocotools.coco import COCO
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        coco = COCO(str(out / "export" / "coco.json"))
+    anns = coco.loadAnns(coco.getAnnIds())
+    assert {c["name"] for c in coco.loadCats(coco.getCatIds())} == {"box", "object"}
+    assert coco.loadImgs(anns[0]["image_id"])[0]["depth_constraint"] == "1-2"
+    for ann in anns:
+        assert coco.annToMask(ann).sum() == ann["area"] > 0
+    assert json.loads((out / "project.json").read_text())["images_dir"] == str(images.resolve())
+    assert (tmp_path / "annotate.png").stat().st_size > 0

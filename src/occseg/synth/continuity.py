@@ -17,8 +17,8 @@ two edges that ``Π`` cuts; at an edge it continues into the triangle across tha
 ``Π`` are written ``X = a·d_p + b·d_q``; ``t = b / (a + b)`` runs from 0 on ray ``p`` to 1 on ray
 ``q`` and is monotone along any line of ``Π`` in front of the camera. The walk
 
-* succeeds on reaching q's triangle (or a triangle containing ``X_q`` itself, for hits that fall
-  exactly on a shared edge or vertex);
+* succeeds on reaching q's triangle (or a triangle whose plane passes through ``X_q`` itself, for
+  hits that fall on a shared edge or vertex, up to float32 ray-casting error);
 * fails when the lift turns back (``t`` decreases: the sheet folds over a contour generator and
   continues on the back side), overshoots ray ``q`` on another triangle (the sheet continues but q
   sees something in front of or behind it), or reaches a border / non-manifold edge (the sheet
@@ -93,8 +93,13 @@ def surface_continuous(
     face = np.asarray(face_p, np.int64).copy()
     target = np.asarray(face_q, np.int64)
     entry = np.full(m, -1, np.int64)
-    t_in = np.zeros(m)
+    # X_p sits at t = 0, but Embree's float32 hit may put it a hair outside p's triangle: the first
+    # step never counts as a fold.
+    t_in = np.full(m, -np.inf)
     lam_q = np.asarray(lam_q, np.float64)
+    # Two planes "pass through X_q" if they meet ray q within 1% of the pixel footprint there:
+    # this only absorbs float32 ray-casting error at shared edges, it is no depth threshold.
+    tol_q = 0.01 * np.linalg.norm(dq - dp, axis=1) / np.linalg.norm(dq, axis=1)
     for _ in range(max_steps):
         done = face == target[idx]
         idx, face, entry, t_in = idx[~done], face[~done], entry[~done], t_in[~done]
@@ -133,7 +138,7 @@ def surface_continuous(
             with np.errstate(divide="ignore", invalid="ignore"):
                 lam_f = np.einsum("ij,ij->i", nrm, tri_o[:, 0]) / np.einsum("ij,ij->i", nrm, dqo)
             lq = lam_q[idx[over]]
-            stop_ok[over] = np.abs(lam_f - lq) <= 1e-7 * lq
+            stop_ok[over] = np.abs(lam_f - lq) <= tol_q[idx[over]] * lq
         nxt = neighbour[face, exit_k]
         border = ~fold & ~over & (nxt < 0)
         failed = fold | (over & ~stop_ok) | border

@@ -288,3 +288,11 @@ def test_unknown_routes_answer_json_404(client):
     r = client.get("/api/nothing")
     assert r.status_code == 404 and "not found" in r.json()["detail"]
     assert client.put(f"{URL}/clicks", json={}).status_code == 405
+
+
+def test_new_object_class_label(client):
+    r = _click(client, 0, 30, 30, label="crate")
+    assert r.json()["doc"]["objects"][0]["label"] == "crate"
+    assert "crate" in client.get("/api/info").json()["classes"]
+    r = _click(client, 1, 40, 65, label="bad\u0007label")
+    assert r.status_code == 422 and "label" in r.json()["detail"]

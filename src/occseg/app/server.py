@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from fastapi import FastAPI, Query, Request
+from fastapi import BackgroundTasks, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -223,10 +223,16 @@ def create_app(
                 state["png"][name] = data
         return Response(data, media_type="image/png", headers={"Cache-Control": "no-cache"})
 
-    @app.get("/api/images/{name}/annotation")
-    def annotation(name: str) -> dict:
+    def prepare(name: str) -> None:
         with project.lock:
-            return D.public_view(project.document(name))
+            set_image(name)
+
+    @app.get("/api/images/{name}/annotation")
+    def annotation(name: str, background: BackgroundTasks) -> dict:
+        with project.lock:
+            view = D.public_view(project.document(name))
+        background.add_task(prepare, name)  # the model's per-image work, before the first click
+        return view
 
     # -- object mode ----------------------------------------------------------------------------
     @app.post("/api/images/{name}/clicks")
@@ -237,7 +243,10 @@ def create_app(
         def change(doc: dict) -> dict:
             D.check_point(doc, body.y, body.x)
             if body.object_id is None:
-                obj = D.add_object(doc, label=(body.label or "object").strip() or "object")
+                obj = D.add_object(doc)
+                if body.label and body.label.strip() != obj["label"]:
+                    D.update_object(doc, obj, {"label": body.label})
+                    project.add_class(obj["label"])
             else:
                 obj = D.get_object(doc, body.object_id)
             step = {"y": body.y, "x": body.x, "positive": body.positive, "kind": body.kind}

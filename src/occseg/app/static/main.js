@@ -2,7 +2,7 @@
 
 import { api, ApiError, imageUrl } from "./api.js";
 import { depthColour, renderObjects, renderOrder } from "./panels.js";
-import { maskCanvas, maskHas } from "./rle.js";
+import { decodeMask, maskCanvas, maskHas, maskOutline } from "./rle.js";
 import { Viewer } from "./viewer.js";
 
 const $ = (id) => document.getElementById(id);
@@ -141,8 +141,11 @@ viewer.onOverlay = (ctx, scale) => {
       ctx.globalAlpha = o.id === state.pendingFront ? 0.9 : 0.7;
       const colour = o.id === state.pendingFront ? o.color : depthColour(depth(o), maxDepth);
       ctx.drawImage(maskCanvas(o.mask, colour), 0, 0);
+      ctx.globalAlpha = 1;
+      ctx.drawImage(maskOutline(o.mask, o.id === state.pendingFront ? "#ffffff" : o.color), 0, 0);
     }
     ctx.globalAlpha = 1;
+    drawLabels(ctx, scale);
     return;
   }
   for (const o of doc.objects) {
@@ -150,8 +153,13 @@ viewer.onOverlay = (ctx, scale) => {
     const sel = o.id === state.selected;
     ctx.globalAlpha = state.mode === "boundary" ? 0.2 : sel ? 0.55 : state.selected ? 0.25 : 0.4;
     ctx.drawImage(maskCanvas(o.mask, o.color), 0, 0);
+    if (state.mode === "object") {
+      ctx.globalAlpha = sel || !state.selected ? 1 : 0.5;
+      ctx.drawImage(maskOutline(o.mask, sel ? "#ffffff" : o.color), 0, 0);
+    }
   }
   ctx.globalAlpha = 1;
+  if (state.mode === "object") drawLabels(ctx, scale);
   if (state.mode === "boundary") {
     if (state.boundaryImage) ctx.drawImage(state.boundaryImage, 0, 0);
     drawStrokes(ctx, scale);
@@ -170,6 +178,25 @@ viewer.onOverlay = (ctx, scale) => {
     ctx.stroke();
   }
 };
+
+function drawLabels(ctx, scale) {
+  const size = 12 / scale;
+  ctx.font = `600 ${size}px system-ui, sans-serif`;
+  ctx.textAlign = "center";
+  ctx.textBaseline = "middle";
+  ctx.lineJoin = "round";
+  for (const o of state.doc.objects) {
+    if (!o.mask || !o.visible) continue;
+    const { cx, cy, area } = decodeMask(o.mask);
+    if (!area) continue;
+    const text = state.mode === "order" ? `${o.id}` : `${o.id} ${o.label}`;
+    ctx.lineWidth = 3 / scale;
+    ctx.strokeStyle = "rgba(0, 0, 0, 0.8)";
+    ctx.strokeText(text, cx + 0.5, cy + 0.5);
+    ctx.fillStyle = "#fff";
+    ctx.fillText(text, cx + 0.5, cy + 0.5);
+  }
+}
 
 function drawStrokes(ctx, scale) {
   const strokes = [...state.doc.scribbles];
@@ -191,6 +218,7 @@ function addClick(pt, negative) {
     const t0 = performance.now();
     const res = await change("POST", `${base()}/clicks`, {
       version: version(), object_id: state.selected, y: pt.y, x: pt.x, positive: !negative,
+      label: state.selected === null ? $("next-label").value.trim() || "object" : null,
       kind: state.boundaryClicks && state.info.capabilities.boundary_clicks ? "boundary" : "click",
     });
     state.selected = res.object_id;
@@ -370,6 +398,7 @@ $("help-close").addEventListener("click", () => { $("help").hidden = true; });
 $("help").addEventListener("click", (e) => { if (e.target === $("help")) $("help").hidden = true; });
 $("toast-close").addEventListener("click", () => { $("toast").hidden = true; });
 $("toast-reload").addEventListener("click", () => loadImage(state.name));
+$("next-label").addEventListener("keydown", (e) => { if (e.key === "Enter") e.target.blur(); });
 $("boundary-clicks").addEventListener("change", (e) => { state.boundaryClicks = e.target.checked; });
 for (const b of document.querySelectorAll("#modes .mode")) b.addEventListener("click", () => setMode(b.dataset.mode));
 $("order-form").addEventListener("submit", (e) => {

@@ -28,13 +28,46 @@ function hexToRgb(hex) {
   return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
 }
 
-const cache = new Map();
+const bitmaps = new Map();
+const canvases = new Map();
 
-// A canvas of the mask's size: `color` where the mask is set, transparent elsewhere.
-export function maskCanvas(rle, color) {
-  const key = `${color}|${rle.counts}`;
-  if (cache.has(key)) return cache.get(key);
+function remember(map, key, value, limit) {
+  if (map.size >= limit) map.delete(map.keys().next().value);
+  map.set(key, value);
+  return value;
+}
+
+// The mask as a row-major Uint8Array (1 = set) with its centroid; cached by counts string.
+export function decodeMask(rle) {
+  const hit = bitmaps.get(rle.counts);
+  if (hit && hit.h === rle.size[0] && hit.w === rle.size[1]) return hit;
   const [h, w] = rle.size;
+  const bits = new Uint8Array(h * w);
+  const counts = decodeCounts(rle.counts);
+  let i = 0;
+  let n = 0;
+  let sy = 0;
+  let sx = 0;
+  for (let k = 0; k < counts.length; k += 1) {
+    if (k % 2 === 1) {
+      for (let j = i; j < i + counts[k]; j += 1) {
+        const y = j % h; // column-major order
+        const x = (j - y) / h;
+        bits[y * w + x] = 1;
+        sy += y;
+        sx += x;
+      }
+      n += counts[k];
+    }
+    i += counts[k];
+  }
+  const cy = n ? sy / n : 0;
+  const cx = n ? sx / n : 0;
+  return remember(bitmaps, rle.counts, { h, w, bits, area: n, cy, cx }, 100);
+}
+
+function paint(rle, color, outline) {
+  const { h, w, bits } = decodeMask(rle);
   const canvas = document.createElement("canvas");
   canvas.width = w;
   canvas.height = h;
@@ -43,33 +76,36 @@ export function maskCanvas(rle, color) {
   const px = new Uint32Array(data.data.buffer);
   const [r, g, b] = hexToRgb(color);
   const value = (255 << 24) | (b << 16) | (g << 8) | r; // little-endian RGBA
-  const counts = decodeCounts(rle.counts);
-  let i = 0;
-  for (let k = 0; k < counts.length; k += 1) {
-    if (k % 2 === 1) {
-      for (let j = i; j < i + counts[k]; j += 1) {
-        const y = j % h; // column-major order
-        const x = (j - y) / h;
-        px[y * w + x] = value;
+  for (let y = 0; y < h; y += 1) {
+    for (let x = 0; x < w; x += 1) {
+      const p = y * w + x;
+      if (!bits[p]) continue;
+      if (outline) {
+        const inner = x > 0 && x < w - 1 && y > 0 && y < h - 1
+          && bits[p - 1] && bits[p + 1] && bits[p - w] && bits[p + w];
+        if (inner) continue;
       }
+      px[p] = value;
     }
-    i += counts[k];
   }
   ctx.putImageData(data, 0, 0);
-  if (cache.size > 200) cache.delete(cache.keys().next().value);
-  cache.set(key, canvas);
   return canvas;
+}
+
+// A canvas of the mask's size: `color` where the mask is set, transparent elsewhere.
+export function maskCanvas(rle, color) {
+  const key = `${color}|${rle.counts}`;
+  return canvases.get(key) ?? remember(canvases, key, paint(rle, color, false), 200);
+}
+
+// Like maskCanvas, but only the mask's inner boundary pixels.
+export function maskOutline(rle, color) {
+  const key = `outline|${color}|${rle.counts}`;
+  return canvases.get(key) ?? remember(canvases, key, paint(rle, color, true), 200);
 }
 
 // True if pixel (y, x) is inside the RLE mask.
 export function maskHas(rle, y, x) {
-  const [h] = rle.size;
-  const target = x * h + y;
-  const counts = decodeCounts(rle.counts);
-  let i = 0;
-  for (let k = 0; k < counts.length; k += 1) {
-    if (target < i + counts[k]) return k % 2 === 1;
-    i += counts[k];
-  }
-  return false;
+  const { w, bits } = decodeMask(rle);
+  return bits[y * w + x] === 1;
 }

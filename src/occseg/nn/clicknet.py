@@ -56,6 +56,10 @@ class ClickNetConfig:
         Feed the previous mask as an extra channel (RITM Sec. 3.3).
     conv1s_hidden
         Width of the Conv1S block's first 1×1 convolution (16 in RITM's code).
+    conv1s_scale
+        Initial value of the Conv1S block's learnable output scale (0.05 in RITM's code, chosen
+        not to disturb a pre-trained backbone; from random initialisation a larger value lets
+        the clicks act sooner).
     """
 
     backbone: str = "hrnet18s"
@@ -67,6 +71,7 @@ class ClickNetConfig:
     encoding_param: float | None = None
     prev_mask: bool = True
     conv1s_hidden: int = 16
+    conv1s_scale: float = 0.05
 
     def __post_init__(self) -> None:
         if self.backbone not in BODY_NAMES:
@@ -120,7 +125,7 @@ class ScaleLayer(nn.Module):
         return x * self.scale
 
 
-def conv1s_block(cin: int, hidden: int, stem_channels: int) -> nn.Sequential:
+def conv1s_block(cin: int, hidden: int, stem_channels: int, scale: float = 0.05) -> nn.Sequential:
     """The Conv1S block: 1×1 conv, LeakyReLU(0.2), 3×3 stride-2 conv to the stem's width, scale.
 
     Its output has the shape of the backbone's first convolution block (stride 2) and is summed
@@ -130,7 +135,7 @@ def conv1s_block(cin: int, hidden: int, stem_channels: int) -> nn.Sequential:
         nn.Conv2d(cin, hidden, 1),
         nn.LeakyReLU(0.2, inplace=True),
         nn.Conv2d(hidden, stem_channels, 3, stride=2, padding=1),
-        ScaleLayer(0.05),
+        ScaleLayer(scale),
     )
 
 
@@ -151,7 +156,9 @@ class ClickNet(nn.Module):
         self.body = build_body(config.backbone, config.width_mult, in_channels, config.ocr_width)
         self.maps_block: nn.Module | None = None
         if config.fusion == "conv1s":
-            self.maps_block = conv1s_block(n_maps, config.conv1s_hidden, self.body.stem_channels)
+            self.maps_block = conv1s_block(
+                n_maps, config.conv1s_hidden, self.body.stem_channels, config.conv1s_scale
+            )
         self.head = nn.Conv2d(self.body.out_channels, 1, 1)
         self.register_buffer("mean", torch.tensor(IMAGE_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGE_STD).view(1, 3, 1, 1), persistent=False)
@@ -188,6 +195,14 @@ class ClickNet(nn.Module):
         return logits, (resize_to(aux, image) if aux is not None else None)
 
     def forward(
-        self, image: torch.Tensor, maps: torch.Tensor, prev: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        return self.forward_with_aux(image, maps, prev)[0]
+        self,
+        image: torch.Tensor,
+        maps: torch.Tensor,
+        prev: torch.Tensor | None = None,
+        with_aux: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | None]:
+        """Logits ``B×1×H×W``; with ``with_aux``, ``(logits, aux_logits)`` as
+        :meth:`forward_with_aux` (so that a ``DistributedDataParallel`` wrapper, which only
+        synchronises calls through ``forward``, can train the auxiliary head too)."""
+        logits, aux = self.forward_with_aux(image, maps, prev)
+        return (logits, aux) if with_aux else logits

@@ -1,0 +1,65 @@
+"""``occseg train clicks`` and ``occseg export onnx``: thin verbs over the library."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from occseg.cli import app
+
+console = Console(stderr=True)
+
+train_app = typer.Typer(help="Train models from a YAML config.", no_args_is_help=True)
+export_app = typer.Typer(help="Export trained models to other formats.", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+app.add_typer(export_app, name="export")
+
+
+@train_app.command("clicks")
+def train_clicks_cmd(
+    config: Path = typer.Option(..., "--config", help="YAML training config (see configs/)."),
+    out: str | None = typer.Option(None, help="Output folder (overrides the config's 'out')."),
+    steps: int | None = typer.Option(None, help="Number of steps (overrides the config)."),
+    resume: bool = typer.Option(True, help="Continue from OUT/last.pt when it exists."),
+    progress: bool = typer.Option(True, help="Show a progress bar."),
+) -> None:
+    """Train the click model (RITM) with random + iterative click simulation.
+
+    Data-parallel over several processes: torchrun --standalone --nproc_per_node 2
+    -m occseg.train clicks --config CONFIG
+    """
+    from occseg.train.clicks import train_clicks
+    from occseg.train.config import load_train_config
+
+    cfg = load_train_config(config, out=out, steps=steps)
+    summary = train_clicks(cfg, resume=resume, progress=progress)
+    if int(os.environ.get("RANK", "0")) == 0:
+        console.print(
+            f"trained steps {summary['start_step']}..{summary['steps']} in "
+            f"{summary['seconds']:.0f} s; loss {summary['first_loss']:.4f} → "
+            f"{summary['last_loss']:.4f}; wrote {summary['out']}/model.pt, last.pt, metrics.jsonl"
+        )
+
+
+@export_app.command("onnx")
+def export_onnx_cmd(
+    checkpoint: Path = typer.Argument(..., help="A click-model checkpoint (.pt)."),
+    out: Path = typer.Argument(..., help="The .onnx file to write."),
+    height: int = typer.Option(320, min=8, help="Example input height."),
+    width: int = typer.Option(480, min=8, help="Example input width."),
+    dynamic: bool = typer.Option(True, help="Dynamic batch and image size (else fixed)."),
+    check: bool = typer.Option(True, help="Compare ONNX Runtime with torch (max abs diff)."),
+) -> None:
+    """Export a click model to ONNX (inputs image, maps, prev; output logits)."""
+    from occseg.nn.export import check_onnx, export_onnx
+    from occseg.train.checkpoint import load_clicknet
+
+    model = load_clicknet(checkpoint)
+    export_onnx(model, out, height=height, width=width, dynamic=dynamic)
+    console.print(f"wrote {out}")
+    if check:
+        diff = check_onnx(model, out, height=height, width=width)
+        console.print(f"max |onnxruntime - torch| on logits: {diff:.2e}")

@@ -1,0 +1,196 @@
+"""Training: config, sources, augmentation, resume, and 2-process data-parallel training."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from occseg.errors import ConfigError
+from occseg.train.augment import augment
+from occseg.train.checkpoint import load_clicknet, read_checkpoint
+from occseg.train.clicks import StepSampler, learning_rate_factor, make_optimizer, train_clicks
+from occseg.train.config import AugmentConfig, TrainConfig, load_train_config
+from occseg.train.sources import (
+    CocoSource,
+    SampleSource,
+    SyntheticShapesSource,
+    TargetSource,
+    TrainTarget,
+    coco_lvis_keep,
+    make_source,
+)
+from occseg.types import Sample
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+TINY = CONFIGS / "clicknet-tiny-test.yaml"
+
+
+def test_shipped_configs_load() -> None:
+    for path in sorted(CONFIGS.glob("clicknet-*.yaml")):
+        cfg = load_train_config(path)
+        assert cfg.model_config().backbone
+    cfg = load_train_config(CONFIGS / "clicknet-hrnet18s-cpu.yaml")
+    assert cfg.max_iters == 3 and 256 <= min(cfg.crop_size) <= 320
+
+
+def test_config_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("stepz: 3\n")
+    with pytest.raises(ConfigError, match="unknown option"):
+        load_train_config(bad)
+    bad.write_text("model: {backbone: vgg}\n")
+    with pytest.raises(ConfigError, match="backbone"):
+        load_train_config(bad)
+    bad.write_text("augment: {flipp: true}\n")
+    with pytest.raises(ConfigError, match=r"augment\.flipp"):
+        load_train_config(bad)
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_train_config(tmp_path / "none.yaml")
+    with pytest.raises(ConfigError, match="unknown data kind"):
+        make_source([{"kind": "imagenet"}])
+
+
+def test_augment_shapes_and_object_kept() -> None:
+    rng = np.random.default_rng(0)
+    src = SyntheticShapesSource(n=8, size=40)
+    for i in range(8):
+        t = augment(src.get(i, rng), (56, 48), rng, AugmentConfig(min_object_pixels=10))
+        assert t.image.shape == (56, 48, 3) and t.image.dtype == np.uint8
+        assert t.mask.shape == (56, 48) and t.mask.any()
+        assert t.ignore is not None and t.ignore.any()  # 40 px scaled ≤ 1.4 → padded
+        assert not (t.mask & t.ignore).any()
+
+
+def test_sources() -> None:
+    rng = np.random.default_rng(0)
+    src = SyntheticShapesSource(n=4, size=32)
+    assert isinstance(src, TargetSource)
+    a, b = src.get(1, np.random.default_rng(5)), src.get(1, np.random.default_rng(5))
+    assert np.array_equal(a.image, b.image) and np.array_equal(a.mask, b.mask)
+    assert a.others is not None and not (a.others & a.mask).any()
+    img = np.zeros((8, 8, 3), np.uint8)
+    mask = np.eye(8, dtype=bool)
+    t = SampleSource([Sample("s", img, mask)]).get(0, rng)
+    assert isinstance(t, TrainTarget) and np.array_equal(t.mask, mask)
+
+
+def _rle(mask: np.ndarray) -> dict:
+    from pycocotools import mask as mask_utils
+
+    return mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+
+
+def test_coco_lvis_merge_rule() -> None:
+    """RITM Sec. 4.2: a COCO mask is dropped iff its IoU with some LVIS mask exceeds 0.8."""
+    a = np.zeros((20, 20), bool)
+    a[0:10, 0:10] = True  # 100 px
+    near = np.zeros_like(a)
+    near[0:10, 0:9] = True  # IoU 0.9 with a
+    far = np.zeros_like(a)
+    far[0:10, 0:7] = True  # IoU 0.7 with a
+    other = np.zeros_like(a)
+    other[15:20, 15:20] = True
+    keep = coco_lvis_keep([_rle(a), _rle(other)], [_rle(near)])
+    assert keep.tolist() == [False, True]
+    assert coco_lvis_keep([_rle(a)], [_rle(far)]).tolist() == [True]
+    assert coco_lvis_keep([_rle(a)], []).tolist() == [True]
+
+
+def test_coco_source_with_lvis(tmp_path: Path) -> None:
+    Image.fromarray(np.full((20, 30, 3), 90, np.uint8)).save(tmp_path / "im.png")
+    image = {"id": 1, "file_name": "im.png", "height": 20, "width": 30}
+    poly = [[2, 2, 12, 2, 12, 12, 2, 12]]  # x, y pairs: a 10×10 square
+    coco = {
+        "images": [image],
+        "annotations": [
+            {"id": 1, "image_id": 1, "segmentation": poly, "area": 100, "iscrowd": 0},
+            {
+                "id": 2,
+                "image_id": 1,
+                "segmentation": [[20, 2, 28, 2, 28, 10, 20, 10]],
+                "area": 64,
+                "iscrowd": 0,
+            },
+        ],
+    }
+    lvis = {
+        "images": [image],
+        "annotations": [{"id": 9, "image_id": 1, "segmentation": poly, "area": 100}],
+    }
+    (tmp_path / "coco.json").write_text(json.dumps(coco))
+    (tmp_path / "lvis.json").write_text(json.dumps(lvis))
+    src = CocoSource(tmp_path / "coco.json", tmp_path, lvis=tmp_path / "lvis.json", min_area=10)
+    masks, ignore = src.masks(1)
+    assert len(masks) == 2 and ignore is None  # duplicate COCO square dropped, LVIS kept
+    t = src.get(0, np.random.default_rng(0))
+    assert t.image.shape == (20, 30, 3) and t.mask.any() and t.others is not None
+
+
+def test_lr_schedule_and_param_groups() -> None:
+    cfg = TrainConfig(steps=100, lr=1.0, lr_milestones=(0.5, 0.9), lr_gamma=0.1)
+    assert [learning_rate_factor(s, cfg) for s in (0, 49, 50, 89, 90)] == pytest.approx(
+        [1, 1, 0.1, 0.1, 0.01]
+    )
+    from occseg.nn import ClickNet, ClickNetConfig
+
+    opt = make_optimizer(ClickNet(ClickNetConfig(width_mult=0.125)), TrainConfig(lr=1e-3))
+    assert [g["lr"] for g in opt.param_groups] == pytest.approx([1e-4, 1e-3])
+
+
+def test_step_sampler_partitions_samples() -> None:
+    r0 = list(StepSampler(1, 3, 2, rank=0, world=2))
+    r1 = list(StepSampler(1, 3, 2, rank=1, world=2))
+    assert r0 == [4, 5, 8, 9] and r1 == [6, 7, 10, 11]
+
+
+def _tiny(tmp_path: Path, **overrides) -> TrainConfig:
+    options = {"out": str(tmp_path), "crop_size": [32, 32], "batch_size": 2, "steps": 6}
+    options.update(log_every=1, checkpoint_every=3)
+    options.update(overrides)
+    return load_train_config(TINY, **options)
+
+
+def test_resume_continues_exactly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    torch.set_num_threads(1)
+    full = train_clicks(_tiny(tmp_path / "full"), progress=False)
+    train_clicks(_tiny(tmp_path / "part", steps=3), progress=False)
+    (tmp_path / "part" / "model.pt").unlink()
+    resumed = train_clicks(_tiny(tmp_path / "part"), progress=False)
+    assert full["start_step"] == 0 and resumed["start_step"] == 3
+    a = read_checkpoint(tmp_path / "full" / "last.pt")
+    b = read_checkpoint(tmp_path / "part" / "last.pt")
+    assert a["step"] == b["step"] == 6
+    for k in a["model"]:
+        torch.testing.assert_close(a["model"][k], b["model"][k], atol=1e-6, rtol=1e-5)
+    log = [json.loads(x) for x in (tmp_path / "full" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2, 3, 4, 5, 6]
+    model = load_clicknet(tmp_path / "full" / "model.pt")
+    assert model.config == _tiny(tmp_path).model_config()
+
+
+def test_two_process_gloo_training_loss_falls(tmp_path: Path) -> None:
+    """torchrun, 2 processes, gloo: the loss falls on a tiny generated set."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    cmd += ["-m", "occseg.train", "clicks", "--config", str(TINY), "--out", str(tmp_path)]
+    cmd += ["--no-progress"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    log = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert len(log) == 12 and log[-1]["step"] == 120
+    first = np.mean([r["loss"] for r in log[:3]])
+    last = np.mean([r["loss"] for r in log[-4:]])
+    assert last < first - 0.03, [r["loss"] for r in log]
+    assert np.mean([r["iou"] for r in log[-4:]]) > np.mean([r["iou"] for r in log[:3]]) + 0.2
+    payload = read_checkpoint(tmp_path / "last.pt")
+    assert payload["step"] == 120 and payload["train_config"]["batch_size"] == 4
+    load_clicknet(tmp_path / "model.pt")

@@ -1,0 +1,45 @@
+"""ONNX export matches torch within 1e-4 (fixed and dynamic sizes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from occseg.nn import ClickNet, ClickNetConfig
+from occseg.nn.export import check_onnx, export_onnx, export_onnx_bytes
+from occseg.train.checkpoint import save_checkpoint
+
+pytest.importorskip("onnxruntime")
+torch.set_num_threads(1)
+
+
+def _model(**options) -> ClickNet:
+    torch.manual_seed(0)
+    model = ClickNet(ClickNetConfig(width_mult=0.125, **options)).eval()
+    for m in model.modules():  # non-trivial BatchNorm statistics
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+    return model
+
+
+@pytest.mark.parametrize("backbone", ["hrnet18s", "resnet18"])
+def test_dynamic_export_matches_torch(backbone: str) -> None:
+    model = _model(backbone=backbone)
+    data = export_onnx_bytes(model, height=48, width=64, dynamic=True)
+    assert check_onnx(model, data, height=48, width=64) < 1e-4
+    assert check_onnx(model, data, height=40, width=56) < 1e-4  # another size
+
+
+def test_fixed_export_and_cli(tmp_path: Path) -> None:
+    from occseg.cli import main
+
+    model = _model(fusion="conv1e")
+    export_onnx(model, tmp_path / "m.onnx", height=32, width=32, dynamic=False)
+    assert check_onnx(model, tmp_path / "m.onnx", height=32, width=32) < 1e-4
+    save_checkpoint(tmp_path / "m.pt", model)
+    args = ["export", "onnx", str(tmp_path / "m.pt"), str(tmp_path / "cli.onnx")]
+    assert main([*args, "--height", "32", "--width", "40"]) == 0
+    assert (tmp_path / "cli.onnx").stat().st_size > 1000

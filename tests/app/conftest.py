@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ with warnings.catch_warnings():  # starlette's TestClient warns about the httpx 
 
 from occseg.app import Extensions, Project, create_app
 from occseg.predict import load_predictor
+from occseg.types import BoundaryClick, Click, Scribble
 
 #: Where the objects of the synthetic scene are, as (y0, y1, x0, x1).
 RED_BOX = (15, 45, 20, 50)
@@ -31,6 +33,59 @@ def scene() -> np.ndarray:
     y0, y1, x0, x1 = BLUE_BOX
     img[y0:y1, x0:x1] = (40, 70, 230)
     return img
+
+
+class BoxPredictor:
+    """Stub model: a 7×7 square around every positive click; supports boundary clicks."""
+
+    supports_boundary_clicks = True
+
+    def __init__(self) -> None:
+        self.shape = (0, 0)
+        self.seen: list = []
+
+    def set_image(self, image: np.ndarray) -> None:
+        self.shape = image.shape[:2]
+
+    def predict(self, clicks: Sequence, prev_prob=None) -> np.ndarray:
+        self.seen = list(clicks)
+        prob = np.zeros(self.shape, np.float32)
+        for c in clicks:
+            if isinstance(c, BoundaryClick) or (isinstance(c, Click) and c.positive):
+                prob[max(0, c.y - 3) : c.y + 4, max(0, c.x - 3) : c.x + 4] = 1
+        return prob
+
+
+class LineBoundaries:
+    """Stub boundary model: the FN scribbles' points are boundaries."""
+
+    def set_image(self, image: np.ndarray) -> None:
+        self.shape = image.shape[:2]
+
+    def predict_boundaries(self, scribbles: Sequence[Scribble]) -> np.ndarray:
+        prob = np.zeros(self.shape, np.float32)
+        for s in scribbles:
+            if s.kind == "fn":
+                for y, x in s.points:
+                    prob[y, x] = 1
+        return prob
+
+
+class AreaOrder:
+    """Stub order model: the smaller mask is in front."""
+
+    def order_objects(self, image, masks, boundaries):
+        self.boundaries = boundaries
+        idx = sorted(range(len(masks)), key=lambda i: masks[i].sum())
+        return [(idx[i], idx[j]) for i in range(len(idx)) for j in range(i + 1, len(idx))]
+
+
+@pytest.fixture
+def stubs() -> SimpleNamespace:
+    """Stub models that offer every optional capability (deterministic, instant)."""
+    return SimpleNamespace(
+        BoxPredictor=BoxPredictor, LineBoundaries=LineBoundaries, AreaOrder=AreaOrder
+    )
 
 
 @pytest.fixture

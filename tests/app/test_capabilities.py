@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pytest
 
@@ -11,59 +9,14 @@ from occseg.app import Extensions
 from occseg.app.ordering import find_cycles, relative_depth, strongly_connected
 from occseg.app.serve import bind, is_loopback
 from occseg.errors import ConfigError
-from occseg.types import BoundaryClick, Click, Scribble
+from occseg.types import BoundaryClick, Click
 
 URL = "/api/images/scene.png"
 
 
-class BoxPredictor:
-    """Stub model: a 7×7 square around every positive click; supports boundary clicks."""
-
-    supports_boundary_clicks = True
-
-    def __init__(self) -> None:
-        self.shape = (0, 0)
-        self.seen: list = []
-
-    def set_image(self, image: np.ndarray) -> None:
-        self.shape = image.shape[:2]
-
-    def predict(self, clicks: Sequence, prev_prob=None) -> np.ndarray:
-        self.seen = list(clicks)
-        prob = np.zeros(self.shape, np.float32)
-        for c in clicks:
-            if isinstance(c, BoundaryClick) or (isinstance(c, Click) and c.positive):
-                prob[max(0, c.y - 3) : c.y + 4, max(0, c.x - 3) : c.x + 4] = 1
-        return prob
-
-
-class LineBoundaries:
-    """Stub boundary model: the FN scribbles' points are boundaries."""
-
-    def set_image(self, image: np.ndarray) -> None:
-        self.shape = image.shape[:2]
-
-    def predict_boundaries(self, scribbles: Sequence[Scribble]) -> np.ndarray:
-        prob = np.zeros(self.shape, np.float32)
-        for s in scribbles:
-            if s.kind == "fn":
-                for y, x in s.points:
-                    prob[y, x] = 1
-        return prob
-
-
-class AreaOrder:
-    """Stub order model: the smaller mask is in front."""
-
-    def order_objects(self, image, masks, boundaries):
-        self.boundaries = boundaries
-        idx = sorted(range(len(masks)), key=lambda i: masks[i].sum())
-        return [(idx[i], idx[j]) for i in range(len(idx)) for j in range(i + 1, len(idx))]
-
-
-def test_capabilities_appear_with_their_models(make_client):
-    predictor, order = BoxPredictor(), AreaOrder()
-    client = make_client(predictor, Extensions(boundary=LineBoundaries(), order=order))
+def test_capabilities_appear_with_their_models(make_client, stubs):
+    predictor, order = stubs.BoxPredictor(), stubs.AreaOrder()
+    client = make_client(predictor, Extensions(boundary=stubs.LineBoundaries(), order=order))
     caps = client.get("/api/info").json()["capabilities"]
     assert caps == {
         "object": True,
@@ -95,16 +48,16 @@ def test_capabilities_appear_with_their_models(make_client):
     assert r.status_code == 422 and "outside" in r.json()["detail"]
 
 
-def test_a_predictor_can_bring_its_own_extras(make_client):
-    class AllInOne(BoxPredictor, LineBoundaries, AreaOrder):
+def test_a_predictor_can_bring_its_own_extras(make_client, stubs):
+    class AllInOne(stubs.BoxPredictor, stubs.LineBoundaries, stubs.AreaOrder):
         pass
 
     caps = make_client(AllInOne()).get("/api/info").json()["capabilities"]
     assert caps["boundary"] and caps["auto_order"]
 
 
-def test_broken_model_output_is_reported(make_client):
-    class Wrong(BoxPredictor):
+def test_broken_model_output_is_reported(make_client, stubs):
+    class Wrong(stubs.BoxPredictor):
         def predict(self, clicks, prev_prob=None):
             return np.zeros((3, 3), np.float32)
 

@@ -8,6 +8,8 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -207,3 +209,81 @@ def test_annotate_restart_export(browser, images, tmp_path):
         assert coco.annToMask(ann).sum() == ann["area"] > 0
     assert json.loads((out / "project.json").read_text())["images_dir"] == str(images.resolve())
     assert (tmp_path / "annotate.png").stat().st_size > 0
+
+
+class ThreadServer:
+    """The app object served by uvicorn in a background thread on a free port."""
+
+    def __init__(self, app) -> None:
+        import uvicorn
+
+        from occseg.app.serve import bind
+
+        sock = bind("127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def test_optional_capabilities_appear_in_the_page(browser, images, tmp_path, stubs):
+    from occseg.app import Extensions, Project, create_app
+
+    app = create_app(
+        Project(images, tmp_path / "project"),
+        stubs.BoxPredictor(),
+        model_name="stub",
+        extensions=Extensions(boundary=stubs.LineBoundaries(), order=stubs.AreaOrder()),
+    )
+    server = ThreadServer(app)
+    try:
+        page, errors = _open(browser, server.url)
+        assert page.locator("[data-mode=boundary]").is_visible()
+        assert page.locator("label[data-cap=boundary_clicks]").is_visible()
+        page.keyboard.press("b")  # boundary clicks on
+        _click_image(page, 40, 40)
+        _wait_version(page, 1)
+        page.keyboard.press("b")
+        _click_image(page, 40, 44)
+        _wait_version(page, 2)
+        kinds = page.evaluate("window.occseg.state.doc.objects[0].clicks.map(c => c.kind)")
+        assert kinds == ["boundary", "click"]
+        page.keyboard.press("Enter")
+        _wait_version(page, 3)
+        _click_image(page, 80, 120)  # a second, smaller object
+        _wait_version(page, 4)
+
+        page.keyboard.press("2")
+        page.locator("#auto-order").click()
+        _wait_version(page, 5)
+        assert page.evaluate("window.occseg.state.doc.order.edges") == [[2, 1]]
+
+        page.keyboard.press("3")  # boundary mode: drag an FN scribble
+        a, b = (page.evaluate(f"window.occseg.viewer.toClient({x}, 20)") for x in (20, 60))
+        page.mouse.move(a["x"], a["y"])
+        page.mouse.down()
+        page.mouse.move((a["x"] + b["x"]) / 2, a["y"], steps=5)
+        page.mouse.move(b["x"], b["y"], steps=5)
+        page.mouse.up()
+        _wait_version(page, 6)
+        page.wait_for_function("window.occseg.state.boundaryImage !== null")
+        scribble = page.evaluate("window.occseg.state.doc.scribbles[0]")
+        assert scribble["kind"] == "fn" and len(scribble["points"]) >= 2
+        page.keyboard.press("Control+z")
+        _wait_version(page, 7)
+        assert page.evaluate("window.occseg.state.doc.scribbles") == []
+        page.screenshot(path=str(tmp_path / "boundary.png"))
+        assert not errors, errors
+    finally:
+        server.stop()

@@ -5,7 +5,7 @@ Routes (all JSON unless noted; every change carries the ``version`` it was made 
     GET    /                                   the page (static/index.html)
     GET    /api/info                           model, capabilities, limits
     GET    /api/images                         image names and object counts
-    GET    /api/images/{name}/image            the image as PNG (as decoded for the model)
+    GET    /api/images/{name}/image            the image as the model sees it (PNG; JPEG if large)
     GET    /api/images/{name}/annotation       the document as the page sees it
     POST   /api/images/{name}/clicks           {version, object_id|null, y, x, positive, kind}
     POST   /api/images/{name}/undo             {version, object_id}
@@ -55,6 +55,7 @@ __all__ = ["LOOPBACK_HOSTS", "STATIC_DIR", "create_app"]
 STATIC_DIR = Path(__file__).with_name("static")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 MAX_BODY_BYTES = 256 * 1024
+JPEG_ABOVE_PIXELS = 2_000_000
 
 
 class CapabilityMissing(OccsegError):
@@ -85,6 +86,15 @@ def _png(array: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(array).save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
+
+
+def _display_image(image: np.ndarray) -> tuple[bytes, str]:
+    """The image for the page: lossless PNG, or JPEG (q=92) above 2 megapixels to load fast."""
+    if image.shape[0] * image.shape[1] <= JPEG_ABOVE_PIXELS:
+        return _png(image), "image/png"
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="JPEG", quality=92)
+    return buf.getvalue(), "image/jpeg"
 
 
 def create_app(
@@ -215,13 +225,14 @@ def create_app(
     @app.get("/api/images/{name}/image")
     def image(name: str) -> Response:
         with project.lock:
-            data = state["png"].get(name)
-            if data is None:
-                data = _png(project.image(name))
+            cached = state["png"].get(name)
+            if cached is None:
+                cached = _display_image(project.image(name))
                 if len(state["png"]) >= 4:
                     state["png"].pop(next(iter(state["png"])))
-                state["png"][name] = data
-        return Response(data, media_type="image/png", headers={"Cache-Control": "no-cache"})
+                state["png"][name] = cached
+        data, media_type = cached
+        return Response(data, media_type=media_type, headers={"Cache-Control": "no-cache"})
 
     def prepare(name: str) -> None:
         with project.lock:

@@ -63,7 +63,7 @@ export function decodeMask(rle) {
   }
   const cy = n ? sy / n : 0;
   const cx = n ? sx / n : 0;
-  return remember(bitmaps, rle.counts, { h, w, bits, area: n, cy, cx }, 100);
+  return remember(bitmaps, rle.counts, { h, w, bits, area: n, cy, cx }, 40);
 }
 
 function paint(rle, color, outline) {
@@ -95,13 +95,13 @@ function paint(rle, color, outline) {
 // A canvas of the mask's size: `color` where the mask is set, transparent elsewhere.
 export function maskCanvas(rle, color) {
   const key = `${color}|${rle.counts}`;
-  return canvases.get(key) ?? remember(canvases, key, paint(rle, color, false), 200);
+  return canvases.get(key) ?? remember(canvases, key, paint(rle, color, false), 80);
 }
 
 // Like maskCanvas, but only the mask's inner boundary pixels.
 export function maskOutline(rle, color) {
   const key = `outline|${color}|${rle.counts}`;
-  return canvases.get(key) ?? remember(canvases, key, paint(rle, color, true), 200);
+  return canvases.get(key) ?? remember(canvases, key, paint(rle, color, true), 80);
 }
 
 // True if pixel (y, x) is inside the RLE mask.

@@ -113,6 +113,9 @@ export class Viewer {
   }
 
   _down(e) {
+    // the canvas takes no focus (preventDefault below): release a text field's focus so that
+    // shortcuts such as Enter work right after typing a label
+    if (document.activeElement instanceof HTMLElement) document.activeElement.blur();
     this.canvas.setPointerCapture(e.pointerId);
     const pan = e.button === 1 || this.spaceHeld;
     this._press = { x: e.clientX, y: e.clientY, button: e.button, shift: e.shiftKey, pan, moved: false, stroke: null };

@@ -58,8 +58,8 @@ def serve(
 
     from occseg.predict import load_predictor
 
+    predictor = load_predictor(model)  # fail fast on an unknown model, before writing anything
     project = Project(images_dir, out, model=model)
-    predictor = load_predictor(model)
     local = is_loopback(host)
     hosts = list(LOOPBACK_HOSTS) if local else ["*"]
     app = create_app(project, predictor, model_name=model, allowed_hosts=hosts)

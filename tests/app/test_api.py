@@ -296,3 +296,21 @@ def test_new_object_class_label(client):
     assert "crate" in client.get("/api/info").json()["classes"]
     r = _click(client, 1, 40, 65, label="bad\u0007label")
     assert r.status_code == 422 and "label" in r.json()["detail"]
+
+
+def test_deleted_objects_can_be_restored(client):
+    _click(client, 0, 30, 30)
+    _click(client, 1, 40, 65)
+    client.post(f"{URL}/order", json={"version": 2, "action": "add", "front": 2, "back": 1})
+    before = client.get(f"{URL}/annotation").json()
+    doc = client.delete(f"{URL}/objects/1", params={"version": 3}).json()["doc"]
+    assert [o["id"] for o in doc["objects"]] == [2] and doc["trash"] == [
+        {"id": 1, "label": "object"}
+    ]
+    r = client.post(f"{URL}/objects/1/restore", json={"version": 4})
+    assert r.status_code == 200 and r.json()["object_id"] == 1
+    doc = r.json()["doc"]
+    assert doc["objects"] == before["objects"] and doc["order"] == before["order"]
+    assert doc["trash"] == []
+    r = client.post(f"{URL}/objects/1/restore", json={"version": 5})
+    assert r.status_code == 404 and "trash" in r.json()["detail"]

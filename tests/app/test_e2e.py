@@ -284,6 +284,17 @@ def test_optional_capabilities_appear_in_the_page(browser, images, tmp_path, stu
         _wait_version(page, 7)
         assert page.evaluate("window.occseg.state.doc.scribbles") == []
         page.screenshot(path=str(tmp_path / "boundary.png"))
+
+        page.keyboard.press("1")  # select object 2 from the list, delete it, undo the delete
+        page.locator("#objects li[data-id='2'] .meta").click()
+        assert page.evaluate("window.occseg.state.selected") == 2
+        page.keyboard.press("Delete")
+        _wait_version(page, 8)
+        assert page.locator("#objects li").count() == 1
+        page.locator("#toast-undo").click()
+        _wait_version(page, 9)
+        assert page.locator("#objects li").count() == 2
+        assert page.evaluate("window.occseg.state.doc.order.edges") == [[2, 1]]
         assert not errors, errors
     finally:
         server.stop()

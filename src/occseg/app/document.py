@@ -10,7 +10,8 @@ A document is a plain JSON-ready dict, so what is saved is exactly what is serve
                              "rle": "<COCO compressed counts>", "ms": 31.5}, ...],
                   "redo": [...]}],
      "order": [[front_id, back_id], ...],
-     "scribbles": [{"kind": "fn", "points": [[y, x], ...]}, ...]}
+     "scribbles": [{"kind": "fn", "points": [[y, x], ...]}, ...],
+     "trash": [{"object": {...}, "order": [[front_id, back_id], ...]}, ...]}
 
 Each step keeps the mask *after* it, so undo/redo are exact and need no model. The ``version``
 grows by one on every change; a change made against an older version is refused
@@ -39,6 +40,7 @@ PALETTE = (
 )  # fmt: skip
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 MAX_LABEL = 100
+MAX_TRASH = 20  # deleted objects kept for "undo delete"
 
 
 class VersionConflict(OccsegError):
@@ -62,6 +64,7 @@ def new_document(image: str, height: int, width: int) -> dict[str, Any]:
         "objects": [],
         "order": [],
         "scribbles": [],
+        "trash": [],
     }
 
 
@@ -88,6 +91,7 @@ def validate_document(doc: Any, *, image: str, height: int, width: int) -> dict[
             f"annotation of {image} lacks required fields; restore it from a backup or move it away"
         ) from None
     doc.setdefault("scribbles", [])
+    doc.setdefault("trash", [])
     return doc
 
 
@@ -194,9 +198,25 @@ def update_object(doc: dict, obj: dict, changes: dict[str, Any]) -> None:
 
 
 def delete_object(doc: dict, obj: dict) -> None:
-    """Remove ``obj`` and every order edge that mentions it."""
+    """Remove ``obj`` and every order edge that mentions it, keeping both in the trash."""
+    edges = [e for e in doc["order"] if obj["id"] in e]
     doc["objects"] = [o for o in doc["objects"] if o["id"] != obj["id"]]
     doc["order"] = [e for e in doc["order"] if obj["id"] not in e]
+    doc["trash"] = [*doc.get("trash", []), {"object": obj, "order": edges}][-MAX_TRASH:]
+
+
+def restore_object(doc: dict, object_id: int) -> dict:
+    """Bring a deleted object back from the trash, with its order edges to remaining objects."""
+    found = [t for t in doc.get("trash", []) if t["object"]["id"] == object_id]
+    if not found:
+        raise ObjectNotFound(f"object {object_id} is not in the trash of {doc['image']}")
+    item = found[-1]
+    doc["trash"].remove(item)
+    obj = item["object"]
+    doc["objects"] = sorted([*doc["objects"], obj], key=lambda o: o["id"])
+    alive = {o["id"] for o in doc["objects"]}
+    doc["order"] += [e for e in item["order"] if set(e) <= alive and e not in doc["order"]]
+    return obj
 
 
 def set_in_front(doc: dict, front: int, back: int) -> None:
@@ -260,6 +280,9 @@ def public_view(doc: dict) -> dict[str, Any]:
         "objects": objects,
         "order": order_summary(doc),
         "scribbles": doc.get("scribbles", []),
+        "trash": [
+            {"id": t["object"]["id"], "label": t["object"]["label"]} for t in doc.get("trash", [])
+        ],
     }
 
 

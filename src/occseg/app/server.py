@@ -11,7 +11,8 @@ Routes (all JSON unless noted; every change carries the ``version`` it was made 
     POST   /api/images/{name}/undo             {version, object_id}
     POST   /api/images/{name}/redo             {version, object_id}
     PATCH  /api/images/{name}/objects/{id}     {version, label?, color?, visible?, finished?}
-    DELETE /api/images/{name}/objects/{id}?version=N
+    DELETE /api/images/{name}/objects/{id}?version=N   (kept in the trash)
+    POST   /api/images/{name}/objects/{id}/restore         {version}: undo a delete
     POST   /api/images/{name}/order            {version, action: add|remove|clear, front, back}
     POST   /api/images/{name}/order/auto       {version}            (when an order model exists)
     POST   /api/images/{name}/scribbles        {version, kind, points}  (with a boundary model)
@@ -291,6 +292,12 @@ def create_app(
     @app.delete("/api/images/{name}/objects/{object_id}")
     def delete_object(name: str, object_id: int, version: int = Query(ge=0)) -> dict:
         return mutate(name, version, lambda d: D.delete_object(d, D.get_object(d, object_id)))
+
+    @app.post("/api/images/{name}/objects/{object_id}/restore")
+    def restore_object(name: str, object_id: int, body: VersionIn) -> dict:
+        return mutate(
+            name, body.version, lambda d: {"object_id": D.restore_object(d, object_id)["id"]}
+        )
 
     # -- order mode -----------------------------------------------------------------------------
     @app.post("/api/images/{name}/order")

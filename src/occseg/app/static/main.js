@@ -35,11 +35,18 @@ function enqueue(task) {
   return queue;
 }
 
-function showToast(message, { error = true, reload = false } = {}) {
+let toastTimer = null;
+let undoDeleteId = null;
+
+function showToast(message, { error = true, reload = false, undoDelete = null } = {}) {
   $("toast-text").textContent = message;
   $("toast").classList.toggle("info", !error);
   $("toast-reload").hidden = !reload;
+  $("toast-undo").hidden = undoDelete === null;
+  undoDeleteId = undoDelete;
   $("toast").hidden = false;
+  clearTimeout(toastTimer);
+  if (!error) toastTimer = setTimeout(() => { $("toast").hidden = true; }, 8000);
 }
 
 function showError(err) {
@@ -254,7 +261,7 @@ function finishObject() {
 }
 
 function select(id) {
-  state.selected = state.selected === id ? null : id;
+  state.selected = id;
   renderPanels();
   viewer.redraw();
 }
@@ -274,7 +281,21 @@ function patchObject(id, changes) {
 }
 
 function removeObject(id) {
-  enqueue(() => change("DELETE", `${base()}/objects/${id}?version=${version()}`));
+  enqueue(async () => {
+    const obj = state.doc.objects.find((o) => o.id === id);
+    await change("DELETE", `${base()}/objects/${id}?version=${version()}`);
+    showToast(`deleted ${obj ? obj.label : "object"} #${id}`, { error: false, undoDelete: id });
+  });
+}
+
+function restoreObject(id) {
+  enqueue(async () => {
+    $("toast").hidden = true;
+    const res = await change("POST", `${base()}/objects/${id}/restore`, { version: version() });
+    state.selected = res.object_id;
+    renderPanels();
+    viewer.redraw();
+  });
 }
 
 function setOrder(action, front, back) {
@@ -398,6 +419,7 @@ $("help-close").addEventListener("click", () => { $("help").hidden = true; });
 $("help").addEventListener("click", (e) => { if (e.target === $("help")) $("help").hidden = true; });
 $("toast-close").addEventListener("click", () => { $("toast").hidden = true; });
 $("toast-reload").addEventListener("click", () => loadImage(state.name));
+$("toast-undo").addEventListener("click", () => { if (undoDeleteId !== null) restoreObject(undoDeleteId); });
 $("next-label").addEventListener("keydown", (e) => { if (e.key === "Enter") e.target.blur(); });
 $("boundary-clicks").addEventListener("change", (e) => { state.boundaryClicks = e.target.checked; });
 for (const b of document.querySelectorAll("#modes .mode")) b.addEventListener("click", () => setMode(b.dataset.mode));

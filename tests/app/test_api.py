@@ -314,3 +314,10 @@ def test_deleted_objects_can_be_restored(client):
     assert doc["trash"] == []
     r = client.post(f"{URL}/objects/1/restore", json={"version": 5})
     assert r.status_code == 404 and "trash" in r.json()["detail"]
+
+
+def test_version_endpoint_lets_tabs_notice_changes(client):
+    assert client.get(f"{URL}/version").json() == {"version": 0}
+    _click(client, 0, 30, 30)
+    assert client.get(f"{URL}/version").json() == {"version": 1}
+    assert client.get("/api/images/nope.png/version").status_code == 404

@@ -7,6 +7,7 @@ Routes (all JSON unless noted; every change carries the ``version`` it was made 
     GET    /api/images                         image names and object counts
     GET    /api/images/{name}/image            the image as the model sees it (PNG; JPEG if large)
     GET    /api/images/{name}/annotation       the document as the page sees it
+    GET    /api/images/{name}/version          its saved version (tabs poll it to spot others)
     POST   /api/images/{name}/clicks           {version, object_id|null, y, x, positive, kind}
     POST   /api/images/{name}/undo             {version, object_id}
     POST   /api/images/{name}/redo             {version, object_id}
@@ -234,6 +235,11 @@ def create_app(
                 state["png"][name] = cached
         data, media_type = cached
         return Response(data, media_type=media_type, headers={"Cache-Control": "no-cache"})
+
+    @app.get("/api/images/{name}/version")
+    def doc_version(name: str) -> dict:
+        with project.lock:
+            return {"version": project.document(name)["version"]}
 
     def prepare(name: str) -> None:
         with project.lock:

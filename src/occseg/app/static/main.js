@@ -143,13 +143,15 @@ viewer.onOverlay = (ctx, scale) => {
     const depth = (o) => doc.order.depth[String(o.id)] ?? 0;
     const maxDepth = Math.max(1, ...doc.objects.map(depth));
     const back2front = [...doc.objects].sort((a, b) => depth(b) - depth(a));
+    const inCycle = new Set(doc.order.cycles.flat()); // outlined in red
     for (const o of back2front) {
       if (!o.mask || !o.visible) continue;
       ctx.globalAlpha = o.id === state.pendingFront ? 0.9 : 0.7;
       const colour = o.id === state.pendingFront ? o.color : depthColour(depth(o), maxDepth);
       ctx.drawImage(maskCanvas(o.mask, colour), 0, 0);
       ctx.globalAlpha = 1;
-      ctx.drawImage(maskOutline(o.mask, o.id === state.pendingFront ? "#ffffff" : o.color), 0, 0);
+      const outline = o.id === state.pendingFront ? "#ffffff" : inCycle.has(o.id) ? "#ff3b3b" : o.color;
+      ctx.drawImage(maskOutline(o.mask, outline), 0, 0);
     }
     ctx.globalAlpha = 1;
     drawLabels(ctx, scale);
@@ -491,6 +493,27 @@ document.addEventListener("keyup", (e) => {
     viewer.redraw();
   }
 });
+
+// ---- another tab or window changed this image? tell before the next change is refused ----
+let warnedVersion = null;
+async function pollVersion() {
+  if (!state.doc || document.hidden || document.body.dataset.busy) return;
+  const name = state.name;
+  try {
+    const { version: saved } = await api("GET", `${imageUrl(name)}/version`);
+    if (name === state.name && !document.body.dataset.busy && saved !== state.doc.version
+        && saved !== warnedVersion) {
+      warnedVersion = saved;
+      showToast(
+        `${name} was changed elsewhere (another tab or window): saved version ${saved}, yours ${state.doc.version}; reload it to continue`,
+        { reload: true },
+      );
+    }
+  } catch (err) {
+    // the server may be restarting; the next change will report it
+  }
+}
+setInterval(pollVersion, 3000);
 
 // ---- start ----------------------------------------------------------------------------------
 async function start() {

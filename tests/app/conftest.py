@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from occseg.io import write_png
 
@@ -17,7 +18,6 @@ with warnings.catch_warnings():  # starlette's TestClient warns about the httpx 
     from fastapi.testclient import TestClient
 
 from occseg.app import Extensions, Project, create_app
-from occseg.predict import load_predictor
 from occseg.types import BoundaryClick, Click, Scribble
 
 #: Where the objects of the synthetic scene are, as (y0, y1, x0, x1).
@@ -33,6 +33,31 @@ def scene() -> np.ndarray:
     y0, y1, x0, x1 = BLUE_BOX
     img[y0:y1, x0:x1] = (40, 70, 230)
     return img
+
+
+class RegionPredictor:
+    """Stub click model for the API tests (independent of any real model's quality).
+
+    The object is the union of the same-colour connected regions under positive clicks, minus
+    those under negative clicks; ``prev_prob`` is ignored.
+    """
+
+    def set_image(self, image: np.ndarray) -> None:
+        flat = image.astype(np.int64)
+        key = (flat[..., 0] << 16) | (flat[..., 1] << 8) | flat[..., 2]
+        self.labels = np.zeros(key.shape, np.int32)
+        n = 0
+        for value in np.unique(key):
+            comp, k = ndimage.label(key == value)
+            self.labels[comp > 0] = comp[comp > 0] + n
+            n += k
+
+    def predict(self, clicks: Sequence, prev_prob=None) -> np.ndarray:
+        mask = np.zeros(self.labels.shape, bool)
+        for c in clicks:
+            region = self.labels == self.labels[c.y, c.x]
+            mask = mask | region if c.positive else mask & ~region
+        return mask.astype(np.float32)
 
 
 class BoxPredictor:
@@ -84,7 +109,10 @@ class AreaOrder:
 def stubs() -> SimpleNamespace:
     """Stub models that offer every optional capability (deterministic, instant)."""
     return SimpleNamespace(
-        BoxPredictor=BoxPredictor, LineBoundaries=LineBoundaries, AreaOrder=AreaOrder
+        RegionPredictor=RegionPredictor,
+        BoxPredictor=BoxPredictor,
+        LineBoundaries=LineBoundaries,
+        AreaOrder=AreaOrder,
     )
 
 
@@ -110,11 +138,11 @@ def make_client(images_dir: Path, tmp_path: Path) -> Callable[..., TestClient]:
     """Build a fresh server (as after a restart) over the same image and output folders."""
 
     def make(predictor=None, extensions: Extensions | None = None, **kwargs) -> TestClient:
-        project = Project(images_dir, tmp_path / "out", model="graphcut")
+        project = Project(images_dir, tmp_path / "out", model="region-stub")
         app = create_app(
             project,
-            predictor or load_predictor("graphcut"),
-            model_name="graphcut",
+            predictor or RegionPredictor(),
+            model_name="region-stub",
             extensions=extensions,
             **kwargs,
         )
@@ -125,5 +153,5 @@ def make_client(images_dir: Path, tmp_path: Path) -> Callable[..., TestClient]:
 
 @pytest.fixture
 def client(make_client) -> TestClient:
-    """A server over the two-image folder with the graph-cut model."""
+    """A server over the two-image folder with the region stub model."""
     return make_client()

@@ -33,7 +33,7 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 
 def test_info_listing_and_page(client):
     info = client.get("/api/info").json()
-    assert info["model"] == "graphcut"
+    assert info["model"] == "region-stub"
     assert info["capabilities"] == {
         "object": True,
         "order": True,

@@ -53,18 +53,15 @@ def test_damaged_annotation_file_is_reported_not_replaced(client, tmp_path):
     assert r.status_code == 409 and path.read_text() == "{half a file"
 
 
-def test_annotation_of_another_image_size_is_refused(client, images_dir, tmp_path):
+def test_annotation_of_another_image_size_is_refused(client, images_dir, tmp_path, stubs):
     assert client.post("/api/images/scene.png/clicks", json={"version": 0, "y": 30, "x": 30})
     write_png(images_dir / "scene.png", np.zeros((10, 10, 3), np.uint8))
     from fastapi.testclient import TestClient
 
     from occseg.app import create_app
-    from occseg.predict import load_predictor
 
     fresh = Project(images_dir, tmp_path / "out")
-    restarted = TestClient(
-        create_app(fresh, load_predictor("graphcut")), base_url="http://127.0.0.1"
-    )
+    restarted = TestClient(create_app(fresh, stubs.RegionPredictor()), base_url="http://127.0.0.1")
     r = restarted.get("/api/images/scene.png/annotation")
     assert r.status_code == 409 and "move the annotation file away" in r.json()["detail"]
 

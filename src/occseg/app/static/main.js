@@ -17,6 +17,7 @@ const state = {
   boundaryClicks: false,
   pendingFront: null, // order mode: first object picked
   hideAll: false,
+  labels: true, // object labels drawn on the image
   boundaryImage: null,
 };
 const viewer = new Viewer($("canvas"));
@@ -189,6 +190,7 @@ viewer.onOverlay = (ctx, scale) => {
 };
 
 function drawLabels(ctx, scale) {
+  if (!state.labels) return;
   const size = 12 / scale;
   ctx.font = `600 ${size}px system-ui, sans-serif`;
   ctx.textAlign = "center";
@@ -223,6 +225,10 @@ function drawStrokes(ctx, scale) {
 
 // ---- actions --------------------------------------------------------------------------------
 function addClick(pt, negative) {
+  if (negative && state.selected === null) {
+    showToast("start an object with a left click; right clicks then mark its background", { error: false });
+    return;
+  }
   enqueue(async () => {
     const t0 = performance.now();
     const res = await change("POST", `${base()}/clicks`, {
@@ -465,6 +471,7 @@ document.addEventListener("keydown", (e) => {
   else if (key === "Delete" || key === "Backspace") { if (state.selected !== null) removeObject(state.selected); }
   else if (key === "Tab") cycleSelection(e.shiftKey ? -1 : 1);
   else if (key === "v") { const o = selectedObject(); if (o) patchObject(o.id, { visible: !o.visible }); }
+  else if (key === "l") { state.labels = !state.labels; viewer.redraw(); }
   else if (key === "h") { if (!e.repeat) { state.hideAll = true; viewer.redraw(); } }
   else if (key === "1") setMode("object");
   else if (key === "2") setMode("order");

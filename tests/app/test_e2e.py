@@ -268,6 +268,19 @@ def test_optional_capabilities_appear_in_the_page(browser, images, tmp_path, stu
         _click_image(page, 80, 120)  # a second, smaller object
         _wait_version(page, 4)
 
+        # dragging pans the view and adds no click
+        ox, oy = page.evaluate("[window.occseg.viewer.ox, window.occseg.viewer.oy]")
+        page.mouse.move(400, 400)
+        page.mouse.down()
+        page.mouse.move(350, 380, steps=4)
+        page.mouse.move(300, 350, steps=4)
+        page.mouse.up()
+        page.wait_for_timeout(200)
+        moved = page.evaluate("[window.occseg.viewer.ox, window.occseg.viewer.oy]")
+        assert moved == [ox - 100, oy - 50]
+        assert page.evaluate("document.body.dataset.version") == "4"
+        page.keyboard.press("0")  # fit again
+
         page.keyboard.press("2")  # order by clicks on the image: object 1, then object 2
         _click_image(page, 40, 42)
         _click_image(page, 80, 120)

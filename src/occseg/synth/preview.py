@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 
 from occseg.io import write_png
 
@@ -54,8 +55,11 @@ def colorize_orientation(ob_angle: np.ndarray) -> np.ndarray:
     return (rgb * 255).astype(np.uint8)
 
 
-def _tile(img: np.ndarray, width: int, nearest: bool) -> np.ndarray:
+def _tile(img: np.ndarray, width: int, nearest: bool, thin: bool = False) -> np.ndarray:
     h, w = img.shape[:2]
+    if thin and w > width:  # keep 1-pixel lines visible when shrinking
+        k = int(np.ceil(w / width))
+        img = ndimage.grey_dilation(img, size=(k, k, 1))
     size = (width, max(1, round(h * width / w)))
     resample = Image.NEAREST if nearest else Image.BILINEAR
     return np.asarray(Image.fromarray(img).resize(size, resample))
@@ -72,7 +76,7 @@ def preview_grid(samples: Sequence[dict], tile_width: int = 256) -> np.ndarray:
             _tile(s["rgb"], tile_width, False),
             _tile(colorize_depth(s["depth"]), tile_width, False),
             _tile(colorize_instances(s["instances"]), tile_width, True),
-            _tile(colorize_orientation(s["ob_angle"]), tile_width, True),
+            _tile(colorize_orientation(s["ob_angle"]), tile_width, True, thin=True),
         ]
         h = panels[0].shape[0]
         gap = np.full((h, 4, 3), 255, np.uint8)

@@ -87,3 +87,17 @@ def test_serving_helpers():
             bind("127.0.0.1", sock.getsockname()[1])
     finally:
         sock.close()
+
+
+def test_model_crash_is_a_500_with_a_message_and_rolls_back(make_client, stubs):
+    from fastapi.testclient import TestClient
+
+    class Crashing(stubs.BoxPredictor):
+        def predict(self, clicks, prev_prob=None):
+            raise RuntimeError("out of memory")
+
+    client = make_client(Crashing())
+    client = TestClient(client.app, base_url="http://127.0.0.1", raise_server_exceptions=False)
+    r = client.post(f"{URL}/clicks", json={"version": 0, "y": 10, "x": 10})
+    assert r.status_code == 500 and "out of memory" in r.json()["detail"]
+    assert client.get(f"{URL}/annotation").json()["objects"] == []

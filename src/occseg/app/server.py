@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import io
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -54,6 +55,7 @@ from occseg.types import BoundaryClick, Click, Scribble
 
 __all__ = ["LOOPBACK_HOSTS", "STATIC_DIR", "create_app"]
 
+log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).with_name("static")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 MAX_BODY_BYTES = 256 * 1024
@@ -145,10 +147,19 @@ def create_app(
             detail = "not found: no such page or API route"
         return JSONResponse({"detail": detail}, status_code=exc.status_code)
 
+    @app.exception_handler(Exception)
+    async def _bug(_: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected error", exc_info=exc)
+        return JSONResponse(
+            {"detail": f"internal error ({type(exc).__name__}: {exc}); see the server's log"},
+            status_code=500,
+        )
+
     # -- helpers --------------------------------------------------------------------------------
     def set_image(name: str) -> np.ndarray:
         image = project.image(name)
         if state["image"] != name:
+            state["image"] = None  # until set_image has succeeded
             predictor.set_image(image)
             state["image"] = name
         return image
@@ -190,6 +201,7 @@ def create_app(
         if model is None:
             raise CapabilityMissing("boundary mode needs an occlusion-boundary model")
         if state["boundary_image"] != name:
+            state["boundary_image"] = None
             model.set_image(project.image(name))
             state["boundary_image"] = name
         scribbles = [

@@ -508,7 +508,8 @@ async function pollVersion() {
   const name = state.name;
   try {
     const { version: saved } = await api("GET", `${imageUrl(name)}/version`);
-    if (name === state.name && !document.body.dataset.busy && saved !== state.doc.version
+    // only a newer saved version means someone else (an older one is a reply that crossed ours)
+    if (name === state.name && !document.body.dataset.busy && saved > state.doc.version
         && saved !== warnedVersion) {
       warnedVersion = saved;
       showToast(

@@ -11,6 +11,7 @@ import trimesh
 from pycocotools import mask as mask_utils
 
 from occseg.cli import main
+from occseg.data import open_dataset
 from occseg.data.synth import read_synth_dataset
 from occseg.synth.boundaries import BOTTOM, LEFT, RIGHT, TOP
 from occseg.synth.dataset import generate_dataset
@@ -69,6 +70,14 @@ def test_writer_reader_round_trip_and_coco(tmp_path: Path):
     assert np.array_equal(s.ob_occludes, out.ob_occludes)
     assert np.array_equal(np.isnan(s.ob_angle), np.isnan(out.ob_angle))
     assert s.occlusions == out.occlusions
+    objects = open_dataset(f"synth:{tmp_path / 'd'}", min_area_fraction=0)
+    big = {i for i in np.unique(out.instances) if i != 0}
+    assert {n for n in objects.names if n.startswith(data.folders[1])} == {
+        f"{data.folders[1]}_{i}" for i in big
+    }
+    obj = objects[objects.names.index(f"{data.folders[1]}_{min(big)}")]
+    assert np.array_equal(obj.mask, out.instances == min(big))
+    assert np.array_equal(obj.image, out.rgb)
     coco = data.coco()
     img = coco["images"][1]
     anns = [a for a in coco["annotations"] if a["image_id"] == img["id"]]

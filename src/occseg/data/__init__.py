@@ -28,6 +28,7 @@ from occseg.data.folder import open_folder
 from occseg.data.grabcut import open_grabcut
 from occseg.data.pascal_voc import open_pascal_voc
 from occseg.data.sbd import open_sbd
+from occseg.data.synth import open_synth
 from occseg.errors import ConfigError
 
 #: A reader: ``reader(root, **options) -> Dataset``.
@@ -43,6 +44,7 @@ READERS: dict[str, Reader] = {
     "pascal_voc": open_pascal_voc,
     "bsds500": open_bsds500,
     "folder": open_folder,
+    "synth": open_synth,
 }
 
 

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from occseg.data.base import Dataset, SampleRef, mask_sample, resolve_root
 from occseg.errors import DatasetError, FileFormatError
 from occseg.io import read_image, read_label_map
+from occseg.types import Sample
 
 _FILES = ("rgb.png", "depth.npy", "instances.png", "ob_occludes.npy", "ob_angle.npy", "meta.json")
 
@@ -158,3 +160,29 @@ def read_synth_dataset(path: str | os.PathLike) -> SynthDataset:
     >>> sample = data[0]; sample.rgb.shape, sample.occlusions  # doctest: +SKIP
     """
     return SynthDataset(path)
+
+
+def load_synth_object(ref: SampleRef) -> Sample:
+    """Load one object of a synthetic sample as a click-evaluation :class:`Sample`."""
+    labels = read_label_map(ref.mask_path)
+    return mask_sample(ref, labels == ref.instance_id, None)
+
+
+def open_synth(root: str | os.PathLike, min_area_fraction: float = 0.005) -> Dataset:
+    """Objects of a data set written by ``occseg synth``, one click sample per visible object.
+
+    Objects covering less than ``min_area_fraction`` of the image are dropped; the room (id 0) is
+    not an object. Listing reads each ``instances.png`` (no RGB decoding).
+    """
+    data = SynthDataset(resolve_root(root, "synth"))
+    refs = []
+    for folder in data.folders:
+        inst_path = data.root / folder / "instances.png"
+        labels = read_label_map(inst_path)
+        ids, counts = np.unique(labels, return_counts=True)
+        for i, n in zip(ids.tolist(), counts.tolist(), strict=True):
+            if i != 0 and n >= min_area_fraction * labels.size:
+                refs.append(
+                    SampleRef(f"{folder}_{i}", data.root / folder / "rgb.png", inst_path, i)
+                )
+    return Dataset("synth", refs, load_synth_object, data.root)

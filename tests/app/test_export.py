@@ -50,6 +50,7 @@ def test_export_is_valid_coco_with_cocoa_order(client, tmp_path):
     # sorted front to back: the lid (in front) is region 1, the box region 2; "1-2" = 1 hides 2
     assert [a["occseg_object_id"] for a in anns] == [2, 1]
     assert [a["order"] for a in anns] == [1, 2]
+    assert img["annotation_ids"] == [a["id"] for a in anns]
     assert img["depth_constraint"] == "1-2"
     assert parse_depth_constraint(img["depth_constraint"]) == [(1, 2)]
     assert [a["relative_depth"] for a in anns] == [0, 1]

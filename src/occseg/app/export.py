@@ -10,7 +10,8 @@ Output (under ``OUT``, by default ``PROJECT/export``)::
 
 Occlusion order follows COCOA: within an image the annotations are sorted front to back by
 relative depth and numbered by ``"order"`` (1-based); the image entry carries
-``"depth_constraint"``, comma-separated ``"front-back"`` pairs of those numbers (``"1-2,1-3"``).
+``"depth_constraint"``, comma-separated ``"front-back"`` pairs of those numbers (``"1-2,1-3"``),
+and ``"annotation_ids"`` in that order (as ``occseg synth`` writes them).
 Every annotation also keeps ``"relative_depth"`` (0 = front-most) and its app object id.
 """
 
@@ -106,6 +107,7 @@ def export_coco(project: str | Path, out: str | Path | None = None) -> ExportRes
         objs.sort(key=lambda om: (depth.get(om[0]["id"], 0), om[0]["id"]))
         number = {o["id"]: k + 1 for k, (o, _) in enumerate(objs)}
         pairs = [(number[a], number[b]) for a, b in doc["order"] if a in number and b in number]
+        first_ann = len(annotations) + 1
         images.append(
             {
                 "id": img_id,
@@ -113,6 +115,7 @@ def export_coco(project: str | Path, out: str | Path | None = None) -> ExportRes
                 "width": w,
                 "height": h,
                 "depth_constraint": format_depth_constraint(pairs),
+                "annotation_ids": list(range(first_ann, first_ann + len(objs))),
             }
         )
         instance_map = np.zeros((h, w), np.uint16)
@@ -148,6 +151,8 @@ def export_coco(project: str | Path, out: str | Path | None = None) -> ExportRes
             "description": "occseg annotation export",
             "date_created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "images_dir": meta.get("images_dir", ""),
+            "depth_constraint": "COCOA form per image: 'i-j' means annotation i occludes "
+            "annotation j (1-based positions in the image's annotation_ids, front to back)",
         },
         "licenses": [],
         "images": images,

@@ -83,9 +83,9 @@ export function renderOrder(root, doc, pendingFront, handlers) {
   root.cycles.replaceChildren(
     ...order.cycles.map((c) => el(
       "div", {},
-      "⚠ Cycle: ",
-      ...c.flatMap((id, i) => [i ? " → " : "", chip(byId.get(id))]),
-      " → … contradict each other; remove or flip one of their pairs.",
+      "⚠ Cycle: the order among ",
+      ...c.flatMap((id, i) => [i ? ", " : "", chip(byId.get(id))]),
+      " contradicts itself (red pairs below); remove or flip one of those pairs.",
     )),
   );
 
@@ -97,8 +97,8 @@ export function renderOrder(root, doc, pendingFront, handlers) {
       flip.addEventListener("click", () => handlers.add(b, a));
       return el(
         "li", { class: inCycle.has(a) && inCycle.has(b) ? "in-cycle" : "" },
-        el("span", {}, chip(byId.get(a)), " in front of ", chip(byId.get(b))),
-        el("span", {}, flip, " ", rm),
+        el("span", { class: "pair" }, chip(byId.get(a)), " in front of ", chip(byId.get(b))),
+        el("span", { class: "edge-buttons" }, flip, rm),
       );
     }),
   );

@@ -53,6 +53,12 @@ class Server:
             found = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
             if found:
                 self.url = found.group(1)
+                self.output = lines
+                # keep draining the pipe so that a chatty server never blocks on a full pipe
+                self.drain = threading.Thread(
+                    target=lines.extend, args=(self.proc.stdout,), daemon=True
+                )
+                self.drain.start()
                 return
         raise AssertionError("server did not start:\n" + "".join(lines))
 
@@ -60,6 +66,7 @@ class Server:
         """Kill without warning (SIGKILL): nothing may be lost."""
         self.proc.kill()
         self.proc.wait(timeout=10)
+        self.drain.join(timeout=5)
         self.proc.stdout.close()
 
 

@@ -74,3 +74,19 @@ def test_large_images_are_sent_as_jpeg(tmp_path, make_client, images_dir):
     r = client.get("/api/images/big.png/image")
     assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
     assert client.get("/api/images/scene.png/image").headers["content-type"] == "image/png"
+
+
+def test_classes_option_is_offered(tmp_path, images_dir, monkeypatch, capsys):
+    import uvicorn
+
+    ran = {}
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: ran.update(ok=True))
+    args = ["annotate", str(images_dir), "--out", str(tmp_path / "o"), "--port", "0"]
+    assert main([*args, "--classes", "cup, saucer,,spoon"]) == 0
+    assert ran == {"ok": True}
+    out = capsys.readouterr().out
+    assert "open http://127.0.0.1:" in out and str((tmp_path / "o").resolve()) in out
+    import json
+
+    meta = json.loads((tmp_path / "o" / "project.json").read_text())
+    assert meta["classes"] == ["cup", "saucer", "spoon"] and meta["model"] == "graphcut"

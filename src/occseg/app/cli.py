@@ -56,11 +56,22 @@ def annotate(
     model: str = typer.Option("graphcut", "--model", help="Click model name or checkpoint."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (local only)."),
     port: int = typer.Option(8765, "--port", help="TCP port (0: any free port)."),
+    classes: str = typer.Option(
+        "", "--classes", help="Comma-separated class labels to offer, e.g. 'person,car'."
+    ),
 ) -> None:
     """Start the annotation web app and print the URL to open."""
     from occseg.app.serve import serve
 
-    serve(images_dir, out=out, model=model, host=host, port=port, echo=typer.echo)
+    serve(
+        images_dir,
+        out=out,
+        model=model,
+        host=host,
+        port=port,
+        classes=[c for c in classes.split(",") if c.strip()],
+        echo=typer.echo,
+    )
 
 
 @export_app.command("coco")

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from occseg.app.document import new_document, validate_document
-from occseg.errors import DatasetError, FileFormatError, OccsegError
+from occseg.app.document import MAX_LABEL, new_document, validate_document
+from occseg.errors import DatasetError, FileFormatError, InteractionError, OccsegError
 from occseg.io import atomic_write_json, read_image, write_png
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
@@ -103,6 +103,11 @@ class Project:
 
     def add_class(self, label: str) -> None:
         """Remember a class label for the page's suggestions and the export's categories."""
+        label = label.strip()
+        if not label or len(label) > MAX_LABEL or any(ord(c) < 32 for c in label):
+            raise InteractionError(
+                f"a class label must be 1 to {MAX_LABEL} printable characters, got {label!r}"
+            )
         with self.lock:
             if label not in self.meta["classes"]:
                 self.meta["classes"].append(label)

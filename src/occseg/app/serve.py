@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from occseg.app.project import Project
@@ -51,15 +51,22 @@ def serve(
     model: str = "graphcut",
     host: str = "127.0.0.1",
     port: int = 8765,
+    classes: Sequence[str] = (),
     echo: Callable[[str], None] = print,
 ) -> None:
-    """Run ``occseg annotate`` until interrupted; prints the URL to open once it is listening."""
+    """Run ``occseg annotate`` until interrupted; prints the URL to open once it is listening.
+
+    ``classes`` are class labels offered for objects (added to the project's list).
+    """
     import uvicorn
 
     from occseg.predict import load_predictor
 
     predictor = load_predictor(model)  # fail fast on an unknown model, before writing anything
     project = Project(images_dir, out, model=model)
+    for label in classes:
+        if label.strip():
+            project.add_class(label.strip())
     local = is_loopback(host)
     hosts = list(LOOPBACK_HOSTS) if local else ["*"]
     app = create_app(project, predictor, model_name=model, allowed_hosts=hosts)
@@ -73,4 +80,7 @@ def serve(
     echo(f"open http://{shown}:{actual}/ in a browser (Ctrl+C to stop)")
     sys.stdout.flush()
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()

@@ -530,6 +530,7 @@ async function start() {
     node.classList.toggle("cap-missing", !state.info.capabilities[node.dataset.cap]);
   }
   document.title = `occseg annotate · ${state.info.model}`;
+  $("model-name").textContent = state.info.model;
   state.images = (await api("GET", "/api/images")).images;
   renderImageSelect();
   const wanted = decodeURIComponent(location.hash.slice(1));

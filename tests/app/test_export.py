@@ -76,6 +76,8 @@ def test_export_command_line(client, tmp_path, capsys):
     assert main(["export", "coco", "--project", str(tmp_path / "out"), "--out", str(out)]) == 0
     assert "2 annotations" in capsys.readouterr().out
     assert json.loads((out / "coco.json").read_text())["images"][0]["depth_constraint"] == "1-2"
+    assert main(["export", "coco", "--project", str(tmp_path / "out"), "--finished-only"]) == 0
+    assert "1 annotation," in capsys.readouterr().out  # the lid was never finished
     assert main(["export", "coco", "--project", str(tmp_path / "nothing")]) == 2
     assert "not an annotation project" in capsys.readouterr().err
 

@@ -78,12 +78,20 @@ def annotate(
 def export_coco_command(
     project: Path = typer.Option(..., "--project", help="Project folder of `occseg annotate`."),
     out: Path | None = typer.Option(None, "--out", help="Output folder (default PROJECT/export)."),
+    finished_only: bool = typer.Option(
+        False, "--finished-only", help="Leave out objects not finished with Enter."
+    ),
 ) -> None:
     """COCO JSON with RLE masks, class names and COCOA occlusion order, plus PNG masks."""
     from occseg.app.export import export_coco
 
-    result = export_coco(project, out)
+    result = export_coco(project, out, finished_only=finished_only)
+
+    def count(n: int, one: str, many: str) -> str:
+        return f"{n} {one if n == 1 else many}"
+
     typer.echo(
-        f"wrote {result.coco_json}: {result.n_images} images, {result.n_annotations} "
-        f"annotations, {result.n_categories} categories"
+        f"wrote {result.coco_json}: {count(result.n_images, 'image', 'images')}, "
+        f"{count(result.n_annotations, 'annotation', 'annotations')}, "
+        f"{count(result.n_categories, 'category', 'categories')}"
     )

@@ -81,7 +81,9 @@ def _load_documents(project: Path) -> tuple[dict, list[dict]]:
     return meta, docs
 
 
-def export_coco(project: str | Path, out: str | Path | None = None) -> ExportResult:
+def export_coco(
+    project: str | Path, out: str | Path | None = None, *, finished_only: bool = False
+) -> ExportResult:
     """Export every annotated image of ``project`` (the app's ``--out`` folder).
 
     Parameters
@@ -90,6 +92,8 @@ def export_coco(project: str | Path, out: str | Path | None = None) -> ExportRes
         Folder holding ``project.json`` and ``annotations/``.
     out
         Output folder (default ``project/export``).
+    finished_only
+        Leave out objects that were not finished (Enter) yet.
     """
     project = Path(project)
     out = Path(out) if out is not None else project / "export"
@@ -103,7 +107,7 @@ def export_coco(project: str | Path, out: str | Path | None = None) -> ExportRes
         name, h, w = doc["image"], doc["height"], doc["width"]
         depth = {int(k): v for k, v in order_summary(doc)["depth"].items()}
         objs = [(o, object_mask(doc, o)) for o in doc["objects"]]
-        objs = [(o, m) for o, m in objs if m.any()]
+        objs = [(o, m) for o, m in objs if m.any() and (o["finished"] or not finished_only)]
         objs.sort(key=lambda om: (depth.get(om[0]["id"], 0), om[0]["id"]))
         number = {o["id"]: k + 1 for k, (o, _) in enumerate(objs)}
         pairs = [(number[a], number[b]) for a, b in doc["order"] if a in number and b in number]

@@ -29,6 +29,7 @@ app.add_typer(eval_app, name="eval")
 def _register_commands() -> None:
     """Import the modules that attach sub-commands (kept apart so each area owns its verbs)."""
     from occseg.app import cli as app_cli  # noqa: F401
+    from occseg.eval import boundaries_cli  # noqa: F401
     from occseg.eval import cli as eval_cli  # noqa: F401
     from occseg.synth import cli as synth_cli  # noqa: F401
     from occseg.train import cli as train_cli  # noqa: F401

@@ -164,6 +164,8 @@ def test_resume_continues_exactly(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     full = train_clicks(_tiny(tmp_path / "full"), progress=False)
     train_clicks(_tiny(tmp_path / "part", steps=3), progress=False)
     (tmp_path / "part" / "model.pt").unlink()
+    with (tmp_path / "part" / "metrics.jsonl").open("a") as f:
+        f.write(json.dumps({"step": 4, "loss": 9.0}) + "\n")  # logged after the checkpoint
     resumed = train_clicks(_tiny(tmp_path / "part"), progress=False)
     assert full["start_step"] == 0 and resumed["start_step"] == 3
     a = read_checkpoint(tmp_path / "full" / "last.pt")
@@ -173,6 +175,8 @@ def test_resume_continues_exactly(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         torch.testing.assert_close(a["model"][k], b["model"][k], atol=1e-6, rtol=1e-5)
     log = [json.loads(x) for x in (tmp_path / "full" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [1, 2, 3, 4, 5, 6]
+    part = [json.loads(x) for x in (tmp_path / "part" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in part] == [1, 2, 3, 4, 5, 6] and part[3]["loss"] != 9.0
     model = load_clicknet(tmp_path / "full" / "model.pt")
     assert model.config == _tiny(tmp_path).model_config()
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import cv2
@@ -179,8 +179,9 @@ class ClickNetPredictor:
             crop = cv2.resize(crop, (tw, th), interpolation=cv2.INTER_LINEAR)
             prev = cv2.resize(prev.astype(np.float32), (tw, th), interpolation=cv2.INTER_LINEAR)
         sy, sx = th / ch, tw / cw
+        # Any point interaction (Click, BoundaryClick) is mapped into the crop the same way.
         local = [
-            Click(math.floor((c.y - y0 + 0.5) * sy), math.floor((c.x - x0 + 0.5) * sx), c.positive)
+            replace(c, y=math.floor((c.y - y0 + 0.5) * sy), x=math.floor((c.x - x0 + 0.5) * sx))
             for c in clicks
         ]
         maps = self.encoder.encode(local, (th, tw))

@@ -144,6 +144,14 @@ class _MetricsLog:
     def __init__(self, path: Path, enabled: bool) -> None:
         self.path, self.enabled = path, enabled
 
+    def truncate_after(self, step: int) -> None:
+        """Drop records past ``step`` (logged after the checkpoint a run resumes from)."""
+        if not self.path.is_file():
+            return
+        lines = self.path.read_text(encoding="utf-8").splitlines()
+        kept = [x for x in lines if x.strip() and json.loads(x).get("step", 0) <= step]
+        self.path.write_text("".join(x + "\n" for x in kept), encoding="utf-8")
+
     def write(self, record: dict[str, Any]) -> None:
         if self.enabled:
             with self.path.open("a", encoding="utf-8") as f:
@@ -250,6 +258,8 @@ def train_clicks(
         collate_fn=collate,
     )
     log = _MetricsLog(out / "metrics.jsonl", main)
+    if main and start > 0:
+        log.truncate_after(start)
     window: list[dict[str, float]] = []
     t0 = time.perf_counter()
     first_loss = last_loss = float("nan")

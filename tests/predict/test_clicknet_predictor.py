@@ -113,3 +113,21 @@ def test_load_predictor_by_path_and_default(tmp_path: Path, monkeypatch) -> None
         load_predictor("clicknet")
     monkeypatch.setattr(registry, "DEFAULT_CLICKNET", path)
     assert isinstance(load_predictor("clicknet"), ClickNetPredictor)
+
+
+def test_refiner_hook_sees_network_input_and_clicks() -> None:
+    seen = {}
+
+    def refine(image: np.ndarray, prob: np.ndarray, clicks: list[Click]) -> np.ndarray:
+        seen.update(shape=image.shape, dtype=image.dtype, clicks=list(clicks))
+        out = np.zeros_like(prob)
+        for c in clicks:
+            out[c.y, c.x] = 1.0 if c.positive else 0.0
+        return out
+
+    p = ClickNetPredictor(_tiny_model(), zoom_in=False, flip=False, refine=refine)
+    p.set_image(_image(30, 40))
+    prob = p.predict([Click(3, 4, True), Click(20, 30, False)])
+    assert seen["shape"] == (30, 40, 3) and seen["dtype"] == np.uint8
+    assert seen["clicks"] == [Click(3, 4, True), Click(20, 30, False)]
+    assert prob[3, 4] == 1.0 and prob.sum() == 1.0

@@ -18,7 +18,7 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -30,6 +30,19 @@ from occseg.types import Click
 
 #: A box ``(y0, y1, x0, x1)``, end-exclusive.
 Box = tuple[int, int, int, int]
+
+
+class Refiner(Protocol):
+    """Post-processing of the network's probability, e.g. a graph cut with the network
+    probability as unaries and the clicks as hard constraints (issue 4, item 7).
+
+    Called on the network's input (the zoom crop at network resolution, or the full image):
+    ``refine(image_uint8 h×w×3, prob h×w float32, clicks in those coordinates) -> prob``.
+    """
+
+    def __call__(
+        self, image: np.ndarray, prob: np.ndarray, clicks: Sequence[Click]
+    ) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -93,6 +106,9 @@ class ClickNetPredictor:
     max_size
         If set, the full-image pass (first click, or no zoom-in) downsizes images whose longer
         side exceeds this.
+    refine
+        Optional :class:`Refiner` applied to the network's probability before it is pasted
+        back into the image.
 
     Examples
     --------
@@ -112,6 +128,7 @@ class ClickNetPredictor:
         zoom_in: ZoomIn | bool = True,
         flip: bool = True,
         max_size: int | None = None,
+        refine: Refiner | None = None,
     ) -> None:
         if not isinstance(model, ClickNet):
             from occseg.train.checkpoint import load_clicknet
@@ -122,6 +139,7 @@ class ClickNetPredictor:
         self.zoom = ZoomIn() if zoom_in is True else (zoom_in or None)
         self.flip = flip
         self.max_size = max_size
+        self.refine = refine
         self._image: np.ndarray | None = None
         self._roi: Box | None = None
 
@@ -186,6 +204,10 @@ class ClickNetPredictor:
         ]
         maps = self.encoder.encode(local, (th, tw))
         prob = self._run(crop, maps, np.ascontiguousarray(prev, np.float32))
+        if self.refine is not None:
+            crop_u8 = np.clip(crop * 255.0 + 0.5, 0, 255).astype(np.uint8)
+            inside = [c for c in local if 0 <= c.y < th and 0 <= c.x < tw]
+            prob = np.asarray(self.refine(crop_u8, prob, inside), np.float32)
         if (th, tw) != (ch, cw):
             prob = cv2.resize(prob, (cw, ch), interpolation=cv2.INTER_LINEAR)
         if roi is None:

@@ -4,8 +4,10 @@ A :class:`TargetSource` gives, for an index and a random generator, one :class:`
 an image, the target mask of one object, an ignore mask and (optionally) the other objects'
 pixels (for the "negative clicks on other objects" strategy). Sources here:
 
-* :class:`SampleSource` — any sequence of :class:`~occseg.types.Sample` (e.g. a dataset opened
-  with :func:`occseg.data.open_dataset`);
+* :class:`SampleSource` — any sequence of :class:`~occseg.types.Sample`; in a config, kind
+  ``dataset`` opens one with :func:`occseg.data.open_dataset`, e.g.
+  ``{kind: dataset, spec: "sbd:/data/SBD", split: train}`` for SBD, and the same for the
+  synthetic scenes once their reader is registered;
 * :class:`BSDSRegionSource` — BSDS500: each annotator's regions are objects, tiny ones dropped;
 * :class:`CocoSource` — COCO-format instance JSON, optionally merged with LVIS by RITM's rule
   (Sec. 4.2): every LVIS mask is kept and a COCO mask is dropped when its IoU with an LVIS mask

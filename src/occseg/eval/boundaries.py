@@ -152,6 +152,14 @@ def _tie_break(keys: NDArray[np.int64], levels: int) -> NDArray[np.int64]:
     return (z % np.uint64(levels)).astype(np.int64)
 
 
+def _compact(ids: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """``np.unique(ids, return_inverse=True)`` for small non-negative ids, without sorting."""
+    present = np.zeros(int(ids.max()) + 1, dtype=bool)
+    present[ids] = True
+    remap = np.cumsum(present) - 1
+    return np.flatnonzero(present), remap[ids]
+
+
 def _max_weight_matching(
     pi: NDArray[np.int64],
     gj: NDArray[np.int64],
@@ -168,8 +176,8 @@ def _max_weight_matching(
     """
     if pi.size == 0:
         return pi, gj
-    up, pc = np.unique(pi, return_inverse=True)
-    ug, gc = np.unique(gj, return_inverse=True)
+    up, pc = _compact(pi)
+    ug, gc = _compact(gj)
     n1, n2 = up.size, ug.size
     deg_p = np.bincount(pc, minlength=n1)
     deg_g = np.bincount(gc, minlength=n2)
@@ -180,8 +188,8 @@ def _max_weight_matching(
     if rest.any():
         pc, gc, c = pc[rest], gc[rest], cost[rest]
         # compact again to the nodes involved
-        up2, pc = np.unique(pc, return_inverse=True)
-        ug2, gc = np.unique(gc, return_inverse=True)
+        up2, pc = _compact(pc)
+        ug2, gc = _compact(gc)
         m1, m2 = up2.size, ug2.size
         if keys is not None:
             # Break ties between equally cheap matchings pseudo-randomly (as the reference's

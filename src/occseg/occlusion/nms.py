@@ -280,6 +280,7 @@ def thin(binary: NDArray, max_iter: int | None = None) -> NDArray[np.bool_]:
     start = np.flatnonzero(flat)
     pending = [start, start]
     mark = np.zeros(flat.size, dtype=bool)
+    stamp = np.zeros(flat.size, dtype=np.intp)
     sub = 0
     idle = 0
     n_sub = 0
@@ -298,11 +299,18 @@ def thin(binary: NDArray, max_iter: int | None = None) -> NDArray[np.bool_]:
             flat[dele] = 0
             nbrs = (dele[:, None] + offs[None, :]).ravel()
             nbrs = nbrs[flat[nbrs] != 0]
-            mark[nbrs] = True
-            touched = np.flatnonzero(mark) if nbrs.size > flat.size // 64 else np.unique(nbrs)
-            mark[nbrs] = False
+            # de-duplicate in O(n) (no sorting): keep the last occurrence of every index
+            order = np.arange(nbrs.size)
+            stamp[nbrs] = order
+            touched = nbrs[stamp[nbrs] == order]
             other = pending[1 - sub]
-            pending[1 - sub] = np.union1d(other, touched) if other.size else touched
+            if other.size:
+                mark[other] = True
+                extra = touched[~mark[touched]]
+                mark[other] = False
+                pending[1 - sub] = np.concatenate([other, extra])
+            else:
+                pending[1 - sub] = touched
             pending[sub] = touched
             idle = 0
         else:

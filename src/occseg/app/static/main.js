@@ -25,13 +25,16 @@ window.occseg = { state, viewer }; // for debugging and end-to-end tests
 
 // ---- one request at a time, in order, each against the latest version --------------------
 let queue = Promise.resolve();
+let pending = 0; // queued or running tasks; the page is "busy" while any is left
 function enqueue(task) {
+  pending += 1;
   document.body.dataset.busy = "1";
   queue = queue
     .then(task)
     .catch(showError)
     .finally(() => {
-      document.body.dataset.busy = "";
+      pending -= 1;
+      if (pending === 0) document.body.dataset.busy = "";
     });
   return queue;
 }
@@ -54,6 +57,8 @@ function showError(err) {
   const conflict = err instanceof ApiError && err.status === 409 && /changed elsewhere/.test(err.message);
   showToast(err.message || String(err), { reload: conflict });
   if (conflict) setSaveState("conflict: reload", "error");
+  else if (err instanceof ApiError && err.status === 0) setSaveState("server unreachable", "error");
+  else if (state.doc) setSaveState(`saved · v${state.doc.version}`); // the change was refused
 }
 
 function setSaveState(text, cls = "") {

@@ -11,9 +11,8 @@ from collections.abc import Sequence
 
 import cv2
 import numpy as np
-from scipy.ndimage import gaussian_filter
+from scipy.ndimage import distance_transform_edt, gaussian_filter
 
-from occseg.encode import click_distance
 from occseg.predict.base import check_clicks, check_image
 from occseg.types import Click
 
@@ -23,6 +22,7 @@ __all__ = [
     "ClickPredictorBase",
     "ColourHistogram",
     "border_mask",
+    "click_distance",
     "downscale",
     "geodesic_distance",
     "neighbour_sq_diffs",
@@ -129,6 +129,24 @@ def geodesic_distance(
     return d.astype(np.float32)
 
 
+def click_distance(clicks: Sequence[Click], shape: tuple[int, int], positive: bool) -> np.ndarray:
+    """Exact Euclidean distance (``H×W float32``) to the nearest click of one polarity.
+
+    Same result as :func:`occseg.encode.click_distance` but computed directly from the click
+    coordinates (one broadcast ``hypot`` per click), so it is bit-for-bit reproducible: OpenCV's
+    precise distance transform is multithreaded and its last bits vary between calls, which made
+    seed disks and soft outputs non-deterministic. ``inf`` where there is no such click.
+    """
+    h, w = shape
+    out = np.full((h, w), np.inf, np.float32)
+    ys = np.arange(h, dtype=np.float32)[:, None]
+    xs = np.arange(w, dtype=np.float32)[None, :]
+    for c in clicks:
+        if c.positive == positive:
+            np.minimum(out, np.sqrt((ys - c.y) ** 2 + (xs - c.x) ** 2), out=out)
+    return out
+
+
 def downscale(
     image: np.ndarray, max_side: int, clicks: Sequence[Click] = ()
 ) -> tuple[np.ndarray, float, list[Click]]:
@@ -194,10 +212,13 @@ def seed_masks(
     prev_mask : ndarray of bool, optional
         The previous binary mask; the border is not background where it is object.
     border_keepout : float
-        Border pixels nearer than this to a positive click are not background seeds.
+        Border pixels nearer than this to a positive click are not background seeds (a value
+        below 1 is a fraction of the image's shorter side).
     """
     d_pos = click_distance(clicks, shape, True)
     d_neg = click_distance(clicks, shape, False)
+    if 0 < border_keepout < 1:
+        border_keepout *= min(shape)
     fg = d_pos <= radius
     bg = d_neg <= radius
     both = fg & bg
@@ -260,14 +281,13 @@ def prob_from_mask(mask: np.ndarray, softness: float = 2.0) -> np.ndarray:
     boundary (``>= 1`` inside, ``<= -1`` outside), so every mask pixel gets ``p > 0.5`` and every
     other pixel ``p < 0.5``; the transition is ``softness`` pixels wide. Returns ``float32``.
     """
-    m = mask.astype(np.uint8)
-    if not m.any():
+    mask = np.asarray(mask, bool)
+    if not mask.any():
         return np.zeros(mask.shape, np.float32)
-    if m.all():
+    if mask.all():
         return np.ones(mask.shape, np.float32)
-    inside = cv2.distanceTransform(m, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    outside = cv2.distanceTransform(1 - m, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    signed = np.where(mask, inside, -outside)
+    # scipy's exact EDT is deterministic (OpenCV's precise mode varies in the last bits)
+    signed = np.where(mask, distance_transform_edt(mask), -distance_transform_edt(~mask))
     # clip keeps exp() finite; sigmoid(±30) is 0/1 to float32 precision
     return (1.0 / (1.0 + np.exp(-np.clip(signed / softness, -30, 30)))).astype(np.float32)
 

@@ -54,7 +54,7 @@ class GeodesicPredictor(ClickPredictorBase):
 
     def __init__(
         self,
-        gamma: float = 1.0,
+        gamma: float = 3.0,
         seed_radius: float = 5.0,
         border: int = 1,
         border_offset: float = 50.0,

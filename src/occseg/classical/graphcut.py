@@ -6,8 +6,13 @@ import cv2
 import maxflow
 import numpy as np
 
-from occseg.classical.common import ClickPredictorBase, ColourHistogram, prob_from_mask, seed_masks
-from occseg.encode import click_distance
+from occseg.classical.common import (
+    ClickPredictorBase,
+    ColourHistogram,
+    click_distance,
+    prob_from_mask,
+    seed_masks,
+)
 from occseg.types import Click
 
 __all__ = ["GraphCutPredictor", "contrast_weights"]
@@ -75,7 +80,8 @@ class GraphCutPredictor(ClickPredictorBase):
       mask when given), the background model on disks around negative clicks, a border strip of
       ``border`` pixels and the previous background;
     * a distance prior ``mu · (d_pos / (d_pos + d_neg))`` on the object label, where ``d_pos`` /
-      ``d_neg`` are distances to the nearest positive / negative click (or the border);
+      ``d_neg`` are distances to the nearest positive / negative click (zero without negative
+      clicks: a border-based version hurt objects touching the border in tuning);
     * a weak term ``kappa`` pulling each pixel towards the previous mask (``prev_prob``);
     * n-link weights ``w_pq = exp(-||I_p - I_q||² / 2β) / dist(p, q)`` (:func:`contrast_weights`);
     * hard constraints (Eq. 4): infinite t-links on disks of ``seed_radius`` around the clicks.

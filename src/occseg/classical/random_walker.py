@@ -6,8 +6,13 @@ import cv2
 import numpy as np
 from skimage.segmentation import random_walker
 
-from occseg.classical.common import ClickPredictorBase, border_mask, downscale, scale_clicks
-from occseg.encode import click_distance
+from occseg.classical.common import (
+    ClickPredictorBase,
+    border_mask,
+    click_distance,
+    downscale,
+    scale_clicks,
+)
 from occseg.types import Click
 
 __all__ = ["RandomWalkerPredictor"]
@@ -39,7 +44,8 @@ class RandomWalkerPredictor(ClickPredictorBase):
     border : int
         Width in pixels (reduced resolution) of the border background seed (0 disables it).
     border_keepout : float
-        Border pixels nearer than this (full-resolution pixels) to a positive click are not seeds.
+        Border pixels nearer than this (full-resolution pixels; below 1: a fraction of the shorter
+        image side) to a positive click are not seeds.
     max_side : int
         Longer image side used for solving (0: never downscale).
     mode : str
@@ -53,10 +59,10 @@ class RandomWalkerPredictor(ClickPredictorBase):
 
     def __init__(
         self,
-        beta: float = 130.0,
+        beta: float = 500.0,
         seed_radius: float = 5.0,
         border: int = 1,
-        border_keepout: float = 50.0,
+        border_keepout: float = 0.1,
         max_side: int = 160,
         mode: str = "bf",
         tol: float = 1e-3,
@@ -83,7 +89,9 @@ class RandomWalkerPredictor(ClickPredictorBase):
         d_neg = click_distance(small, (sh, sw), False)
         labels = np.zeros((sh, sw), np.int32)
         if self.border > 0:
-            strip = border_mask((sh, sw), self.border) & (d_pos > self.border_keepout * s)
+            keep = self.border_keepout
+            keep = keep * min(sh, sw) if keep < 1 else keep * s
+            strip = border_mask((sh, sw), self.border) & (d_pos > keep)
             if prev_prob is not None:
                 prev_small = cv2.resize(prev_prob, (sw, sh), interpolation=cv2.INTER_AREA)
                 strip &= prev_small <= 0.5

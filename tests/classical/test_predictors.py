@@ -1,0 +1,121 @@
+"""Behaviour shared by every classical predictor (Predictor protocol, validation, quality)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from occseg.classical import (
+    GeodesicPredictor,
+    GrabCutPredictor,
+    GraphCutPredictor,
+    RandomWalkerPredictor,
+)
+from occseg.errors import InteractionError
+from occseg.predict.base import Predictor
+from occseg.predict.registry import load_predictor
+from occseg.types import Click
+
+# honest single-click IoU floors on the synthetic disk (graph cut should be near perfect)
+PREDICTORS = [
+    pytest.param(GraphCutPredictor, 0.9, id="graphcut"),
+    pytest.param(GrabCutPredictor, 0.85, id="grabcut"),
+    pytest.param(RandomWalkerPredictor, 0.8, id="random_walker"),
+    pytest.param(GeodesicPredictor, 0.8, id="geodesic"),
+]
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max(1, (a | b).sum()))
+
+
+@pytest.mark.parametrize(("cls", "floor"), PREDICTORS)
+def test_one_positive_click_segments_disk(cls, floor, scene):
+    img, disk = scene
+    p = cls()
+    assert isinstance(p, Predictor)
+    p.set_image(img)
+    prob = p.predict([Click(30, 28, True)])
+    assert prob.shape == disk.shape
+    assert prob.dtype == np.float32
+    assert np.isfinite(prob).all()
+    assert prob.min() >= 0.0 and prob.max() <= 1.0
+    assert iou(prob > 0.49, disk) > floor
+
+
+@pytest.mark.parametrize(("cls", "floor"), PREDICTORS)
+def test_negative_click_removes_wrong_region(cls, floor, scene_with_distractor):
+    img, disk = scene_with_distractor
+    p = cls()
+    p.set_image(img)
+    clicks = [Click(30, 28, True)]
+    first = p.predict(clicks)
+    clicks.append(Click(30, 53, False))  # inside the same-coloured square
+    second = p.predict(clicks, prev_prob=first)
+    square = np.zeros_like(disk)
+    square[24:37, 47:58] = True
+    assert (second > 0.49)[square].mean() < 0.2
+    assert (second > 0.49)[30, 53] == 0
+    assert iou(second > 0.49, disk) > floor - 0.1
+
+
+@pytest.mark.parametrize(("cls", "floor"), PREDICTORS)
+def test_deterministic(cls, floor, scene):
+    img, _ = scene
+    clicks = [Click(30, 28, True), Click(5, 60, False)]
+    a, b = cls(), cls()
+    a.set_image(img)
+    b.set_image(img)
+    first = a.predict(clicks)
+    np.testing.assert_array_equal(first, b.predict(clicks))
+    np.testing.assert_array_equal(first, a.predict(clicks))
+
+
+@pytest.mark.parametrize(("cls", "floor"), PREDICTORS)
+def test_click_outside_image_raises(cls, floor, scene):
+    img, _ = scene
+    p = cls()
+    p.set_image(img)
+    for bad in (Click(64, 10, True), Click(10, -1, False), Click(-5, 70, True)):
+        with pytest.raises(InteractionError, match="outside"):
+            p.predict([Click(30, 28, True), bad])
+
+
+@pytest.mark.parametrize(("cls", "floor"), PREDICTORS)
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.zeros((16, 16), np.uint8),
+        np.zeros((16, 16, 4), np.uint8),
+        np.zeros((16, 16, 3), np.float32),
+        [[0, 0, 0]],
+    ],
+    ids=["gray", "rgba", "float", "list"],
+)
+def test_wrong_image_raises(cls, floor, image):
+    with pytest.raises(InteractionError):
+        cls().set_image(image)
+
+
+@pytest.mark.parametrize(("cls", "floor"), PREDICTORS)
+def test_predict_before_set_image_and_bad_prev(cls, floor, scene):
+    p = cls()
+    with pytest.raises(InteractionError, match="set_image"):
+        p.predict([Click(1, 1, True)])
+    p.set_image(scene[0])
+    with pytest.raises(InteractionError, match="prev_prob"):
+        p.predict([Click(1, 1, True)], prev_prob=np.zeros((3, 3), np.float32))
+
+
+@pytest.mark.parametrize(("cls", "floor"), PREDICTORS)
+def test_only_negative_clicks_give_empty_mask(cls, floor, scene):
+    p = cls()
+    p.set_image(scene[0])
+    prob = p.predict([Click(5, 5, False)])
+    assert prob.shape == (64, 64) and prob.dtype == np.float32
+    assert not (prob > 0.49).any()
+
+
+@pytest.mark.parametrize("name", ["graphcut", "grabcut", "random_walker", "geodesic"])
+def test_registry_builds_each(name):
+    assert isinstance(load_predictor(name), Predictor)

@@ -101,3 +101,49 @@ def test_model_crash_is_a_500_with_a_message_and_rolls_back(make_client, stubs):
     r = client.post(f"{URL}/clicks", json={"version": 0, "y": 10, "x": 10})
     assert r.status_code == 500 and "out of memory" in r.json()["detail"]
     assert client.get(f"{URL}/annotation").json()["objects"] == []
+
+
+def test_large_images_are_segmented_at_a_bounded_size(stubs):
+    from occseg.app.scaling import ScaledPredictor
+
+    img = np.full((300, 400, 3), 20, np.uint8)
+    img[60:240, 100:300] = (200, 40, 40)
+    inner = stubs.RegionPredictor()
+    seen = {}
+    original = inner.set_image
+    inner.set_image = lambda image: (seen.update(shape=image.shape), original(image))
+    p = ScaledPredictor(inner, max_side=100)
+    p.set_image(img)
+    assert seen["shape"] == (75, 100, 3)
+    prob = p.predict([Click(150, 200, True)], prev_prob=np.zeros((300, 400), np.float32))
+    assert prob.shape == (300, 400) and prob.dtype == np.float32
+    truth = np.zeros((300, 400), bool)
+    truth[60:240, 100:300] = True
+    iou = ((prob >= 0.5) & truth).sum() / ((prob >= 0.5) | truth).sum()
+    assert iou > 0.95
+    small = ScaledPredictor(stubs.RegionPredictor(), max_side=1000)  # small images pass through
+    small.set_image(img)
+    assert np.array_equal(small.predict([Click(150, 200, True)]) >= 0.5, truth)
+    assert not p.supports_boundary_clicks
+    assert ScaledPredictor(stubs.BoxPredictor(), 100).supports_boundary_clicks
+
+
+def test_create_app_scales_only_plain_click_models(make_client, stubs):
+    class Recording(stubs.RegionPredictor):
+        def set_image(self, image):
+            self.shape = image.shape[:2]
+            super().set_image(image)
+
+    plain = Recording()
+    r = make_client(plain, max_side=40).post(f"{URL}/clicks", json={"version": 0, "y": 30, "x": 30})
+    assert r.status_code == 200 and r.json()["doc"]["objects"][0]["area"] > 0
+    assert plain.shape == (30, 40)  # the 60×80 image, halved for the model
+
+    class AllInOne(stubs.BoxPredictor, stubs.LineBoundaries, stubs.AreaOrder):
+        pass
+
+    both = AllInOne()  # also the boundary model: it must see the image at full size
+    client = make_client(both, max_side=40)
+    # (same project folder as above: the document is at version 1)
+    assert client.post(f"{URL}/clicks", json={"version": 1, "y": 30, "x": 30}).status_code == 200
+    assert both.shape == (60, 80)

@@ -59,6 +59,9 @@ def annotate(
     classes: str = typer.Option(
         "", "--classes", help="Comma-separated class labels to offer, e.g. 'person,car'."
     ),
+    max_side: int = typer.Option(
+        1280, "--max-side", help="Longest image side the model works at (0: full size)."
+    ),
 ) -> None:
     """Start the annotation web app and print the URL to open."""
     from occseg.app.serve import serve
@@ -70,6 +73,7 @@ def annotate(
         host=host,
         port=port,
         classes=[c for c in classes.split(",") if c.strip()],
+        max_side=max_side,
         echo=typer.echo,
     )
 

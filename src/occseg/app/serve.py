@@ -15,6 +15,8 @@ from occseg.errors import ConfigError
 __all__ = ["DEFAULT_OUT", "bind", "is_loopback", "serve"]
 
 DEFAULT_OUT = Path("occseg-project")
+#: Longer image side the click model works at by default (larger images are downscaled for it).
+DEFAULT_MAX_SIDE = 1280
 
 
 def is_loopback(host: str) -> bool:
@@ -52,11 +54,13 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8765,
     classes: Sequence[str] = (),
+    max_side: int | None = DEFAULT_MAX_SIDE,
     echo: Callable[[str], None] = print,
 ) -> None:
     """Run ``occseg annotate`` until interrupted; prints the URL to open once it is listening.
 
-    ``classes`` are class labels offered for objects (added to the project's list).
+    ``classes`` are class labels offered for objects (added to the project's list);
+    ``max_side`` bounds the image size the click model sees (0 or None: full resolution).
     """
     import uvicorn
 
@@ -69,7 +73,7 @@ def serve(
             project.add_class(label.strip())
     local = is_loopback(host)
     hosts = list(LOOPBACK_HOSTS) if local else ["*"]
-    app = create_app(project, predictor, model_name=model, allowed_hosts=hosts)
+    app = create_app(project, predictor, model_name=model, allowed_hosts=hosts, max_side=max_side)
     sock = bind(host, port)
     actual = sock.getsockname()[1]
     shown = f"[{host.strip('[]')}]" if ":" in host else host

@@ -48,6 +48,7 @@ from occseg.app import document as D
 from occseg.app.capabilities import Extensions, capabilities, resolve_extensions
 from occseg.app.limits import BodySizeLimit
 from occseg.app.project import ImageNotFound, Project
+from occseg.app.scaling import ScaledPredictor
 from occseg.app.schemas import ClickIn, ObjectIn, ObjectPatch, OrderIn, ScribbleIn, VersionIn
 from occseg.errors import ConfigError, InteractionError, OccsegError
 from occseg.predict import Predictor
@@ -109,6 +110,7 @@ def create_app(
     extensions: Extensions | None = None,
     allowed_hosts: list[str] | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
+    max_side: int | None = None,
 ) -> FastAPI:
     """Build the FastAPI application.
 
@@ -124,9 +126,15 @@ def create_app(
         Accepted ``Host`` headers (defence against DNS rebinding); default: loopback names.
     max_body_bytes
         Larger request bodies are refused with 413.
+    max_side
+        Run the click model on images downscaled to at most this many pixels on their longer
+        side (:class:`~occseg.app.scaling.ScaledPredictor`); None: full resolution. Not applied
+        when the predictor also serves as the boundary or order model.
     """
     ext = resolve_extensions(predictor, extensions)
     caps = capabilities(predictor, ext)
+    if max_side and predictor is not ext.boundary and predictor is not ext.order:
+        predictor = ScaledPredictor(predictor, max_side)
     state: dict[str, Any] = {"image": None, "boundary_image": None, "png": {}, "ob": {}}
     app = FastAPI(title="occseg annotate", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or list(LOOPBACK_HOSTS))

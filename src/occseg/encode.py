@@ -1,16 +1,17 @@
 """Interaction encodings: clicks → input maps for predictors and networks.
 
-All maps are computed with one exact Euclidean distance transform per click polarity (OpenCV,
-precise mask), so the cost does not grow with the number of clicks.
+All maps are computed with one exact Euclidean distance transform per click polarity
+(:mod:`occseg.distances`), so the cost does not grow with the number of clicks and the maps are
+bit-for-bit repeatable.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 
+from occseg.distances import distance_to_region
 from occseg.types import Click
 
 
@@ -19,14 +20,12 @@ def click_distance(clicks: Sequence[Click], shape: tuple[int, int], positive: bo
 
     ``inf`` everywhere when there is no such click.
     """
-    h, w = shape
+    seeds = np.zeros(shape, bool)
     pts = [(c.y, c.x) for c in clicks if c.positive == positive]
-    if not pts:
-        return np.full((h, w), np.inf, np.float32)
-    seeds = np.ones((h, w), np.uint8)
-    ys, xs = np.asarray(pts).T
-    seeds[ys, xs] = 0
-    return cv2.distanceTransform(seeds, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    if pts:
+        ys, xs = np.asarray(pts).T
+        seeds[ys, xs] = True
+    return distance_to_region(seeds).astype(np.float32)
 
 
 def _both(clicks: Sequence[Click], shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:

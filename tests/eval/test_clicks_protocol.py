@@ -156,3 +156,15 @@ def test_all_clicks_mode_runs_every_click():
     report = evaluate_clicks(ScriptedPredictor([gt]), [_sample(gt)], max_clicks=5, target_iou=None)
     assert report.results[0].ious == [1.0] * 5
     assert report.summary()["NoC@90"] == 1
+
+
+def test_exact_ties_are_repeatable_and_negative():
+    # Mirror-image FN and FP regions: equal maxima at an irrational distance (sqrt of an integer),
+    # where float32 transforms round differently from call to call. The tie must give a negative
+    # click at the same pixel every time.
+    yy, xx = np.mgrid[0:40, 0:80]
+    blob = (yy - 20) ** 2 + (xx - 20) ** 2 <= 37
+    clicks = {next_click(blob, np.fliplr(blob)) for _ in range(30)}
+    assert len(clicks) == 1
+    (click,) = clicks
+    assert not click.positive and click.x >= 40

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 from scipy.ndimage import distance_transform_edt, gaussian_filter
 
+from occseg.encode import click_distance
 from occseg.predict.base import check_clicks, check_image
 from occseg.types import Click
 
@@ -22,7 +23,6 @@ __all__ = [
     "ClickPredictorBase",
     "ColourHistogram",
     "border_mask",
-    "click_distance",
     "downscale",
     "geodesic_distance",
     "neighbour_sq_diffs",
@@ -127,24 +127,6 @@ def geodesic_distance(
             cand[1:] = np.minimum(cand[1:], down[:-1] + c_dl[y, 1:])
             d[y] = along_row(cand, y)
     return d.astype(np.float32)
-
-
-def click_distance(clicks: Sequence[Click], shape: tuple[int, int], positive: bool) -> np.ndarray:
-    """Exact Euclidean distance (``H×W float32``) to the nearest click of one polarity.
-
-    Same result as :func:`occseg.encode.click_distance` but computed directly from the click
-    coordinates (one broadcast ``hypot`` per click), so it is bit-for-bit reproducible: OpenCV's
-    precise distance transform is multithreaded and its last bits vary between calls, which made
-    seed disks and soft outputs non-deterministic. ``inf`` where there is no such click.
-    """
-    h, w = shape
-    out = np.full((h, w), np.inf, np.float32)
-    ys = np.arange(h, dtype=np.float32)[:, None]
-    xs = np.arange(w, dtype=np.float32)[None, :]
-    for c in clicks:
-        if c.positive == positive:
-            np.minimum(out, np.sqrt((ys - c.y) ** 2 + (xs - c.x) ** 2), out=out)
-    return out
 
 
 def downscale(

@@ -7,12 +7,12 @@ import numpy as np
 
 from occseg.classical.common import (
     ClickPredictorBase,
-    click_distance,
     downscale,
     prob_from_mask,
     scale_clicks,
     seed_masks,
 )
+from occseg.encode import click_distance
 from occseg.types import Click
 
 __all__ = ["GrabCutPredictor"]

@@ -9,10 +9,10 @@ import numpy as np
 from occseg.classical.common import (
     ClickPredictorBase,
     ColourHistogram,
-    click_distance,
     prob_from_mask,
     seed_masks,
 )
+from occseg.encode import click_distance
 from occseg.types import Click
 
 __all__ = ["GraphCutPredictor", "contrast_weights"]

@@ -9,10 +9,10 @@ from skimage.segmentation import random_walker
 from occseg.classical.common import (
     ClickPredictorBase,
     border_mask,
-    click_distance,
     downscale,
     scale_clicks,
 )
+from occseg.encode import click_distance
 from occseg.types import Click
 
 __all__ = ["RandomWalkerPredictor"]

@@ -12,24 +12,14 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
+from occseg.distances import distance_to_outside
 from occseg.predict.base import Predictor
 from occseg.types import Click, Sample
 
 #: Click counts at which mIoU@k is reported.
 MIOU_AT = (1, 2, 3, 5, 10, 20)
-
-
-def _interior_distance(region: np.ndarray) -> np.ndarray:
-    """L2 distance to the nearest pixel outside ``region``, the image border counting as outside.
-
-    The region is padded by one pixel of zeros before the (exact, precise-mask) distance transform,
-    so pixels touching the border are at distance 1, as in the reference clicker.
-    """
-    padded = np.pad(region.astype(np.uint8), 1)
-    return cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
 
 
 def next_click(
@@ -49,6 +39,12 @@ def next_click(
     ignore
         ``H×W bool``, True at pixels excluded from the error regions.
 
+    Notes
+    -----
+    Each error region is padded by one pixel of zeros so the image border counts as boundary, as
+    in the reference clicker. Distances are exact Euclidean (see :mod:`occseg.distances` for why
+    not OpenCV's float32 transform, whose rounding is not repeatable and breaks the tie rules).
+
     Returns
     -------
     Click
@@ -60,8 +56,8 @@ def next_click(
     gt = np.asarray(gt, bool)
     pred = np.asarray(pred, bool)
     valid = ~np.asarray(ignore, bool) if ignore is not None else True
-    fn = _interior_distance(gt & ~pred & valid)
-    fp = _interior_distance(~gt & pred & valid)
+    fn = distance_to_outside(gt & ~pred & valid)
+    fp = distance_to_outside(~gt & pred & valid)
     if not_clicked is not None:
         keep = np.asarray(not_clicked, bool)
         fn *= keep

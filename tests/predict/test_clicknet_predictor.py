@@ -131,3 +131,23 @@ def test_refiner_hook_sees_network_input_and_clicks() -> None:
     assert seen["shape"] == (30, 40, 3) and seen["dtype"] == np.uint8
     assert seen["clicks"] == [Click(3, 4, True), Click(20, 30, False)]
     assert prob[3, 4] == 1.0 and prob.sum() == 1.0
+
+
+def test_graph_cut_refiner_follows_edges_and_clicks() -> None:
+    from occseg.predict.clicknet import GraphCutRefiner
+
+    img = np.zeros((40, 40, 3), np.uint8)
+    img[10:30, 10:30] = 200  # a bright square
+    prob = np.full((40, 40), 0.45, np.float32)  # an unsure network
+    prob[12:28, 12:28] = 0.6
+    clicks = [Click(20, 20, True), Click(2, 2, False)]
+    out = GraphCutRefiner(lam=2.0)(img, prob, clicks)
+    mask = out > 0.49
+    square = np.zeros((40, 40), bool)
+    square[10:30, 10:30] = True
+    assert (mask == square).mean() > 0.99  # snapped to the square's edges
+    p = ClickNetPredictor(_tiny_model(), zoom_in=False, flip=False, refine="graphcut")
+    p.set_image(img)
+    assert p.predict(clicks).shape == (40, 40)
+    with pytest.raises(ConfigError, match="unknown refiner"):
+        ClickNetPredictor(_tiny_model(), refine="crf")

@@ -45,6 +45,10 @@ def test_thresholds() -> None:
     assert t.size == 99 and t[0] == pytest.approx(0.01) and t[-1] == pytest.approx(0.99)
     with pytest.raises(ValueError):
         thresholds_for(0)
+    gt = _lines()
+    a = image_counts(gt.astype(float), [gt], np.int64(5))
+    b = image_counts(gt.astype(float), [gt], thresholds_for(5))
+    assert a.cnt_r.size == 5 and np.array_equal(a.cnt_p, b.cnt_p)
 
 
 def test_perfect_prediction_scores_one() -> None:

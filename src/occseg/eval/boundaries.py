@@ -19,6 +19,8 @@ TPAMI 2004; Arbeláez et al., TPAMI 2011; code ``boundaryBench.m``, ``evaluation
    own best threshold (first maximum), summed; AP: area under the PR curve interpolated at recall
    ``0:0.01:1`` (``interp1`` over unique recalls, outside values count 0) as ``collect_eval_bdry.m``
    computes it; R50: recall at 50 % precision (``edgesEvalDir.m`` of the Structured Edge toolbox).
+   (pyEdgeEval reports this AP as ``AUC``; its ``AP`` key is a different quantity, the mean of
+   the best precision at recall >= r over 100 recall levels.)
 
 The occlusion variant (:func:`occlusion_pr`; DOC / DOOBNet ``EvaluateOcc`` protocol) applies
 edge NMS once to the soft map instead of thinning each thresholded map, and a matched pixel counts
@@ -356,7 +358,10 @@ def image_counts(
     p = np.asarray(prob, dtype=np.float64)
     if p.ndim != 2:
         raise ValueError(f"probability map must be 2-D, got shape {p.shape}")
-    thr = thresholds_for(thresholds) if isinstance(thresholds, int) else np.asarray(thresholds)
+    if np.ndim(thresholds) == 0:
+        thr = thresholds_for(int(thresholds))  # type: ignore[arg-type]
+    else:
+        thr = np.asarray(thresholds, dtype=np.float64)
     gt_list = _as_gt_list(gts, p.shape)
     with_occ = orientation is not None
     if with_occ:

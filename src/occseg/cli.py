@@ -61,4 +61,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run through the imported module: sub-commands register on ``occseg.cli.app``, not on a
+    # second copy of this file executing as ``__main__``.
+    from occseg.cli import main as _main
+
+    sys.exit(_main())

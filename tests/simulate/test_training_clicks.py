@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from occseg.distances import distance_to_outside
 from occseg.nn.inputs import ClickEncoder
 from occseg.simulate import (
     ClickSimulator,
@@ -16,7 +17,6 @@ from occseg.simulate import (
     error_regions,
     make_simulator,
 )
-from occseg.simulate.clicks import interior_distance
 from occseg.simulate.iterative import iterative_rollout, sample_n_iters
 from occseg.types import Click
 
@@ -50,7 +50,7 @@ def test_first_clicks_follow_the_rules() -> None:
         pos = [c for c in clicks if c.positive]
         neg = [c for c in clicks if not c.positive]
         assert 1 <= len(pos) <= 5 and len(neg) <= 10
-        depth = interior_distance(gt)
+        depth = distance_to_outside(gt)
         margin = min(5.0, depth.max())
         assert all(gt[c.y, c.x] and depth[c.y, c.x] >= margin for c in pos)
         assert all(not gt[c.y, c.x] for c in neg)
@@ -93,7 +93,7 @@ def test_iterative_clicks_lie_in_the_eroded_error_region() -> None:
         assert positive == c.positive and region[c.y, c.x]
         component = _component_of(fn if positive else fp, c)
         assert (region <= component).all()
-        depth = interior_distance(component)
+        depth = distance_to_outside(component)
         deepest = depth == depth.max()
         assert region.sum() <= 0.5 * component.sum() or (region == deepest).all()
         n += 1

@@ -25,6 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 import cv2
 import numpy as np
 
+from occseg.distances import distance_to_outside, distance_to_region
 from occseg.types import Click
 
 
@@ -52,17 +53,6 @@ class InteractionSimulator(Protocol):
         history: Sequence[Any] = (),
     ) -> list[Any]:
         """Interactions correcting ``pred`` (``H×W bool``); empty when there is nothing to fix."""
-
-
-def interior_distance(region: np.ndarray) -> np.ndarray:
-    """Euclidean distance to the nearest pixel outside ``region`` (image border = outside)."""
-    padded = np.pad(region.astype(np.uint8), 1)
-    return cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
-
-
-def _outside_distance(region: np.ndarray) -> np.ndarray:
-    """Euclidean distance to the nearest pixel of ``region`` (``inf``-like when empty)."""
-    return cv2.distanceTransform((~region).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
 
 
 def _count(rng: np.random.Generator, low: int, high: int, gamma: float) -> int:
@@ -159,7 +149,7 @@ class RandomClickSampler:
         self, gt: np.ndarray, rng: np.random.Generator, ignore: np.ndarray | None = None
     ) -> list[Click]:
         """Positive clicks inside ``gt``, away from its boundary."""
-        dist = interior_distance(gt)
+        dist = distance_to_outside(gt)
         if ignore is not None:
             dist[ignore] = 0
         peak = float(dist.max())
@@ -181,7 +171,7 @@ class RandomClickSampler:
         if n == 0 or gt.all():
             return []
         background = ~gt if ignore is None else ~gt & ~ignore
-        dist = _outside_distance(gt)
+        dist = distance_to_region(gt)
         band = background & (dist >= self.neg_band[0]) & (dist <= self.neg_band[1])
         if not band.any():
             band = background
@@ -258,7 +248,7 @@ class ErrorRegionClicker:
     ) -> tuple[np.ndarray, bool] | None:
         """The eroded error region the next click is drawn from, and its polarity (or None)."""
         fn, fp = error_regions(gt, pred, ignore)
-        d_fn, d_fp = interior_distance(fn), interior_distance(fp)
+        d_fn, d_fp = distance_to_outside(fn), distance_to_outside(fp)
         m_fn, m_fp = float(d_fn.max()), float(d_fp.max())
         if max(m_fn, m_fp) <= 0:
             return None
@@ -267,7 +257,7 @@ class ErrorRegionClicker:
         _, labels = cv2.connectedComponents(region.astype(np.uint8), connectivity=8)
         peak = np.unravel_index(int(np.argmax(dist)), dist.shape)
         component = labels == labels[peak]
-        dist = interior_distance(component)
+        dist = distance_to_outside(component)
         return component & (dist >= _erosion_level(dist[component], self.area_fraction)), positive
 
     def __call__(

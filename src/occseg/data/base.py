@@ -230,3 +230,23 @@ def paired_refs(kind: str, image_dir: Path, mask_dir: Path, layout: str) -> list
             raise layout_error(kind, f"mask {mask_dir / img.stem}.* (for image {img.name})", layout)
         refs.append(SampleRef(img.stem, img, mask))
     return refs
+
+
+def open_paired(
+    root: str | os.PathLike, kind: str, image_dir: str, mask_dir: str, loader: Loader
+) -> Dataset:
+    """Open a dataset of ``root/image_dir`` images paired by file stem with ``root/mask_dir`` masks.
+
+    ``loader`` turns each :class:`SampleRef` into a :class:`~occseg.types.Sample` (it decides how
+    mask values map to object and ignore pixels).
+    """
+    layout = f"{image_dir}/ (images) + {mask_dir}/ (one mask per image, same file stem)"
+    root = resolve_root(root, kind)
+    images = require_dir(root, image_dir, kind, layout)
+    masks = require_dir(root, mask_dir, kind, layout)
+    return Dataset(kind, paired_refs(kind, images, masks, layout), loader, root)
+
+
+def load_nonzero_sample(ref: SampleRef) -> Sample:
+    """Load a sample whose object is every nonzero mask value (in any channel); no ignore region."""
+    return mask_sample(ref, read_max_channel(ref.mask_path) > 0, None)

@@ -4,23 +4,7 @@ from __future__ import annotations
 
 import os
 
-from occseg.data.base import (
-    Dataset,
-    SampleRef,
-    mask_sample,
-    paired_refs,
-    read_max_channel,
-    require_dir,
-    resolve_root,
-)
-from occseg.types import Sample
-
-LAYOUT = "images/ (images) + masks/ (one mask per image, same file stem)"
-
-
-def load_berkeley_sample(ref: SampleRef) -> Sample:
-    """Load one Berkeley sample: any nonzero mask value (in any channel) is the object."""
-    return mask_sample(ref, read_max_channel(ref.mask_path) > 0, None)
+from occseg.data.base import Dataset, load_nonzero_sample, open_paired
 
 
 def open_berkeley(root: str | os.PathLike) -> Dataset:
@@ -51,8 +35,4 @@ def open_berkeley(root: str | os.PathLike) -> Dataset:
     DatasetError
         If a folder is missing or an image has no mask.
     """
-    kind = "berkeley"
-    root = resolve_root(root, kind)
-    images = require_dir(root, "images", kind, LAYOUT)
-    masks = require_dir(root, "masks", kind, LAYOUT)
-    return Dataset(kind, paired_refs(kind, images, masks, LAYOUT), load_berkeley_sample, root)
+    return open_paired(root, "berkeley", "images", "masks", load_nonzero_sample)

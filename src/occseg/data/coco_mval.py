@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import os
 
-from occseg.data.base import (
-    Dataset,
-    SampleRef,
-    mask_sample,
-    paired_refs,
-    require_dir,
-    resolve_root,
-)
+from occseg.data.base import Dataset, SampleRef, mask_sample, open_paired
 from occseg.io import read_label_map
 from occseg.types import Sample
-
-LAYOUT = "img/ (images) + gt/ (one mask per image, same file stem)"
 
 
 def load_coco_mval_sample(ref: SampleRef) -> Sample:
@@ -51,9 +42,4 @@ def open_coco_mval(root: str | os.PathLike) -> Dataset:
     DatasetError
         If a folder is missing or an image has no mask.
     """
-    kind = "coco_mval"
-    root = resolve_root(root, kind)
-    images = require_dir(root, "img", kind, LAYOUT)
-    masks = require_dir(root, "gt", kind, LAYOUT)
-    refs = paired_refs(kind, images, masks, LAYOUT)
-    return Dataset(kind, refs, load_coco_mval_sample, root)
+    return open_paired(root, "coco_mval", "img", "gt", load_coco_mval_sample)

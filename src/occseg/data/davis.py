@@ -4,23 +4,7 @@ from __future__ import annotations
 
 import os
 
-from occseg.data.base import (
-    Dataset,
-    SampleRef,
-    mask_sample,
-    paired_refs,
-    read_max_channel,
-    require_dir,
-    resolve_root,
-)
-from occseg.types import Sample
-
-LAYOUT = "img/ (images) + gt/ (one mask per image, same file stem)"
-
-
-def load_davis_sample(ref: SampleRef) -> Sample:
-    """Load one DAVIS sample: every nonzero object id (in any channel) is merged into the mask."""
-    return mask_sample(ref, read_max_channel(ref.mask_path) > 0, None)
+from occseg.data.base import Dataset, load_nonzero_sample, open_paired
 
 
 def open_davis(root: str | os.PathLike) -> Dataset:
@@ -51,8 +35,4 @@ def open_davis(root: str | os.PathLike) -> Dataset:
     DatasetError
         If a folder is missing or a frame has no mask.
     """
-    kind = "davis"
-    root = resolve_root(root, kind)
-    images = require_dir(root, "img", kind, LAYOUT)
-    masks = require_dir(root, "gt", kind, LAYOUT)
-    return Dataset(kind, paired_refs(kind, images, masks, LAYOUT), load_davis_sample, root)
+    return open_paired(root, "davis", "img", "gt", load_nonzero_sample)

@@ -1,0 +1,199 @@
+"""Occlusion graphs of instances: edges, cycles, relative depth (paper 001, Sec. 4 and 5).
+
+An occlusion graph has instances as nodes and a directed edge ``(front, back)`` from every
+occluder to its occludee. From an occlusion-order labelling (Sec. 3.2) the edges join adjacent
+instances, the one with the larger label in front, so such graphs never have cycles; graphs of
+baselines (pairwise predictions, oriented boundaries) can, which is what the cycle rate measures
+and what random decycling removes.
+
+Cycles are the strongly connected components (scipy.sparse.csgraph) with more than one node;
+relative depth is the longest path from a front-most node in the graph of components: 0 is in
+front of everything it touches and the nodes of one cycle share a depth.
+
+>>> find_cycles([1, 2, 3], [(1, 2), (2, 3), (3, 1)])
+[[1, 2, 3]]
+>>> relative_depth([1, 2, 3, 4], [(1, 2), (2, 3)])
+{1: 0, 2: 1, 3: 2, 4: 0}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse.csgraph import breadth_first_order, connected_components
+
+__all__ = [
+    "boundary_edges",
+    "cycle_fraction",
+    "depth_image",
+    "find_cycles",
+    "label_edges",
+    "random_decycle",
+    "reachability",
+    "relative_depth",
+    "strongly_connected",
+]
+
+Edge = tuple[int, int]
+
+
+def _matrix(ids: Sequence[int], edges: Iterable[Edge]) -> tuple[sparse.csr_matrix, dict[int, int]]:
+    pos = {int(i): k for k, i in enumerate(ids)}
+    src, dst = [], []
+    for front, back in edges:
+        if front in pos and back in pos:
+            src.append(pos[front])
+            dst.append(pos[back])
+    n = len(pos)
+    m = sparse.coo_matrix((np.ones(len(src), np.int8), (src, dst)), shape=(n, n)).tocsr()
+    m.data[:] = 1  # duplicates summed by tocsr
+    return m, pos
+
+
+def _components(ids: Sequence[int], edges: Iterable[Edge]) -> tuple[np.ndarray, int]:
+    m, _ = _matrix(ids, edges)
+    n_comp, comp = connected_components(m, directed=True, connection="strong")
+    return comp, n_comp
+
+
+def strongly_connected(ids: Sequence[int], edges: Iterable[Edge]) -> list[list[int]]:
+    """Strongly connected components (each sorted, sorted by smallest id); unknown ids ignored."""
+    ids = [int(i) for i in ids]
+    comp, n_comp = _components(ids, edges)
+    groups: list[list[int]] = [[] for _ in range(n_comp)]
+    for i, c in zip(ids, comp.tolist(), strict=True):
+        groups[c].append(i)
+    return sorted((sorted(g) for g in groups), key=lambda g: g[0])
+
+
+def find_cycles(ids: Sequence[int], edges: Iterable[Edge]) -> list[list[int]]:
+    """Groups of instances whose order contradicts itself (A before B before … before A)."""
+    return [c for c in strongly_connected(ids, edges) if len(c) > 1]
+
+
+def cycle_fraction(ids: Sequence[int], edges: Iterable[Edge]) -> float:
+    """Fraction of instances that lie on a cycle (0 for an empty graph)."""
+    if not len(ids):
+        return 0.0
+    return sum(len(c) for c in find_cycles(ids, edges)) / len(ids)
+
+
+def relative_depth(ids: Sequence[int], edges: Iterable[Edge]) -> dict[int, int]:
+    """Depth layer of every instance: 0 front-most, ``1 + max(depth of its occluders)`` else."""
+    ids = [int(i) for i in ids]
+    edges = list(edges)
+    comp, n_comp = _components(ids, edges)
+    pos = {i: k for k, i in enumerate(ids)}
+    succ: list[set[int]] = [set() for _ in range(n_comp)]
+    indeg = np.zeros(n_comp, np.int64)
+    for front, back in edges:
+        if front in pos and back in pos:
+            a, b = comp[pos[front]], comp[pos[back]]
+            if a != b and b not in succ[a]:
+                succ[a].add(b)
+                indeg[b] += 1
+    depth = np.zeros(n_comp, np.int64)
+    todo = [c for c in range(n_comp) if indeg[c] == 0]
+    while todo:  # Kahn's topological order on the (acyclic) component graph
+        c = todo.pop()
+        for d in succ[c]:
+            depth[d] = max(depth[d], depth[c] + 1)
+            indeg[d] -= 1
+            if indeg[d] == 0:
+                todo.append(d)
+    return {i: int(depth[comp[pos[i]]]) for i in ids}
+
+
+def reachability(ids: Sequence[int], edges: Iterable[Edge]) -> np.ndarray:
+    """``R[i, j]``: a directed path leads from ``ids[i]`` to ``ids[j]`` (``i != j``)."""
+    m, _ = _matrix(ids, edges)
+    n = m.shape[0]
+    out = np.zeros((n, n), bool)
+    for i in range(n):
+        out[i, breadth_first_order(m, i, directed=True, return_predecessors=False)] = True
+    out[np.arange(n), np.arange(n)] = False
+    return out
+
+
+def label_edges(instances: np.ndarray, order: np.ndarray) -> list[Edge]:
+    """Edges ``(front, back)`` between 4-adjacent instances, the larger order label in front.
+
+    Parameters
+    ----------
+    instances
+        ``H×W`` int ids (0 = background).
+    order
+        ``(K,)`` order label of instance ``i`` at index ``i - 1`` (e.g.
+        :attr:`occseg.occlusion.ordering.InstanceSet.order`).
+    """
+    inst = np.asarray(instances).astype(np.int64)
+    lab = np.concatenate([[0], np.asarray(order, np.int64)])
+    pairs = []
+    for a, b in ((inst[:, :-1], inst[:, 1:]), (inst[:-1], inst[1:])):
+        touch = (a != b) & (a > 0) & (b > 0)
+        pairs.append(np.stack([a[touch], b[touch]], 1))
+    ab = np.unique(np.concatenate(pairs), axis=0) if pairs else np.zeros((0, 2), np.int64)
+    out = set()
+    for a, b in ab.tolist():
+        if lab[a] > lab[b]:
+            out.add((a, b))
+        elif lab[b] > lab[a]:
+            out.add((b, a))
+    return sorted(out)
+
+
+def boundary_edges(
+    instances: np.ndarray, occ_pairs: np.ndarray, *, min_pixels: int = 1, majority: bool = False
+) -> list[Edge]:
+    """Edges ``(front, back)`` from occlusion pixel pairs ``(py, px, qy, qx)`` between instances.
+
+    An edge needs ``min_pixels`` pairs; with ``majority`` only the direction with more pairs of
+    two instances is kept (ties drop both), otherwise both directions may appear (a baseline
+    graph that can hold cycles). Background (id 0) is not a node.
+    """
+    inst = np.asarray(instances).astype(np.int64)
+    pairs = np.asarray(occ_pairs, np.int64).reshape(-1, 4)
+    a = inst[pairs[:, 0], pairs[:, 1]]
+    b = inst[pairs[:, 2], pairs[:, 3]]
+    keep = (a != b) & (a > 0) & (b > 0)
+    ab, counts = np.unique(np.stack([a[keep], b[keep]], 1), axis=0, return_counts=True)
+    count = {(int(x), int(y)): int(c) for (x, y), c in zip(ab.tolist(), counts, strict=True)}
+    out = []
+    for (x, y), c in count.items():
+        if c < min_pixels:
+            continue
+        if majority and count.get((y, x), 0) >= c:
+            continue
+        out.append((x, y))
+    return sorted(out)
+
+
+def depth_image(instances: np.ndarray, depth: dict[int, int]) -> np.ndarray:
+    """``H×W uint8`` relative-depth picture: front-most 255, deeper layers darker, background 0."""
+    inst = np.asarray(instances).astype(np.int64)
+    if not depth:
+        return np.zeros(inst.shape, np.uint8)
+    deepest = max(depth.values())
+    lut = np.zeros(int(max(inst.max(), max(depth))) + 1, np.uint8)
+    for i, d in depth.items():
+        lut[i] = round(255 - 200 * d / max(deepest, 1))
+    return lut[inst]
+
+
+def random_decycle(
+    ids: Sequence[int], edges: Iterable[Edge], rng: np.random.Generator | int | None = None
+) -> list[Edge]:
+    """Remove random edges inside cycles until the graph is acyclic (the baselines' post-hoc
+    decycling of Sec. 5); edges outside cycles are kept."""
+    rng = np.random.default_rng(rng)
+    edges = sorted(set((int(a), int(b)) for a, b in edges))
+    while True:
+        cycles = find_cycles(ids, edges)
+        if not cycles:
+            return edges
+        members = set(cycles[0])
+        inside = [e for e in edges if e[0] in members and e[1] in members]
+        drop = inside[int(rng.integers(len(inside)))]
+        edges.remove(drop)

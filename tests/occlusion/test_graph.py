@@ -1,0 +1,58 @@
+"""Occlusion graph: edges from labels / boundaries, cycles, depth, decycling."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from occseg.occlusion.graph import (
+    boundary_edges,
+    cycle_fraction,
+    depth_image,
+    find_cycles,
+    label_edges,
+    random_decycle,
+    reachability,
+    relative_depth,
+    strongly_connected,
+)
+from occseg.occlusion.ordering import extract_instances
+
+
+def test_label_edges_from_an_order_labelling():
+    lab = np.zeros((5, 9), int)
+    lab[1:4, 1:4] = 1
+    lab[1:4, 4:7] = 3
+    lab[1:4, 7:9] = 2
+    inst = extract_instances(lab)
+    edges = label_edges(inst.instances, inst.order)
+    assert edges == [(2, 1), (2, 3)]
+    assert find_cycles(inst.ids, edges) == []
+    assert relative_depth(inst.ids.tolist(), edges) == {1: 1, 2: 0, 3: 1}
+
+
+def test_boundary_edges_both_directions_and_majority():
+    inst = np.array([[1, 2, 2], [1, 2, 2]])
+    pairs = np.array([[0, 1, 0, 0], [1, 1, 1, 0], [1, 0, 1, 1]])  # 2 occludes 1 twice, 1 -> 2 once
+    assert boundary_edges(inst, pairs) == [(1, 2), (2, 1)]
+    assert boundary_edges(inst, pairs, majority=True) == [(2, 1)]
+    assert boundary_edges(inst, pairs, min_pixels=2) == [(2, 1)]
+
+
+def test_cycles_depth_reachability_and_decycling():
+    ids = [1, 2, 3, 4, 5]
+    edges = [(1, 2), (2, 3), (3, 1), (3, 4)]
+    assert strongly_connected(ids, edges) == [[1, 2, 3], [4], [5]]
+    assert find_cycles(ids, edges) == [[1, 2, 3]]
+    assert cycle_fraction(ids, edges) == 3 / 5
+    assert relative_depth(ids, edges) == {1: 0, 2: 0, 3: 0, 4: 1, 5: 0}
+    reach = reachability(ids, [(1, 2), (2, 3)])
+    assert reach[0, 2] and not reach[2, 0] and not reach[0, 0] and not reach[4].any()
+    fixed = random_decycle(ids, edges, rng=0)
+    assert find_cycles(ids, fixed) == [] and len(fixed) == 3 and (3, 4) in fixed
+    assert cycle_fraction([], []) == 0.0
+
+
+def test_depth_image():
+    inst = np.array([[0, 1, 2]])
+    img = depth_image(inst, {1: 0, 2: 1})
+    assert img.dtype == np.uint8 and img.tolist() == [[0, 255, 55]]

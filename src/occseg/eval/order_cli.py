@@ -8,10 +8,12 @@ background, label 0, which occludes nothing in the formulation).
 
 Touching objects can occlude each other in both directions (contact lines). The CRF's
 prohibitive cost for a reversed pair (Eq. 7) cannot respect both directions between two
-instances, and ground truth with both ``(a, b)`` and ``(b, a)`` has no correct answer for OAIR.
-By default (``mutual="majority"``) such object pairs keep only the direction with more boundary
-pixels, both for the labelling's inputs and for the evaluated ground-truth order; the summary
-also reports OAIR against every listed pair (``*_all_pairs``) and the number of mutual pairs.
+instances: it keeps them apart with a thin background gap instead, without an order. Ground
+truth with both ``(a, b)`` and ``(b, a)`` has no correct answer for OAIR, so by default
+(``mutual="majority"``) the evaluated order keeps, for such object pairs, the direction with more
+boundary pixels; the summary also reports OAIR against every listed pair (``*_all_pairs``) and
+the number of mutual pairs. The labelling's inputs are every ground-truth pixel pair
+(``input_pairs="all"``); ``"majority"`` drops the minority direction there too.
 """
 
 from __future__ import annotations
@@ -76,24 +78,25 @@ def _pixel_counts(inst: np.ndarray, pairs: np.ndarray) -> dict[tuple[int, int], 
 
 
 def gt_inputs_sample(
-    sample, *, mutual: str = "majority", lam: float = 20.0, mu: float = 100.0
+    sample, *, input_pairs: str = "all", lam: float = 20.0, mu: float = 100.0
 ) -> Segmentation:
-    """Run the labelling on ground-truth inputs of one synthetic sample (module notes)."""
+    """Run the labelling on ground-truth inputs of one synthetic sample (module notes).
+
+    ``input_pairs="all"`` uses every ground-truth oriented-boundary pixel pair between different
+    ids (occluder not the room); ``"majority"`` drops, between two objects, the pixel pairs of
+    the direction with fewer pixels.
+    """
+    if input_pairs not in ("all", "majority"):
+        raise ConfigError(f"input_pairs must be 'all' or 'majority', got {input_pairs!r}")
     inst = sample.instances.astype(np.int64)
     bg = (inst == 0).astype(np.float64)
     pairs = occ_pairs_from_oriented(sample.ob_occludes, inst, background=0)
-    if mutual == "majority" and len(pairs):
+    if input_pairs == "majority" and len(pairs):
         counts = _pixel_counts(inst, pairs)
-        a = inst[pairs[:, 0], pairs[:, 1]]
-        b = inst[pairs[:, 2], pairs[:, 3]]
-        keep = np.array(
-            [
-                y == 0 or _mutual_keep(counts, x, y)
-                for x, y in zip(a.tolist(), b.tolist(), strict=True)
-            ],
-            bool,
-        )
-        pairs = pairs[keep]
+        a = inst[pairs[:, 0], pairs[:, 1]].tolist()
+        b = inst[pairs[:, 2], pairs[:, 3]].tolist()
+        keep = [y == 0 or _mutual_keep(counts, x, y) for x, y in zip(a, b, strict=True)]
+        pairs = pairs[np.array(keep, bool)]
     classes = _classes(sample.meta)
     lut = np.zeros(int(inst.max()) + 1, np.int64)
     for i in np.unique(inst):
@@ -120,6 +123,7 @@ def run_gt_inputs(
     root: Path,
     *,
     mutual: str = "majority",
+    input_pairs: str = "all",
     limit: int = 0,
     progress=None,
 ) -> GtInputsResult:
@@ -139,7 +143,7 @@ def run_gt_inputs(
         gts.append(gt)
         gts_all.append(synth_ground_truth(sample, "all")[0])
         n_mutual += m
-        preds.append(gt_inputs_sample(sample, mutual=mutual))
+        preds.append(gt_inputs_sample(sample, input_pairs=input_pairs))
         if progress:
             progress()
     seconds = time.perf_counter() - t0
@@ -153,6 +157,7 @@ def run_gt_inputs(
             "n_gt_pairs_all": tot,
             "n_mutual_object_pairs": n_mutual,
             "mutual": mutual,
+            "input_pairs": input_pairs,
             "seconds_per_image": seconds / n,
             "n_gt_instances": sum(len(g.ids) for g in gts),
             "n_pred_instances": sum(len(p.ids) for p in preds),
@@ -179,6 +184,7 @@ def _write(out: Path, result: GtInputsResult, title: str) -> None:
         f"| {s['n_images']} | {f(s['WC'])} | {f(s['OAIR_accuracy@0.5'])} | "
         f"{f(s['OAIR_recall@0.5'])} | {f(s['mAP'])} | {f(s['cycle_rate'])} |",
         "",
+        f"Inputs: {s.get('input_pairs')} ground-truth occlusion pixel pairs. "
         f"Ground-truth order: {s['n_gt_pairs']} object pairs ({s.get('mutual')} for the "
         f"{s.get('n_mutual_object_pairs')} mutually occluding pairs). Against every listed pair: "
         f"OAIR accuracy {f(s.get('OAIR_accuracy@0.5_all_pairs'))}, recall "
@@ -198,7 +204,12 @@ def eval_order(
     gt_inputs: bool = typer.Option(
         False, "--gt-inputs", help="Label from ground-truth background and oriented boundaries."
     ),
-    mutual: str = typer.Option("majority", help="Mutual occlusions: majority | all."),
+    mutual: str = typer.Option(
+        "majority", help="Ground-truth order of mutually occluding objects: majority | all."
+    ),
+    input_pairs: str = typer.Option(
+        "all", help="Occlusion pixel pairs given to the labelling: all | majority."
+    ),
     limit: int = typer.Option(0, help="Evaluate only the first N images (0 = all)."),
 ) -> None:
     """OAIR, weighted coverage, mask mAP and cycle rate of the CRF occlusion-order labelling."""
@@ -209,12 +220,14 @@ def eval_order(
         )
     if kind.strip().lower() != "synth" or not path.strip():
         raise ConfigError(f"--gt-inputs needs --dataset synth:PATH, got {dataset!r}")
-    if mutual not in ("majority", "all") or limit < 0:
-        raise ConfigError("--mutual must be majority or all, --limit >= 0")
+    if mutual not in ("majority", "all") or input_pairs not in ("majority", "all") or limit < 0:
+        raise ConfigError("--mutual and --input-pairs must be majority or all, --limit >= 0")
     root = Path(path.strip()).expanduser()
 
     def run(advance) -> GtInputsResult:
-        return run_gt_inputs(root, mutual=mutual, limit=limit, progress=advance)
+        return run_gt_inputs(
+            root, mutual=mutual, input_pairs=input_pairs, limit=limit, progress=advance
+        )
 
     with Progress(
         TextColumn("[bold]{task.description}"),

@@ -56,3 +56,11 @@ def test_depth_image():
     inst = np.array([[0, 1, 2]])
     img = depth_image(inst, {1: 0, 2: 1})
     assert img.dtype == np.uint8 and img.tolist() == [[0, 255, 55]]
+
+
+def test_label_edges_across_a_one_pixel_gap():
+    inst = np.array([[1, 0, 2], [1, 0, 2]])
+    assert label_edges(inst, [2, 1]) == []
+    assert label_edges(inst, [2, 1], max_gap=1) == [(1, 2)]
+    diag = np.array([[1, 0], [0, 2]])
+    assert label_edges(diag, [1, 3], max_gap=1) == [(2, 1)]

@@ -167,3 +167,19 @@ def test_check_occ_pairs_rejects_bad_rows():
     with pytest.raises(ValueError):
         check_occ_pairs(np.zeros((2, 3)), (3, 3))
     assert check_occ_pairs([], (3, 3)).shape == (0, 4)
+
+
+def test_lift_refinement_never_raises_the_energy_and_orders_a_chain():
+    from occseg.occlusion.ordering import lift_refinement
+
+    inst = np.zeros((12, 40), int)
+    inst[2:10, 2:16] = 1
+    inst[3:11, 14:28] = 2
+    inst[2:10, 26:38] = 3
+    pairs = occ_pairs_from_instances(inst, {1: 1, 2: 2, 3: 3})
+    bg = (inst == 0).astype(float)
+    lab = order_labeling(bg, pairs)
+    ref = lift_refinement(lab, bg, pairs)
+    assert energy(ref, bg, pairs) <= energy(lab, bg, pairs)
+    front = [int(np.median(ref[inst == k])) for k in (1, 2, 3)]
+    assert front[0] < front[1] < front[2]

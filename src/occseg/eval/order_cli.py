@@ -32,7 +32,12 @@ from occseg.cli import eval_app
 from occseg.errors import ConfigError, DatasetError
 from occseg.eval.order import Segmentation, evaluate_order, oair_counts, plot_oair
 from occseg.occlusion.graph import label_edges
-from occseg.occlusion.ordering import extract_instances, occ_pairs_from_oriented, order_labeling
+from occseg.occlusion.ordering import (
+    extract_instances,
+    lift_refinement,
+    occ_pairs_from_oriented,
+    order_labeling,
+)
 
 __all__ = ["GtInputsResult", "gt_inputs_sample", "run_gt_inputs", "synth_ground_truth"]
 
@@ -78,13 +83,21 @@ def _pixel_counts(inst: np.ndarray, pairs: np.ndarray) -> dict[tuple[int, int], 
 
 
 def gt_inputs_sample(
-    sample, *, input_pairs: str = "all", lam: float = 20.0, mu: float = 100.0
+    sample,
+    *,
+    input_pairs: str = "all",
+    lift_refine: bool = False,
+    max_gap: int = 0,
+    lam: float = 20.0,
+    mu: float = 100.0,
 ) -> Segmentation:
     """Run the labelling on ground-truth inputs of one synthetic sample (module notes).
 
     ``input_pairs="all"`` uses every ground-truth oriented-boundary pixel pair between different
     ids (occluder not the room); ``"majority"`` drops, between two objects, the pixel pairs of
-    the direction with fewer pixels.
+    the direction with fewer pixels. ``lift_refine`` adds
+    :func:`~occseg.occlusion.ordering.lift_refinement` after the jump moves; ``max_gap`` is
+    the adjacency tolerance of the predicted graph (:func:`~occseg.occlusion.graph.label_edges`).
     """
     if input_pairs not in ("all", "majority"):
         raise ConfigError(f"input_pairs must be 'all' or 'majority', got {input_pairs!r}")
@@ -103,12 +116,14 @@ def gt_inputs_sample(
         if i:
             lut[i] = classes.get(int(i), 0) + 1
     labels = order_labeling(bg, pairs, lam=lam, mu=mu)
+    if lift_refine:
+        labels = lift_refinement(labels, bg, pairs, lam=lam, mu=mu)
     got = extract_instances(labels, lut[inst], sample.ob_occludes.any(2).astype(np.float64))
     ids = got.ids.tolist()
     return Segmentation(
         got.instances,
         {i: int(c) - 1 for i, c in zip(ids, got.classes.tolist(), strict=True)},
-        label_edges(got.instances, got.order),
+        label_edges(got.instances, got.order, max_gap=max_gap),
         {i: float(s) for i, s in zip(ids, got.scores.tolist(), strict=True)},
     )
 
@@ -124,6 +139,8 @@ def run_gt_inputs(
     *,
     mutual: str = "majority",
     input_pairs: str = "all",
+    lift_refine: bool = False,
+    max_gap: int = 0,
     limit: int = 0,
     progress=None,
 ) -> GtInputsResult:
@@ -143,7 +160,11 @@ def run_gt_inputs(
         gts.append(gt)
         gts_all.append(synth_ground_truth(sample, "all")[0])
         n_mutual += m
-        preds.append(gt_inputs_sample(sample, input_pairs=input_pairs))
+        preds.append(
+            gt_inputs_sample(
+                sample, input_pairs=input_pairs, lift_refine=lift_refine, max_gap=max_gap
+            )
+        )
         if progress:
             progress()
     seconds = time.perf_counter() - t0
@@ -158,6 +179,8 @@ def run_gt_inputs(
             "n_mutual_object_pairs": n_mutual,
             "mutual": mutual,
             "input_pairs": input_pairs,
+            "lift_refine": lift_refine,
+            "max_gap": max_gap,
             "seconds_per_image": seconds / n,
             "n_gt_instances": sum(len(g.ids) for g in gts),
             "n_pred_instances": sum(len(p.ids) for p in preds),
@@ -184,7 +207,9 @@ def _write(out: Path, result: GtInputsResult, title: str) -> None:
         f"| {s['n_images']} | {f(s['WC'])} | {f(s['OAIR_accuracy@0.5'])} | "
         f"{f(s['OAIR_recall@0.5'])} | {f(s['mAP'])} | {f(s['cycle_rate'])} |",
         "",
-        f"Inputs: {s.get('input_pairs')} ground-truth occlusion pixel pairs. "
+        f"Inputs: {s.get('input_pairs')} ground-truth occlusion pixel pairs"
+        f"{', lift refinement' if s.get('lift_refine') else ''}, graph adjacency gap "
+        f"{s.get('max_gap')}. "
         f"Ground-truth order: {s['n_gt_pairs']} object pairs ({s.get('mutual')} for the "
         f"{s.get('n_mutual_object_pairs')} mutually occluding pairs). Against every listed pair: "
         f"OAIR accuracy {f(s.get('OAIR_accuracy@0.5_all_pairs'))}, recall "
@@ -210,6 +235,12 @@ def eval_order(
     input_pairs: str = typer.Option(
         "all", help="Occlusion pixel pairs given to the labelling: all | majority."
     ),
+    lift_refine: bool = typer.Option(
+        False, "--lift-refine", help="Exact-energy lift moves after the jump moves (extension)."
+    ),
+    max_gap: int = typer.Option(
+        0, help="Graph adjacency: 0 = 4-neighbours, 1 = also one pixel apart."
+    ),
     limit: int = typer.Option(0, help="Evaluate only the first N images (0 = all)."),
 ) -> None:
     """OAIR, weighted coverage, mask mAP and cycle rate of the CRF occlusion-order labelling."""
@@ -220,13 +251,21 @@ def eval_order(
         )
     if kind.strip().lower() != "synth" or not path.strip():
         raise ConfigError(f"--gt-inputs needs --dataset synth:PATH, got {dataset!r}")
-    if mutual not in ("majority", "all") or input_pairs not in ("majority", "all") or limit < 0:
-        raise ConfigError("--mutual and --input-pairs must be majority or all, --limit >= 0")
+    if mutual not in ("majority", "all") or input_pairs not in ("majority", "all"):
+        raise ConfigError("--mutual and --input-pairs must be majority or all")
+    if limit < 0 or max_gap not in (0, 1):
+        raise ConfigError("--limit must be >= 0 and --max-gap 0 or 1")
     root = Path(path.strip()).expanduser()
 
     def run(advance) -> GtInputsResult:
         return run_gt_inputs(
-            root, mutual=mutual, input_pairs=input_pairs, limit=limit, progress=advance
+            root,
+            mutual=mutual,
+            input_pairs=input_pairs,
+            lift_refine=lift_refine,
+            max_gap=max_gap,
+            limit=limit,
+            progress=advance,
         )
 
     with Progress(

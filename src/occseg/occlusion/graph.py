@@ -117,8 +117,15 @@ def reachability(ids: Sequence[int], edges: Iterable[Edge]) -> np.ndarray:
     return out
 
 
-def label_edges(instances: np.ndarray, order: np.ndarray) -> list[Edge]:
-    """Edges ``(front, back)`` between 4-adjacent instances, the larger order label in front.
+def _offset_pairs(inst: np.ndarray, dy: int, dx: int) -> tuple[np.ndarray, np.ndarray]:
+    h, w = inst.shape
+    ya, yb = slice(0, h - dy), slice(dy, h)
+    xa, xb = (slice(0, w - dx), slice(dx, w)) if dx >= 0 else (slice(-dx, w), slice(0, w + dx))
+    return inst[ya, xa], inst[yb, xb]
+
+
+def label_edges(instances: np.ndarray, order: np.ndarray, *, max_gap: int = 0) -> list[Edge]:
+    """Edges ``(front, back)`` between adjacent instances, the larger order label in front.
 
     Parameters
     ----------
@@ -127,14 +134,23 @@ def label_edges(instances: np.ndarray, order: np.ndarray) -> list[Edge]:
     order
         ``(K,)`` order label of instance ``i`` at index ``i - 1`` (e.g.
         :attr:`occseg.occlusion.ordering.InstanceSet.order`).
+    max_gap
+        0: instances must be 4-neighbours. 1: also instances one pixel apart (across a
+        one-pixel strip, or diagonally): the labelling separates an occluder from its occludee
+        with such strips when it takes advantage of their occlusion boundary (see
+        :func:`occseg.occlusion.ordering.lift_refinement`).
     """
     inst = np.asarray(instances).astype(np.int64)
     lab = np.concatenate([[0], np.asarray(order, np.int64)])
+    offsets = [(0, 1), (1, 0)]
+    if max_gap >= 1:
+        offsets += [(0, 2), (2, 0), (1, 1), (1, -1)]
     pairs = []
-    for a, b in ((inst[:, :-1], inst[:, 1:]), (inst[:-1], inst[1:])):
+    for dy, dx in offsets:
+        a, b = _offset_pairs(inst, dy, dx)
         touch = (a != b) & (a > 0) & (b > 0)
         pairs.append(np.stack([a[touch], b[touch]], 1))
-    ab = np.unique(np.concatenate(pairs), axis=0) if pairs else np.zeros((0, 2), np.int64)
+    ab = np.unique(np.concatenate(pairs), axis=0)
     out = set()
     for a, b in ab.tolist():
         if lab[a] > lab[b]:

@@ -82,7 +82,7 @@ class GraphCutPredictor(ClickPredictorBase):
     * a distance prior ``mu · (d_pos / (d_pos + d_neg))`` on the object label, where ``d_pos`` /
       ``d_neg`` are distances to the nearest positive / negative click (zero without negative
       clicks: a border-based version hurt objects touching the border in tuning);
-    * a weak term ``kappa`` pulling each pixel towards the previous mask (``prev_prob``);
+    * an optional term ``kappa`` pulling each pixel towards the previous mask (``prev_prob``);
     * n-link weights ``w_pq = exp(-||I_p - I_q||² / 2β) / dist(p, q)`` (:func:`contrast_weights`);
     * hard constraints (Eq. 4): infinite t-links on disks of ``seed_radius`` around the clicks.
 
@@ -104,7 +104,9 @@ class GraphCutPredictor(ClickPredictorBase):
     mu : float
         Weight of the distance-to-clicks prior.
     kappa : float
-        Weight of the previous-mask unary (0 disables it).
+        Weight of the previous-mask unary (0 disables it, the default: it made the cut sticky.
+        On every 5th COCO-MVal-dev object, NoC@85/90 were 12.00/13.72 with 1.0 and 10.28/12.40
+        with 0; the previous mask still seeds the colour models).
     bins : int
         Histogram bins per Lab channel.
     n_iter : int
@@ -127,7 +129,7 @@ class GraphCutPredictor(ClickPredictorBase):
         colour_radius: float = 15.0,
         border: int = 8,
         mu: float = 10.0,
-        kappa: float = 1.0,
+        kappa: float = 0.0,
         bins: int = 16,
         n_iter: int = 1,
         softness: float = 2.0,

@@ -1,4 +1,5 @@
-# The two set-up commands of README.md: `make demo` and `make test`.
+# The two set-up commands of README.md: `make demo` (the annotation app on bundled sample
+# images) and `make test`.
 # Each creates .venv on first use; torch is pinned exactly (a looser spec pulls CUDA wheels).
 PYTHON ?= python3
 VENV := .venv
@@ -17,7 +18,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	$(BIN)/occseg demo
+	$(BIN)/occseg annotate --out occseg-project
 
 test: install
 	$(BIN)/python -m pytest

@@ -183,3 +183,26 @@ def test_lift_refinement_never_raises_the_energy_and_orders_a_chain():
     assert energy(ref, bg, pairs) <= energy(lab, bg, pairs)
     front = [int(np.median(ref[inst == k])) for k in (1, 2, 3)]
     assert front[0] < front[1] < front[2]
+
+
+def test_expansion_stops_when_a_move_gains_nothing():
+    # A case hypothesis found where the cut returned zero-gain expansions forever (the loop
+    # stopped only on an empty move). It must stop at the first move that does not lower E.
+    sigma = np.array(
+        [
+            [1.0, 0.4061436232177541, 0.6748707272445476, 0.9430392503195661],
+            [0.0, 0.0, 1.0, 1.0],
+            [0.9257573646870597, 1.0, 0.6794195701740265, 1.0],
+            [0.21080410680904998, 0.06115816642146959, 1.0, 1.0],
+            [1.0, 1.0, 1.0, 1.0],
+        ]
+    )
+    pairs = np.array(
+        [[1, 1, 1, 2], [1, 0, 0, 0], [1, 1, 0, 1], [2, 0, 3, 0], [3, 1, 2, 1],
+         [1, 0, 2, 0], [1, 1, 2, 1], [3, 0, 4, 0], [3, 1, 4, 1]]
+    )  # fmt: skip
+    labels, hist = order_labeling(
+        sigma, pairs, lam=2.0, mu=5.0, method="expansion", return_history=True
+    )
+    assert np.all(np.diff(hist) < 0)
+    assert labels.max() <= len(hist)

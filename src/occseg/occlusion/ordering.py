@@ -538,22 +538,29 @@ def expansion_labeling(
     """One cycle of alpha-expansions on labels 1, 2, ... in increasing order (supplement 2).
 
     Starting from all zeros every expansion is submodular and solved exactly; the cycle stops at
-    the first label whose expansion changes nothing (a larger label would behave the same).
+    the first label whose expansion does not lower the energy (a larger label would behave the
+    same).
     Same inputs and output as :func:`order_labeling`.
     """
     pb = _problem(bg_prob, occ_pairs, lam, mu)
     w = pb.sigma.shape[1]
     pairs = np.stack([*np.divmod(pb.p, w), *np.divmod(pb.q, w)], 1)
     x = np.zeros(pb.sigma.shape, np.int64)
-    hist = [energy(x, pb.sigma, pairs, lam=lam, mu=mu)] if return_history else []
+    current = energy(x, pb.sigma, pairs, lam=lam, mu=mu)
+    hist = [current] if return_history else []
     alpha = 1
     while True:
         y = _solve(pb, x, alpha, None, upper_bound=False)
-        if not y.any():
+        candidate = np.where(y, alpha, x)
+        new = energy(candidate, pb.sigma, pairs, lam=lam, mu=mu) if y.any() else current
+        # Stop at the first expansion that does not strictly lower the energy: on ties the cut
+        # may return a zero-gain move (e.g. a region that can be relabelled for free), and
+        # taking it would raise the same pixels to ever larger labels without end.
+        if not new < current:
             break
-        x = np.where(y, alpha, x)
+        x, current = candidate, new
         if return_history:
-            hist.append(energy(x, pb.sigma, pairs, lam=lam, mu=mu))
+            hist.append(current)
         alpha += 1
     out = x.astype(np.int32)
     return (out, hist) if return_history else out

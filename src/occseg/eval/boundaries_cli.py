@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from occseg.cli import eval_app
 from occseg.errors import ConfigError, DatasetError
 from occseg.eval.boundaries import BoundaryReport, boundary_pr, plot_pr
 from occseg.occlusion.detectors import DETECTORS, detect_boundaries
+from occseg.progress import progress_bar
 
 console = Console(stderr=True)
 
@@ -99,13 +99,7 @@ def eval_boundaries(
         for _, mat in pairs:
             yield read_bsds_ground_truth(mat).boundaries
 
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-    ) as bar:
+    with progress_bar(console=console) as bar:
         task = bar.add_task(f"{method} boundaries", total=len(pairs))
         report = boundary_pr(
             maps(),

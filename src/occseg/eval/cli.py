@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from occseg.cli import app, eval_app
@@ -16,6 +15,7 @@ from occseg.eval.clicks import ClickReport
 from occseg.eval.report import write_click_report
 from occseg.eval.runner import run_click_eval
 from occseg.predict import load_predictor
+from occseg.progress import progress_bar
 from occseg.types import Sample
 
 console = Console(stderr=True)
@@ -45,15 +45,7 @@ def _evaluate(
     load_predictor(method)  # fail fast (one clear line) on an unknown method
     if len(samples) == 0:
         raise ConfigError("the dataset has no samples; check --dataset and --limit")
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("NoC@90 {task.fields[noc]}"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    ) as bar:
+    with progress_bar("NoC@90 {task.fields[noc]}", console=console) as bar:
         task = bar.add_task(method, total=len(samples), noc="-")
         done: list = []
 

@@ -26,7 +26,6 @@ from pathlib import Path
 import numpy as np
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from occseg.cli import eval_app
 from occseg.errors import ConfigError, DatasetError
@@ -38,6 +37,7 @@ from occseg.occlusion.ordering import (
     occ_pairs_from_oriented,
     order_labeling,
 )
+from occseg.progress import progress_bar
 
 __all__ = ["GtInputsResult", "gt_inputs_sample", "run_gt_inputs", "synth_ground_truth"]
 
@@ -268,13 +268,7 @@ def eval_order(
             progress=advance,
         )
 
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-    ) as bar:
+    with progress_bar(console=console) as bar:
         from occseg.data.synth import read_synth_dataset
 
         total = len(read_synth_dataset(root))

@@ -178,11 +178,10 @@ def run_jobs(
     label: str = "synth",
 ) -> list[dict]:
     """Run ``task(i)`` for every index (in ``jobs`` processes) with a progress bar; keep order."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    from occseg.progress import progress_bar
 
     results: list[dict] = []
-    columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, TimeRemainingColumn(), disable=not progress) as bar:
+    with progress_bar(disable=not progress) as bar:
         handle = bar.add_task(label, total=len(indices))
         if jobs <= 1:
             for i in indices:

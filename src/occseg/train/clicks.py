@@ -264,12 +264,10 @@ def train_clicks(
     t0 = time.perf_counter()
     first_loss = last_loss = float("nan")
 
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    from occseg.progress import progress_bar
 
-    columns = [TextColumn("train clicks"), BarColumn(), TextColumn("{task.completed}/{task.total}")]
-    columns += [TextColumn("{task.fields[info]}"), TimeRemainingColumn()]
-    with Progress(*columns, disable=not (progress and main)) as bar:
-        task = bar.add_task("train", total=config.steps, completed=start, info="")
+    with progress_bar("{task.fields[info]}", disable=not (progress and main)) as bar:
+        task = bar.add_task("train clicks", total=config.steps, completed=start, info="")
         step = start
         for step, batch in enumerate(loader, start=start):
             factor = learning_rate_factor(step, config)

@@ -489,7 +489,13 @@ class PRCurve:
 
 
 @dataclass(frozen=True)
-class _Summary:
+class PRSummary:
+    """ODS/OIS/AP/R50 and the PR curve of one set of per-image counts (see :func:`summarize`).
+
+    ``image_best`` is ``(N, 4)``: each image's best threshold, recall, precision and F
+    (interpolated, BSDS ``eval_bdry_img.txt``).
+    """
+
     ods: float
     ods_threshold: float
     ods_recall: float
@@ -505,7 +511,7 @@ class _Summary:
 
 def summarize(
     counts: Sequence[BoundaryCounts], thresholds: NDArray[np.float64], *, oriented: bool = False
-) -> _Summary:
+) -> PRSummary:
     """ODS/OIS/AP/R50 from per-image counts (``collect_eval_bdry.m``).
 
     Parameters
@@ -534,7 +540,7 @@ def summarize(
     r, p, f = _rpf(*tot)
     bt, br, bp, bf = _max_f(t, r, p)
     oir, oip, oif = _rpf(*best)
-    return _Summary(
+    return PRSummary(
         ods=bf,
         ods_threshold=bt,
         ods_recall=br,
@@ -588,7 +594,7 @@ def _nan_to_none(x: float) -> float | None:
 
 
 @dataclass(frozen=True)
-class BoundaryReport:
+class BoundaryReport(PRSummary):
     """Result of :func:`boundary_pr` / :func:`occlusion_pr`.
 
     Attributes
@@ -603,8 +609,9 @@ class BoundaryReport:
         Recall at 50 % precision (NaN when the curve never reaches it).
     curve : PRCurve
         Dataset-wide PR curve.
-    image_thresholds, image_f : (N,) arrays
-        Per-image best threshold and F (interpolated, BSDS ``eval_bdry_img.txt``).
+    image_best : (N, 4) array
+        Per-image best threshold, recall, precision and F (see :attr:`image_thresholds`,
+        :attr:`image_f`).
     counts : list of BoundaryCounts
         Raw per-image counts (``*_ev1.txt``), enough to recompute everything.
     names : list of str
@@ -615,22 +622,20 @@ class BoundaryReport:
         The matching tolerance used (fraction of the diagonal).
     """
 
-    ods: float
-    ods_threshold: float
-    ods_recall: float
-    ods_precision: float
-    ois: float
-    ois_recall: float
-    ois_precision: float
-    ap: float
-    r50: float
-    curve: PRCurve
-    image_thresholds: NDArray[np.float64]
-    image_f: NDArray[np.float64]
     counts: list[BoundaryCounts] = field(repr=False)
     names: list[str] = field(repr=False)
     orientation: OrientationReport | None = None
     max_dist: float = 0.0075
+
+    @property
+    def image_thresholds(self) -> NDArray[np.float64]:
+        """Per-image best threshold (BSDS ``eval_bdry_img.txt``)."""
+        return self.image_best[:, 0]
+
+    @property
+    def image_f(self) -> NDArray[np.float64]:
+        """Per-image best F (interpolated)."""
+        return self.image_best[:, 3]
 
     def to_dict(self, *, with_curves: bool = True) -> dict[str, Any]:
         """JSON-ready dictionary (NaN becomes ``None``)."""
@@ -682,18 +687,7 @@ def _report(
             accuracy=acc,
         )
     return BoundaryReport(
-        ods=s.ods,
-        ods_threshold=s.ods_threshold,
-        ods_recall=s.ods_recall,
-        ods_precision=s.ods_precision,
-        ois=s.ois,
-        ois_recall=s.ois_recall,
-        ois_precision=s.ois_precision,
-        ap=s.ap,
-        r50=s.r50,
-        curve=s.curve,
-        image_thresholds=s.image_best[:, 0],
-        image_f=s.image_best[:, 3],
+        **vars(s),
         counts=counts,
         names=names,
         orientation=orientation,

@@ -21,6 +21,8 @@ from typing import Any
 
 from occseg.data.base import Dataset, SampleRef, resolve_root
 from occseg.data.berkeley import open_berkeley
+from occseg.data.boundaries import BOUNDARY_READERS, open_boundary_dataset
+from occseg.data.boundary_sample import BoundaryDataset, BoundarySample
 from occseg.data.bsds500 import BSDSGroundTruth, list_bsds500, open_bsds500, read_bsds_ground_truth
 from occseg.data.coco_mval import open_coco_mval
 from occseg.data.davis import open_davis
@@ -142,13 +144,17 @@ def dataset_kinds() -> list[str]:
 
 
 __all__ = [
+    "BOUNDARY_READERS",
     "READERS",
     "BSDSGroundTruth",
+    "BoundaryDataset",
+    "BoundarySample",
     "Dataset",
     "SampleRef",
     "dataset_kinds",
     "list_bsds500",
     "open_berkeley",
+    "open_boundary_dataset",
     "open_bsds500",
     "open_coco_mval",
     "open_dataset",

@@ -95,6 +95,72 @@ def soft_iou_loss(
     return (1.0 - inter / (union + _EPS)).mean()
 
 
+def class_balanced_bce(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor | None = None,
+    neg_weight: float = 1.0,
+) -> torch.Tensor:
+    """Class-balanced binary cross-entropy for thin boundaries (HED, Xie & Tu 2015, Eq. 2).
+
+    ``ℓ = -β Σ_{Y+} log p - λ (1 - β) Σ_{Y-} log(1 - p)`` with ``β = |Y-| / |Y|`` counted per
+    image over its non-ignored pixels, so the rare boundary pixels weigh as much in total as the
+    background. Paper ``000`` (Sec. 4.1, "Implementation Details") keeps OPNet's training
+    settings without restating its loss; we read it as this class-balanced cross-entropy, the
+    loss of deep-supervised thin-boundary networks since HED, applied to every side output and
+    to the fused output (:func:`deep_supervision_loss`). Unlike HED the sum is divided by the
+    number of pixels (a mean), so the scale does not grow with the crop size; ``neg_weight`` is
+    RCF's ``λ`` (1 = HED).
+
+    Examples
+    --------
+    >>> import torch
+    >>> t = torch.zeros(1, 1, 4, 4); t[..., 0, :] = 1  # 4 of 16 pixels are boundary
+    >>> # β = 12/16: (0.75·4 + 0.25·12) · log 2 / 16
+    >>> round(float(class_balanced_bce(torch.zeros(1, 1, 4, 4), t)), 4)
+    0.2599
+    """
+    logits, target, weight = _prepare(logits, target, weight)
+    n = weight.sum(1, keepdim=True)
+    pos = (target * weight).sum(1, keepdim=True)
+    beta = (n - pos) / (n + _EPS)
+    w = weight * torch.where(target > 0.5, beta, neg_weight * (1.0 - beta))
+    nll = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    return ((nll * w).sum(1) / (n.squeeze(1) + _EPS)).mean()
+
+
+def deep_supervision_loss(
+    fused: torch.Tensor,
+    sides: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor | None = None,
+    *,
+    side_weight: float = 1.0,
+    loss: Loss = class_balanced_bce,
+) -> torch.Tensor:
+    """``loss(fused) + side_weight · Σ_k loss(side_k)`` (HED Eq. 3-5; paper ``000``, Sec. 3.2
+    (iii): five side outputs fused into the final map).
+
+    Parameters
+    ----------
+    fused
+        ``B×1×H×W`` logits of the fused output.
+    sides
+        ``B×K×H×W`` logits of the ``K`` side outputs.
+    target, weight
+        ``B×1×H×W`` (or ``B×H×W``) boundary ground truth in {0, 1} and pixel weights (0 =
+        ignored).
+    """
+    if target.dim() == 3:
+        target = target[:, None]
+    if weight is not None and weight.dim() == 3:
+        weight = weight[:, None]
+    total = loss(fused, target, weight)
+    for k in range(sides.shape[1]):
+        total = total + side_weight * loss(sides[:, k : k + 1], target, weight)
+    return total
+
+
 #: Config name → loss.
 LOSSES: dict[str, Loss] = {
     "nfl": normalized_focal_loss,
@@ -102,6 +168,7 @@ LOSSES: dict[str, Loss] = {
     "focal": focal_loss,
     "bce": bce_loss,
     "soft_iou": soft_iou_loss,
+    "balanced_bce": class_balanced_bce,
 }
 
 
@@ -111,3 +178,54 @@ def get_loss(name: str) -> Loss:
         return LOSSES[name]
     except KeyError:
         raise ValueError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}") from None
+
+
+def oosis_loss(
+    s: torch.Tensor,
+    b: torch.Tensor,
+    e: torch.Tensor,
+    semantic: torch.Tensor,
+    boundary: torch.Tensor,
+    orientation: torch.Tensor,
+    *,
+    w: float = 0.9,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Loss of the joint semantic / oriented-boundary network (OOSIS, paper 001, Eq. 4).
+
+    ``L = 1/N sum_p CE(S_p | s_p) + CE_w(B_p | b_p) + B_p CE(E_p | e_p)`` over the ``N``
+    pixels of the batch. ``CE_w`` is the weighted binary cross-entropy with ``w`` on boundary
+    pixels and ``1 - w`` on the others (``w = 0.9`` for the imbalance, Sec. 3.1); the orientation
+    cross-entropy against the soft target ``E_p`` (supplement 1.3) counts only on ground-truth
+    boundary pixels (``B_p = 1``), where ``E_p`` is defined; the sum ``CE(B) + B CE(E)`` is the
+    cross-entropy of ``o_p`` (Eq. 3, supplement Theorem 1).
+
+    Parameters
+    ----------
+    s, b, e
+        Logits ``B×C×H×W``, ``B×1×H×W``, ``B×4×H×W`` (:class:`occseg.nn.ordernet.OrderNetOutput`).
+    semantic
+        ``B×H×W`` int64 class targets ``S_p``.
+    boundary
+        ``B×H×W`` targets ``B_p`` in {0, 1}.
+    orientation
+        ``B×4×H×W`` targets ``E_p`` (rows sum to 1 on boundary pixels).
+    w
+        Weight of the boundary class in ``CE_w``.
+
+    Returns
+    -------
+    (loss, parts)
+        The scalar loss and the float value of each term (``"s"``, ``"b"``, ``"e"``).
+    """
+    n = semantic.numel()
+    ce_s = F.cross_entropy(s, semantic, reduction="sum") / n
+    target_b = boundary.to(b.dtype)
+    pos_weight = torch.where(target_b > 0, w, 1.0 - w)
+    ce_b = (
+        F.binary_cross_entropy_with_logits(b[:, 0], target_b, weight=pos_weight, reduction="sum")
+        / n
+    )
+    ce_e_pixel = -(orientation * F.log_softmax(e, dim=1)).sum(1)
+    ce_e = (ce_e_pixel * target_b).sum() / n
+    loss = ce_s + ce_b + ce_e
+    return loss, {"s": float(ce_s.detach()), "b": float(ce_b.detach()), "e": float(ce_e.detach())}

@@ -5,5 +5,6 @@ Nothing here reads files; checkpoints are read and written by :mod:`occseg.train
 
 from occseg.nn.clicknet import ClickNet, ClickNetConfig
 from occseg.nn.losses import LOSSES, get_loss
+from occseg.nn.obnet import OBNet, OBNetConfig
 
-__all__ = ["LOSSES", "ClickNet", "ClickNetConfig", "get_loss"]
+__all__ = ["LOSSES", "ClickNet", "ClickNetConfig", "OBNet", "OBNetConfig", "get_loss"]

@@ -168,7 +168,6 @@ LOSSES: dict[str, Loss] = {
     "focal": focal_loss,
     "bce": bce_loss,
     "soft_iou": soft_iou_loss,
-    "balanced_bce": class_balanced_bce,
 }
 
 

@@ -1,6 +1,8 @@
 """Backbones written here (no torchvision): ResNet-18/34/50 + DeepLabV3+ decoder, HRNet + OCR.
 
 :func:`build_body` makes one by name; every body follows :class:`SegmentationBody`.
+:func:`build_trunk` makes the bare trunk, whose ``forward_levels`` gives five feature levels
+(for decoders with side outputs, e.g. :class:`occseg.nn.obnet.OBNet`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,24 @@ def build_body(
     raise ValueError(f"unknown backbone {name!r}; choose one of: {', '.join(BODY_NAMES)}")
 
 
+def build_trunk(name: str, width_mult: float = 1.0, in_channels: int = 3) -> ResNet | HRNet:
+    """Build a bare trunk by name (one of :data:`BODY_NAMES`), without neck or head.
+
+    The trunk's ``forward_levels(x)`` returns five feature maps (strides 2, 4, 8, 16, 16 for
+    ResNet; 2, 4, 8, 16, 32 for HRNet) with ``level_channels`` channels.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
+    """
+    if name.startswith("resnet") and name[6:].isdigit() and int(name[6:]) in RESNET_SPECS:
+        return ResNet(int(name[6:]), width_mult, in_channels)
+    if name in HRNET_SPECS:
+        return HRNet(HRNET_SPECS[name], width_mult, in_channels)
+    raise ValueError(f"unknown backbone {name!r}; choose one of: {', '.join(BODY_NAMES)}")
+
+
 __all__ = [
     "BODY_NAMES",
     "HRNET_SPECS",
@@ -52,4 +72,5 @@ __all__ = [
     "ResNetDeepLab",
     "SegmentationBody",
     "build_body",
+    "build_trunk",
 ]

@@ -101,6 +101,7 @@ class HRNet(nn.Module):
             )
             prev = channels
         self.out_channels = sum(prev)
+        self.level_channels = [stem, *prev]
 
     @staticmethod
     def _transition(prev: list[int], channels: list[int]) -> nn.ModuleList:
@@ -112,7 +113,11 @@ class HRNet(nn.Module):
                 layers.append(conv_bn_relu(prev[-1], c, 3, 2))
         return layers
 
-    def forward(self, x: torch.Tensor, stem_extra: torch.Tensor | None = None) -> torch.Tensor:
+    def forward_levels(
+        self, x: torch.Tensor, stem_extra: torch.Tensor | None = None
+    ) -> list[torch.Tensor]:
+        """Five feature levels: the first stem block (stride 2) and the four branches of the
+        last stage (strides 4, 8, 16, 32). Channels are :attr:`level_channels`."""
         x = self.conv1(x)
         if stem_extra is not None:
             x = x + stem_extra
@@ -120,6 +125,11 @@ class HRNet(nn.Module):
         for transition, stage in zip(self.transitions, self.stages, strict=True):
             xs = [t(xs[min(i, len(xs) - 1)]) for i, t in enumerate(transition)]
             xs = stage(xs)
+        return [x, *xs]
+
+    def forward(self, x: torch.Tensor, stem_extra: torch.Tensor | None = None) -> torch.Tensor:
+        """All branches concatenated at stride 4."""
+        xs = self.forward_levels(x, stem_extra)[1:]
         return torch.cat([xs[0]] + [resize_to(x, xs[0]) for x in xs[1:]], dim=1)
 
 

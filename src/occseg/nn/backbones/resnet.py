@@ -55,10 +55,15 @@ class ResNet(nn.Module):
             cin = p * block.expansion
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
         self.channels = [p * block.expansion for p in planes]
+        self.level_channels = [planes[0], *self.channels]
 
-    def forward(
+    def forward_levels(
         self, x: torch.Tensor, stem_extra: torch.Tensor | None = None
     ) -> list[torch.Tensor]:
+        """Five feature levels: the stem (stride 2) and the four stages (strides 4, 8, 16, 16).
+
+        Channels are :attr:`level_channels`.
+        """
         x = self.relu(self.bn1(self.conv1(x)))
         if stem_extra is not None:
             x = x + stem_extra
@@ -66,7 +71,13 @@ class ResNet(nn.Module):
         c3 = self.layer2(c2)
         c4 = self.layer3(c3)
         c5 = self.layer4(c4)
-        return [c2, c3, c4, c5]
+        return [x, c2, c3, c4, c5]
+
+    def forward(
+        self, x: torch.Tensor, stem_extra: torch.Tensor | None = None
+    ) -> list[torch.Tensor]:
+        """The four stage outputs (strides 4, 8, 16, 16)."""
+        return self.forward_levels(x, stem_extra)[1:]
 
 
 class DeepLabDecoder(nn.Module):

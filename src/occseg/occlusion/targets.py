@@ -1,0 +1,133 @@
+"""Training targets of the joint semantic / oriented-boundary network (paper 001, supplement 1.3).
+
+With |D| = 4 the orientation of a boundary pixel ``p`` says which of its left, right, top and
+bottom neighbours it occludes (the ``ob_occludes`` channel order of the synthetic scenes):
+
+* :func:`occludes_from_instances` builds these flags from instance masks and the occlusion order
+  ("we examine whether pixel p occludes any of its left, right, top, or bottom neighbor");
+* :func:`instance_boundaries` keeps, of exact per-pixel flags (the synthetic scenes'
+  ``ob_occludes``), the ones between different instances whose occluder is not the background:
+  the boundaries instance masks show, with the pixel-exact side of mutually occluding pairs;
+* :func:`orientation_targets` turns them into ``B_p`` (the pixel occludes some neighbour) and
+  ``E_p`` (the flags normalised to sum to 1, e.g. ``[0.5, 0, 0.5, 0]`` for left and top);
+* :func:`semantic_targets` paints each instance with its class (0 = background).
+
+NumPy only (no torch).
+
+Example
+-------
+>>> inst = np.array([[1, 1, 2], [1, 1, 2]])
+>>> occ = occludes_from_instances(inst, [(2, 1)])  # 2 in front of 1
+>>> B, E = orientation_targets(occ)
+>>> B.astype(int).tolist(), E[0, 2].tolist()
+([[0, 0, 1], [0, 0, 1]], [1.0, 0.0, 0.0, 0.0])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+__all__ = [
+    "instance_boundaries",
+    "occludes_from_instances",
+    "orientation_targets",
+    "semantic_targets",
+]
+
+
+def occludes_from_instances(
+    instances: np.ndarray, occlusions: Iterable[tuple[int, int]]
+) -> np.ndarray:
+    """``H×W×4 bool``: pixel occludes its left, right, top, bottom neighbour (supplement 1.3).
+
+    Pixel ``p`` occludes its 4-neighbour ``q`` when their instances ``(id_p, id_q)`` are listed
+    as ``(front, back)`` in ``occlusions``. Boundaries inside one instance (self-occlusion) are
+    not visible in masks and are not produced; two instances listed both ways (mutual occlusion)
+    mark both sides.
+
+    Parameters
+    ----------
+    instances
+        ``H×W`` int ids (the background may be an id too, e.g. 0).
+    occlusions
+        ``(front_id, back_id)`` pairs of the occlusion order.
+    """
+    ids = np.asarray(instances).astype(np.int64)
+    pairs = np.array(sorted({(int(a), int(b)) for a, b in occlusions}), np.int64).reshape(-1, 2)
+    h, w = ids.shape
+    out = np.zeros((h, w, 4), bool)
+    if not len(pairs):
+        return out
+    lut, inv = np.unique(np.concatenate([ids.ravel(), pairs.ravel()]), return_inverse=True)
+    n = len(lut)
+    dense = inv[: ids.size].reshape(h, w)
+    front = np.zeros(n * n, bool)
+    front[inv[ids.size :].reshape(-1, 2) @ np.array([n, 1])] = True
+
+    def occ(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return front[a * n + b]
+
+    out[:, 1:, 0] = occ(dense[:, 1:], dense[:, :-1])
+    out[:, :-1, 1] = occ(dense[:, :-1], dense[:, 1:])
+    out[1:, :, 2] = occ(dense[1:], dense[:-1])
+    out[:-1, :, 3] = occ(dense[:-1], dense[1:])
+    return out
+
+
+def _neighbour_ids(ids: np.ndarray) -> np.ndarray:
+    """``H×W×4`` id of the left, right, top, bottom neighbour (-1 outside the image)."""
+    pad = np.pad(ids, 1, constant_values=-1)
+    return np.stack([pad[1:-1, :-2], pad[1:-1, 2:], pad[:-2, 1:-1], pad[2:, 1:-1]], axis=2)
+
+
+def instance_boundaries(
+    occludes: np.ndarray, instances: np.ndarray, *, background: int | None = 0
+) -> np.ndarray:
+    """Occlusion flags between different instances, the occluder not the ``background`` id.
+
+    Drops self-occlusion flags (inside one instance, not boundaries of the instance masks that
+    supplement 1.3 starts from) and flags of background pixels (label 0 occludes nothing,
+    Sec. 3.2). Same ``H×W×4 bool`` layout as ``occludes``.
+    """
+    ids = np.asarray(instances).astype(np.int64)
+    occ = np.asarray(occludes, bool)
+    nb = _neighbour_ids(ids)
+    keep = occ & (nb != ids[..., None]) & (nb >= 0)
+    if background is not None:
+        keep &= (ids != background)[..., None]
+    return keep
+
+
+def orientation_targets(occludes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Boundary target ``B_p`` and orientation target ``E_p`` (Eq. 4; supplement 1.3).
+
+    Parameters
+    ----------
+    occludes
+        ``H×W×4 bool`` (left, right, top, bottom).
+
+    Returns
+    -------
+    (B, E)
+        ``H×W bool`` boundary pixels (occluding at least one neighbour) and ``H×W×4 float32``
+        orientation distributions (the flags over their count; zero off the boundary).
+    """
+    occ = np.asarray(occludes, bool)
+    if occ.ndim != 3 or occ.shape[2] != 4:
+        raise ValueError(f"occludes must be H×W×4, got shape {occ.shape}")
+    count = occ.sum(2, dtype=np.float32)
+    boundary = count > 0
+    e = occ.astype(np.float32) / np.maximum(count, 1.0)[..., None]
+    return boundary, e
+
+
+def semantic_targets(instances: np.ndarray, classes: Mapping[int, int]) -> np.ndarray:
+    """``H×W int64`` class map: each instance id painted with ``classes[id]``, others 0."""
+    ids = np.asarray(instances).astype(np.int64)
+    lut = np.zeros(int(max(ids.max(initial=0), *classes, 0)) + 1, np.int64)
+    for i, c in classes.items():
+        if i >= 0:
+            lut[i] = c
+    return lut[np.clip(ids, 0, None)]

@@ -1,6 +1,7 @@
-"""Simulated users: training-time click samplers (random + iterative).
+"""Simulated users: training-time click samplers (random + iterative) and FN/FP scribbles.
 
 :mod:`occseg.simulate.clicks` holds the samplers (NumPy only);
+:mod:`occseg.simulate.scribbles` the FN/FP scribble simulator for occlusion boundaries;
 :mod:`occseg.simulate.iterative` runs them against a torch model (imported on demand, so this
 package does not import torch). The standard evaluation clicker lives with its protocol in
 :mod:`occseg.eval.clicks`.
@@ -15,13 +16,25 @@ from occseg.simulate.clicks import (
     error_regions,
     make_simulator,
 )
+from occseg.simulate.scribbles import (
+    ErrorSegments,
+    ScribbleSimulation,
+    error_segments,
+    simulate_scribbles,
+    stage1_scribbles,
+)
 
 __all__ = [
     "SIMULATORS",
     "ClickSimulator",
     "ErrorRegionClicker",
+    "ErrorSegments",
     "InteractionSimulator",
     "RandomClickSampler",
+    "ScribbleSimulation",
     "error_regions",
+    "error_segments",
     "make_simulator",
+    "simulate_scribbles",
+    "stage1_scribbles",
 ]

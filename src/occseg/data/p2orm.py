@@ -3,9 +3,10 @@
 P2ORM's label generator writes, per sample, ``<prefix>-rgb.png``, ``<prefix>-edge.png`` (all
 occlusion-boundary pixels), ``<prefix>-edge_fg.png`` (the occluder-side pixels, the edge label of
 its training lists) and ``<prefix>-ori.png``. The edge PNGs are 0 / 255. The orientation PNG
-stores ``v = round((θ / π + 1) / 2 · 255)``, so the angle is decoded as
-``θ = (2 v / 255 - 1) π`` (P2ORM's data loader: ``(v / 255 * 2 - 1) * PI``), in ``[-π, π]``
-with the PIOD left-hand rule; off-boundary pixels hold an arbitrary value (127) and become NaN.
+stores ``v = floor((θ / π + 1) / 2 · 255)`` (P2ORM's ``gen_InteriornetOR_label.py``), so the angle
+is decoded as ``θ = (2 v / 255 - 1) π`` (its data loader: ``(v / 255 * 2 - 1) * PI``), in
+``[-π, π]`` with the PIOD left-hand rule (assumed: P2ORM evaluates against PIOD / BSDS-ownership
+angles with the same code); off-boundary pixels hold 127 (θ = 0) and become NaN.
 """
 
 from __future__ import annotations

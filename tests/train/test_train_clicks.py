@@ -16,8 +16,9 @@ from PIL import Image
 from occseg.errors import ConfigError
 from occseg.train.augment import augment
 from occseg.train.checkpoint import load_clicknet, read_checkpoint
-from occseg.train.clicks import StepSampler, learning_rate_factor, make_optimizer, train_clicks
+from occseg.train.clicks import train_clicks
 from occseg.train.config import AugmentConfig, TrainConfig, load_train_config
+from occseg.train.loop import StepSampler, learning_rate_factor, make_optimizer
 from occseg.train.sources import (
     CocoSource,
     SampleSource,

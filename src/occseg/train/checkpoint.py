@@ -2,12 +2,14 @@
 
 A checkpoint is a ``torch.save`` of a dict::
 
-    {"format": "occseg.clicknet", "version": 1, "model_config": {...}, "model": state_dict,
-     "optimizer": state_dict | None, "step": int, "train_config": {...} | None, "meta": {...}}
+    {"format": "occseg.clicknet" | "occseg.obnet", "version": 1, "model_config": {...},
+     "model": state_dict, "optimizer": state_dict | None, "step": int,
+     "train_config": {...} | None, "meta": {...}}
 
-It is written atomically (``torch.save`` into memory, then :func:`occseg.io.atomic_write_bytes`),
-so an interrupted run leaves the previous checkpoint intact, and read with ``weights_only=True``
-(no code runs when a checkpoint is opened).
+The format names the model class (:data:`MODEL_FORMATS`). It is written atomically
+(``torch.save`` into memory, then :func:`occseg.io.atomic_write_bytes`), so an interrupted run
+leaves the previous checkpoint intact, and read with ``weights_only=True`` (no code runs when a
+checkpoint is opened).
 """
 
 from __future__ import annotations
@@ -18,18 +20,34 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from occseg.errors import ConfigError, FileFormatError
 from occseg.io import atomic_write_bytes
 from occseg.nn.clicknet import ClickNet, ClickNetConfig
+from occseg.nn.obnet import OBNet, OBNetConfig
 
 FORMAT = "occseg.clicknet"
+OB_FORMAT = "occseg.obnet"
 VERSION = 1
+
+#: format → (config class, model class, what the file is called in messages, the verb writing it)
+MODEL_FORMATS: dict[str, tuple[type, type[nn.Module], str, str]] = {
+    FORMAT: (ClickNetConfig, ClickNet, "click-model", "occseg train clicks"),
+    OB_FORMAT: (OBNetConfig, OBNet, "occlusion-boundary-model", "occseg train boundaries"),
+}
+
+
+def _format_of(model: nn.Module) -> str:
+    for name, (_, cls, _, _) in MODEL_FORMATS.items():
+        if isinstance(model, cls):
+            return name
+    raise TypeError(f"no checkpoint format for {type(model).__name__}")
 
 
 def save_checkpoint(
     path: str | os.PathLike,
-    model: ClickNet,
+    model: nn.Module,
     *,
     optimizer: torch.optim.Optimizer | None = None,
     step: int = 0,
@@ -50,7 +68,7 @@ def save_checkpoint(
     if half:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     payload = {
-        "format": FORMAT,
+        "format": _format_of(model),
         "version": VERSION,
         "model_config": model.config.to_dict(),
         "model": state,
@@ -64,40 +82,42 @@ def save_checkpoint(
     atomic_write_bytes(path, buf.getvalue())
 
 
-def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_checkpoint`.
+def read_checkpoint(path: str | os.PathLike, model_format: str = FORMAT) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint` holding a ``model_format`` model.
 
     Raises
     ------
     ConfigError
         If the file does not exist.
     FileFormatError
-        If it is not an occseg click-model checkpoint.
+        If it is not an occseg checkpoint of that format.
     """
     path = Path(path)
+    _, _, what, verb = MODEL_FORMATS[model_format]
     if not path.is_file():
         raise ConfigError(f"checkpoint {path} does not exist; give the path of a .pt file")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle/zip errors of many kinds
         raise FileFormatError(f"{path} is not a readable torch checkpoint ({exc})") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+    if not isinstance(payload, dict) or payload.get("format") != model_format:
         raise FileFormatError(
-            f"{path} is not an occseg click-model checkpoint (no format={FORMAT!r} field); "
-            "checkpoints are written by `occseg train clicks`"
+            f"{path} is not an occseg {what} checkpoint (no format={model_format!r} field); "
+            f"checkpoints are written by `{verb}`"
         )
     if int(payload.get("version", 0)) > VERSION:
         raise FileFormatError(f"{path} has checkpoint version {payload['version']}; upgrade occseg")
     return payload
 
 
-def model_from_payload(payload: dict[str, Any]) -> ClickNet:
-    """Rebuild the model of a checkpoint payload (in eval mode)."""
+def model_from_payload(payload: dict[str, Any]) -> Any:
+    """Rebuild the model of a checkpoint payload (in eval mode), by its ``format``."""
     try:
-        config = ClickNetConfig.from_dict(payload["model_config"])
-        model = ClickNet(config)
+        config_cls, model_cls, _, _ = MODEL_FORMATS[payload["format"]]
+        config = config_cls.from_dict(payload["model_config"])  # type: ignore[attr-defined]
+        model = model_cls(config)
         model.load_state_dict(payload["model"])
-    except (KeyError, ValueError, RuntimeError) as exc:
+    except (KeyError, ValueError, RuntimeError, TypeError) as exc:
         raise FileFormatError(f"checkpoint does not match its model config: {exc}") from None
     return model.eval()
 
@@ -105,3 +125,8 @@ def model_from_payload(payload: dict[str, Any]) -> ClickNet:
 def load_clicknet(path: str | os.PathLike) -> ClickNet:
     """Load a :class:`~occseg.nn.ClickNet` from a checkpoint file alone (eval mode)."""
     return model_from_payload(read_checkpoint(path))
+
+
+def load_obnet(path: str | os.PathLike) -> OBNet:
+    """Load an :class:`~occseg.nn.OBNet` from a checkpoint file alone (eval mode)."""
+    return model_from_payload(read_checkpoint(path, OB_FORMAT))

@@ -1,0 +1,243 @@
+"""Pieces every training loop shares: step sampler, learning-rate schedule, optimizer groups,
+distributed rank, metrics log and window summaries, and :func:`run_training`, the loop itself.
+
+Every trainer (``occseg train clicks``, ``occseg train order``, ...) draws the samples of step
+``s`` from ``(seed, step or sample number, rank)``, so a run is reproducible and a resumed run
+continues as if it had not stopped; :class:`StepSampler` numbers the samples that way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+__all__ = [
+    "MetricsLog",
+    "StepSampler",
+    "dist_info",
+    "learning_rate_factor",
+    "make_optimizer",
+    "run_training",
+    "summarise",
+]
+
+
+class ScheduleConfig(Protocol):
+    """The options :func:`learning_rate_factor` and :func:`make_optimizer` read."""
+
+    steps: int
+    lr: float
+    backbone_lr_mult: float
+    lr_milestones: Sequence[float]
+    lr_gamma: float
+    weight_decay: float
+
+
+class LoopConfig(ScheduleConfig, Protocol):
+    """The options :func:`run_training` reads (every trainer's config has them)."""
+
+    seed: int
+    batch_size: int
+    workers: int
+    threads: int | None
+    log_every: int
+    checkpoint_every: int
+    out: str
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+class StepSampler(Sampler[int]):
+    """Sample numbers of steps ``start..steps-1`` for one process: ``(step·world + rank)·B + b``."""
+
+    def __init__(self, start: int, steps: int, batch: int, rank: int = 0, world: int = 1) -> None:
+        self.start, self.steps, self.batch, self.rank, self.world = start, steps, batch, rank, world
+
+    def __iter__(self) -> Iterator[int]:
+        for step in range(self.start, self.steps):
+            base = (step * self.world + self.rank) * self.batch
+            yield from range(base, base + self.batch)
+
+    def __len__(self) -> int:
+        return max(0, self.steps - self.start) * self.batch
+
+
+def learning_rate_factor(step: int, config: ScheduleConfig) -> float:
+    """Step decay: ``lr_gamma`` to the number of milestones passed (fractions of ``steps``)."""
+    passed = sum(step >= m * config.steps for m in config.lr_milestones)
+    return config.lr_gamma**passed
+
+
+def make_optimizer(model: nn.Module, config: ScheduleConfig) -> torch.optim.Adam:
+    """Adam (β = 0.9, 0.999) with the backbone in its own group at ``backbone_lr_mult`` × lr.
+
+    ``model`` offers ``backbone_parameters()`` and ``other_parameters()``.
+    """
+    groups = [
+        {"params": model.backbone_parameters(), "lr_mult": config.backbone_lr_mult},
+        {"params": model.other_parameters(), "lr_mult": 1.0},
+    ]
+    for g in groups:
+        g["lr"] = config.lr * g["lr_mult"]
+    return torch.optim.Adam(
+        groups, lr=config.lr, betas=(0.9, 0.999), weight_decay=config.weight_decay
+    )
+
+
+def dist_info() -> tuple[int, int]:
+    """``(rank, world size)`` from the torchrun environment (``(0, 1)`` without it)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    return rank, world
+
+
+class MetricsLog:
+    """Appends one JSON object per line (rank 0 only)."""
+
+    def __init__(self, path: Path, enabled: bool) -> None:
+        self.path, self.enabled = path, enabled
+
+    def truncate_after(self, step: int) -> None:
+        """Drop records past ``step`` (logged after the checkpoint a run resumes from)."""
+        if not self.path.is_file():
+            return
+        lines = self.path.read_text(encoding="utf-8").splitlines()
+        kept = [x for x in lines if x.strip() and json.loads(x).get("step", 0) <= step]
+        self.path.write_text("".join(x + "\n" for x in kept), encoding="utf-8")
+
+    def write(self, record: dict[str, Any]) -> None:
+        if self.enabled:
+            with self.path.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(record) + "\n")
+
+
+def summarise(window: list[dict[str, float]], world: int) -> dict[str, float]:
+    """Mean of every metric over the window's steps and (under torchrun) over the processes."""
+    keys = sorted(window[0])
+    values = torch.tensor(
+        [float(np.mean([w[k] for w in window])) for k in keys], dtype=torch.float64
+    )
+    if world > 1:
+        dist.all_reduce(values)
+        values /= world
+    return {k: float(v) for k, v in zip(keys, values, strict=True)}
+
+
+#: ``step_fn(model, batch, optimizer, step, rng) -> metrics`` of one optimisation step.
+StepFn = Callable[
+    [nn.Module, Any, torch.optim.Optimizer, int, np.random.Generator], dict[str, float]
+]
+
+
+def run_training(
+    config: LoopConfig,
+    net: nn.Module,
+    dataset: Dataset,
+    collate: Callable[[list[Any]], Any],
+    step_fn: StepFn,
+    *,
+    name: str,
+    model_format: str,
+    info: Callable[[dict[str, float]], str],
+    resume: bool = True,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train ``net`` for ``config.steps`` steps; returns a summary dict.
+
+    Writes ``last.pt`` (model + optimizer + step, every ``checkpoint_every`` steps and at the
+    end), ``model.pt`` (weights and model config only, at the end), ``metrics.jsonl`` (one line
+    per ``log_every`` steps: step, the window means of ``step_fn``'s metrics, lr, seconds) and
+    ``config.json`` into ``config.out``. With ``resume`` and an existing ``last.pt``, continues
+    from its step. Under torchrun (``WORLD_SIZE`` > 1) runs data-parallel over gloo: each
+    process draws its own ``batch_size`` samples per step (:class:`StepSampler`), gradients are
+    averaged by ``DistributedDataParallel`` and rank 0 writes the files and the progress bar.
+    The dataset item ``k`` must depend on ``k`` alone; step ``s`` gets the generator
+    ``default_rng([seed, 2, s, rank])``.
+    """
+    from occseg.progress import progress_bar
+    from occseg.train.checkpoint import read_checkpoint, save_checkpoint
+
+    rank, world = dist_info()
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("gloo")
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    out = Path(config.out)
+    main = rank == 0
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+
+    optimizer = make_optimizer(net, config)
+    start = 0
+    last = out / "last.pt"
+    if resume and last.is_file():
+        payload = read_checkpoint(last, model_format)
+        net.load_state_dict(payload["model"])
+        if payload.get("optimizer"):
+            optimizer.load_state_dict(payload["optimizer"])
+        start = int(payload["step"])
+    net.train()
+    model: nn.Module = net
+    if world > 1:
+        model = torch.nn.parallel.DistributedDataParallel(net)
+
+    loader = DataLoader(
+        dataset,
+        batch_size=config.batch_size,
+        sampler=StepSampler(start, config.steps, config.batch_size, rank, world),
+        num_workers=config.workers,
+        collate_fn=collate,
+    )
+    log = MetricsLog(out / "metrics.jsonl", main)
+    if main and start > 0:
+        log.truncate_after(start)
+    window: list[dict[str, float]] = []
+    t0 = time.perf_counter()
+    first_loss = last_loss = float("nan")
+    with progress_bar("{task.fields[info]}", disable=not (progress and main)) as bar:
+        task = bar.add_task(name, total=config.steps, completed=start, info="")
+        for step, batch in enumerate(loader, start=start):
+            factor = learning_rate_factor(step, config)
+            for g in optimizer.param_groups:
+                g["lr"] = config.lr * g["lr_mult"] * factor
+            rng = np.random.default_rng([config.seed, 2, step, rank])
+            window.append(step_fn(model, batch, optimizer, step, rng))
+            done = step + 1
+            if done % config.log_every == 0 or done == config.steps:
+                record: dict[str, Any] = dict(summarise(window, world))
+                record.update(step=done, lr=config.lr * factor, seconds=time.perf_counter() - t0)
+                log.write(record)
+                if np.isnan(first_loss):
+                    first_loss = record["loss"]
+                last_loss = record["loss"]
+                bar.update(task, info=info(record))
+                window = []
+            if main and (done % config.checkpoint_every == 0 or done == config.steps):
+                save_checkpoint(
+                    last, net, optimizer=optimizer, step=done, train_config=config.to_dict()
+                )
+            bar.update(task, completed=done)
+    if main:
+        save_checkpoint(out / "model.pt", net, step=config.steps, train_config=config.to_dict())
+    if world > 1:
+        dist.barrier()
+    return {
+        "out": str(out),
+        "start_step": start,
+        "steps": config.steps,
+        "first_loss": first_loss,
+        "last_loss": last_loss,
+        "seconds": time.perf_counter() - t0,
+        "world_size": world,
+    }

@@ -2,8 +2,8 @@
 
 A checkpoint is a ``torch.save`` of a dict::
 
-    {"format": "occseg.clicknet" | "occseg.obnet", "version": 1, "model_config": {...},
-     "model": state_dict, "optimizer": state_dict | None, "step": int,
+    {"format": "occseg.clicknet" | "occseg.obnet" | "occseg.ordernet", "version": 1,
+     "model_config": {...}, "model": state_dict, "optimizer": state_dict | None, "step": int,
      "train_config": {...} | None, "meta": {...}}
 
 The format names the model class (:data:`MODEL_FORMATS`). It is written atomically
@@ -26,15 +26,18 @@ from occseg.errors import ConfigError, FileFormatError
 from occseg.io import atomic_write_bytes
 from occseg.nn.clicknet import ClickNet, ClickNetConfig
 from occseg.nn.obnet import OBNet, OBNetConfig
+from occseg.nn.ordernet import OrderNet, OrderNetConfig
 
 FORMAT = "occseg.clicknet"
 OB_FORMAT = "occseg.obnet"
+ORDER_FORMAT = "occseg.ordernet"
 VERSION = 1
 
 #: format → (config class, model class, what the file is called in messages, the verb writing it)
 MODEL_FORMATS: dict[str, tuple[type, type[nn.Module], str, str]] = {
     FORMAT: (ClickNetConfig, ClickNet, "click-model", "occseg train clicks"),
     OB_FORMAT: (OBNetConfig, OBNet, "occlusion-boundary-model", "occseg train boundaries"),
+    ORDER_FORMAT: (OrderNetConfig, OrderNet, "occlusion-order-model", "occseg train order"),
 }
 
 
@@ -130,3 +133,8 @@ def load_clicknet(path: str | os.PathLike) -> ClickNet:
 def load_obnet(path: str | os.PathLike) -> OBNet:
     """Load an :class:`~occseg.nn.OBNet` from a checkpoint file alone (eval mode)."""
     return model_from_payload(read_checkpoint(path, OB_FORMAT))
+
+
+def load_ordernet(path: str | os.PathLike) -> OrderNet:
+    """Load an :class:`~occseg.nn.ordernet.OrderNet` from a checkpoint file alone (eval mode)."""
+    return model_from_payload(read_checkpoint(path, ORDER_FORMAT))

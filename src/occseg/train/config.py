@@ -129,9 +129,9 @@ class TrainConfig:
         if not isinstance(data, dict):
             raise ConfigError("a training config must be a YAML mapping of option: value")
         data = dict(data)
-        _refuse_unknown(cls, data, "")
+        refuse_unknown(cls, data, "")
         augment = data.pop("augment", None) or {}
-        _refuse_unknown(AugmentConfig, augment, "augment.")
+        refuse_unknown(AugmentConfig, augment, "augment.")
         for key in ("crop_size", "lr_milestones"):
             if key in data:
                 data[key] = tuple(data[key])
@@ -144,7 +144,8 @@ class TrainConfig:
             raise ConfigError(f"invalid training config: {exc}") from None
 
 
-def _refuse_unknown(cls: type, data: dict[str, Any], prefix: str) -> None:
+def refuse_unknown(cls: type, data: dict[str, Any], prefix: str = "") -> None:
+    """Raise :class:`ConfigError` for keys of ``data`` that are not fields of dataclass ``cls``."""
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(data) - known)
     if unknown:
@@ -154,16 +155,13 @@ def _refuse_unknown(cls: type, data: dict[str, Any], prefix: str) -> None:
         )
 
 
-def load_train_config(path: str | os.PathLike, **overrides: Any) -> TrainConfig:
-    """Read a YAML training config; ``overrides`` (non-None values) replace top-level options.
-
-    Relative ``root``/``annotations``/``images`` paths in data specs are kept as written
-    (relative to the working directory, like every other path on the command line).
+def read_yaml_config(path: str | os.PathLike, **overrides: Any) -> dict[str, Any]:
+    """The mapping of a YAML config file; ``overrides`` (non-None values) replace top-level keys.
 
     Raises
     ------
     ConfigError
-        If the file is missing, is not valid YAML, or has unknown or invalid options.
+        If the file is missing, is not valid YAML, or is not a mapping.
     """
     import yaml
 
@@ -177,4 +175,18 @@ def load_train_config(path: str | os.PathLike, **overrides: Any) -> TrainConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must be a YAML mapping of option: value")
     data.update({k: v for k, v in overrides.items() if v is not None})
-    return TrainConfig.from_dict(data)
+    return data
+
+
+def load_train_config(path: str | os.PathLike, **overrides: Any) -> TrainConfig:
+    """Read a YAML training config; ``overrides`` (non-None values) replace top-level options.
+
+    Relative ``root``/``annotations``/``images`` paths in data specs are kept as written
+    (relative to the working directory, like every other path on the command line).
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, is not valid YAML, or has unknown or invalid options.
+    """
+    return TrainConfig.from_dict(read_yaml_config(path, **overrides))

@@ -10,7 +10,8 @@ bottom neighbours it occludes (the ``ob_occludes`` channel order of the syntheti
   the boundaries instance masks show, with the pixel-exact side of mutually occluding pairs;
 * :func:`orientation_targets` turns them into ``B_p`` (the pixel occludes some neighbour) and
   ``E_p`` (the flags normalised to sum to 1, e.g. ``[0.5, 0, 0.5, 0]`` for left and top);
-* :func:`semantic_targets` paints each instance with its class (0 = background).
+* :func:`semantic_targets` paints each instance with its class (0 = background);
+  :func:`synth_classes` gives the classes of a synthetic scene's objects from their ``kind``.
 
 NumPy only (no torch).
 
@@ -25,15 +26,18 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
+
+from occseg.errors import DatasetError
 
 __all__ = [
     "instance_boundaries",
     "occludes_from_instances",
     "orientation_targets",
     "semantic_targets",
+    "synth_classes",
 ]
 
 
@@ -131,3 +135,31 @@ def semantic_targets(instances: np.ndarray, classes: Mapping[int, int]) -> np.nd
         if i >= 0:
             lut[i] = c
     return lut[np.clip(ids, 0, None)]
+
+
+def synth_classes(meta: Mapping, class_names: Sequence[str]) -> dict[int, int]:
+    """``{object id: class index}`` of a synthetic scene (``meta.json`` of ``occseg synth``).
+
+    An object's class is the position of its ``kind`` in ``class_names``, whose first entry is
+    the background (the room, id 0). With two names (background and one object class) every
+    object is class 1.
+
+    Raises
+    ------
+    DatasetError
+        If an object's kind is not among ``class_names``.
+    """
+    names = list(class_names)
+    out = {0: 0}
+    for obj in meta.get("objects", []):
+        kind = str(obj.get("kind", ""))
+        if kind in names[1:]:
+            out[int(obj["id"])] = names.index(kind)
+        elif len(names) == 2:
+            out[int(obj["id"])] = 1
+        else:
+            raise DatasetError(
+                f"object kind {kind!r} is not one of the model's classes {names[1:]}; "
+                "add it to model.class_names"
+            )
+    return out

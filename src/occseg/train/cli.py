@@ -44,6 +44,31 @@ def train_clicks_cmd(
         )
 
 
+@train_app.command("order")
+def train_order_cmd(
+    config: Path = typer.Option(..., "--config", help="YAML training config (see configs/)."),
+    out: str | None = typer.Option(None, help="Output folder (overrides the config's 'out')."),
+    steps: int | None = typer.Option(None, help="Number of steps (overrides the config)."),
+    resume: bool = typer.Option(True, help="Continue from OUT/last.pt when it exists."),
+    progress: bool = typer.Option(True, help="Show a progress bar."),
+) -> None:
+    """Train the OOSIS semantic + oriented-boundary network (paper 001) on synthetic scenes.
+
+    Data-parallel over several processes: torchrun --standalone --nproc_per_node 2
+    -m occseg.train order --config CONFIG
+    """
+    from occseg.train.order import load_order_config, train_order
+
+    cfg = load_order_config(config, out=out, steps=steps)
+    summary = train_order(cfg, resume=resume, progress=progress)
+    if int(os.environ.get("RANK", "0")) == 0:
+        console.print(
+            f"trained steps {summary['start_step']}..{summary['steps']} in "
+            f"{summary['seconds']:.0f} s; loss {summary['first_loss']:.4f} → "
+            f"{summary['last_loss']:.4f}; wrote {summary['out']}/model.pt, last.pt, metrics.jsonl"
+        )
+
+
 @export_app.command("onnx")
 def export_onnx_cmd(
     checkpoint: Path = typer.Argument(..., help="A click-model checkpoint (.pt)."),

@@ -75,6 +75,15 @@ class OBNetConfig:
     prev_output
         Feed the previous output (the paper's default; False = the "w/t prev" ablation of
         Table 2, the channel is then always zero).
+    scribble_radius
+        Radius of the disk that dilates scribbles into the FN/FP maps (12, Sec. 4.1).
+    prev_threshold, binary_prev
+        How an output becomes the next previous output (Sec. 4.1, "thresholding"): the
+        NMS-thinned map with values below ``prev_threshold`` (``T`` = 0.7, Table 7) set to 0
+        (the non-binary version, default) or thresholded to {0, 1} (``binary_prev``).
+
+    The last three describe the model's inputs, so they travel with it: interaction maps must be
+    encoded at inference exactly as in training.
     """
 
     backbone: str = "resnet18"
@@ -84,6 +93,9 @@ class OBNetConfig:
     strip_kernel: int = 9
     upsample: str = "bilinear"
     prev_output: bool = True
+    scribble_radius: int = 12
+    prev_threshold: float = 0.7
+    binary_prev: bool = False
 
     def __post_init__(self) -> None:
         if self.backbone not in BODY_NAMES:
@@ -94,6 +106,10 @@ class OBNetConfig:
             raise ValueError(f"width_mult must be positive, got {self.width_mult}")
         if self.channels < 1 or self.boundary_channels < 1:
             raise ValueError("channels and boundary_channels must be >= 1")
+        if not 0 < self.prev_threshold < 1:
+            raise ValueError(f"prev_threshold must be in (0, 1), got {self.prev_threshold}")
+        if self.scribble_radius < 0:
+            raise ValueError(f"scribble_radius must be >= 0, got {self.scribble_radius}")
         if self.strip_kernel < 1 or self.strip_kernel % 2 == 0:
             raise ValueError(f"strip_kernel must be odd and >= 1, got {self.strip_kernel}")
 

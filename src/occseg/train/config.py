@@ -23,6 +23,7 @@ from typing import Any
 from occseg.errors import ConfigError
 from occseg.nn.clicknet import ClickNetConfig
 from occseg.nn.losses import LOSSES
+from occseg.nn.obnet import OBNetConfig
 
 
 @dataclass(frozen=True)
@@ -190,3 +191,131 @@ def load_train_config(path: str | os.PathLike, **overrides: Any) -> TrainConfig:
         If the file is missing, is not valid YAML, or has unknown or invalid options.
     """
     return TrainConfig.from_dict(read_yaml_config(path, **overrides))
+
+
+@dataclass(frozen=True)
+class BoundaryTrainConfig:
+    """Options of ``occseg train boundaries`` (paper ``000``, Sec. 3.2 "Training & Testing",
+    Sec. 4.1 "Implementation Details"); see ``configs/obnet-cpu.yaml``.
+
+    Attributes
+    ----------
+    model
+        :class:`~occseg.nn.OBNetConfig` options.
+    data
+        Boundary data sets as ``KIND:PATH`` specs (:func:`occseg.data.open_boundary_dataset`),
+        e.g. ``["synth:runs/synth-train"]``, or mappings ``{spec: KIND:PATH, split: NAME}``
+        for kinds with splits (BSDS500 reads ``test`` unless told); the target of a sample is
+        the union of its annotators' boundaries.
+    crop_size
+        ``(height, width)`` of the random training crops (images are zero-padded up to it).
+    batch_size, steps
+        Samples per step per process; optimisation steps.
+    lr, backbone_lr_mult, lr_milestones, lr_gamma, weight_decay
+        Adam and its step decay (as for the click model).
+    side_weight, neg_weight
+        Weight of each side output's loss relative to the fused output's, and RCF's ``λ`` of
+        the class-balanced cross-entropy (:func:`occseg.nn.losses.deep_supervision_loss`).
+    stage2_epoch, stage2_step
+        Stage 2 (segments from the model's own output) starts with epoch ``stage2_epoch``
+        (paper: 5, i.e. after four stage-1 epochs; an epoch is one pass over the images at
+        ``batch_size`` × processes per step), or at step ``stage2_step`` when given.
+    threshold
+        ``T`` (0.7, Sec. 4.1) applied to the NMS-thinned output to find the error segments of
+        stage 2 (the previous output follows the model's ``prev_threshold``/``binary_prev``).
+    max_segments, min_segment_length
+        At most this many FN and FP segments per image (5), each longer than this many pixels.
+    length_jitter, max_shift
+        Scribble perturbation (:func:`occseg.simulate.scribbles.perturb_segment`).
+    flip, colour_jitter
+        Horizontal flips; brightness/contrast/RGB-shift jitter as in :class:`AugmentConfig`.
+    seed, workers, threads, log_every, checkpoint_every, out
+        As for the click model.
+    """
+
+    model: dict[str, Any] = field(default_factory=dict)
+    data: tuple[str | dict[str, str], ...] = ()
+    crop_size: tuple[int, int] = (256, 256)
+    batch_size: int = 4
+    steps: int = 2000
+    lr: float = 5e-4
+    backbone_lr_mult: float = 1.0
+    lr_milestones: tuple[float, ...] = (0.8,)
+    lr_gamma: float = 0.1
+    weight_decay: float = 0.0
+    side_weight: float = 1.0
+    neg_weight: float = 1.0
+    stage2_epoch: int = 5
+    stage2_step: int | None = None
+    threshold: float = 0.7
+    max_segments: int = 5
+    min_segment_length: int = 30
+    length_jitter: float = 0.3
+    max_shift: int = 3
+    flip: bool = True
+    colour_jitter: bool = True
+    seed: int = 0
+    workers: int = 0
+    threads: int | None = None
+    log_every: int = 10
+    checkpoint_every: int = 200
+    out: str = "runs/obnet"
+
+    def __post_init__(self) -> None:
+        try:
+            self.model_config()
+        except ValueError as exc:
+            raise ConfigError(f"model: {exc}") from None
+        if len(self.crop_size) != 2 or min(self.crop_size) < 32:
+            raise ConfigError(f"crop_size must be [height, width] >= 32, got {self.crop_size}")
+        if self.batch_size < 1 or self.steps < 1 or self.stage2_epoch < 1:
+            raise ConfigError("batch_size, steps and stage2_epoch must be >= 1")
+        if not 0 < self.threshold < 1:
+            raise ConfigError(f"threshold must be in (0, 1), got {self.threshold}")
+        if self.max_segments < 0 or self.min_segment_length < 0:
+            raise ConfigError("max_segments and min_segment_length must be >= 0")
+        for entry in self.data:
+            spec = entry.get("spec") if isinstance(entry, dict) else entry
+            extra = set(entry) - {"spec", "split"} if isinstance(entry, dict) else set()
+            if not isinstance(spec, str) or ":" not in spec or extra:
+                raise ConfigError(
+                    "each data entry must be a KIND:PATH string or {spec: KIND:PATH, split: "
+                    f"NAME}}, got {entry!r}"
+                )
+
+    def model_config(self) -> OBNetConfig:
+        """The model's :class:`~occseg.nn.OBNetConfig`."""
+        return OBNetConfig.from_dict(dict(self.model))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (stored in checkpoints)."""
+        d = asdict(self)
+        d["data"] = [dict(e) if isinstance(e, dict) else e for e in self.data]
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BoundaryTrainConfig:
+        """Build from a parsed YAML mapping; unknown keys raise :class:`ConfigError`."""
+        if not isinstance(data, dict):
+            raise ConfigError("a training config must be a YAML mapping of option: value")
+        data = dict(data)
+        refuse_unknown(cls, data)
+        for key in ("crop_size", "lr_milestones", "data"):
+            if key in data:
+                value = data[key]
+                data[key] = (value,) if isinstance(value, str) else tuple(value or ())
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise ConfigError(f"invalid training config: {exc}") from None
+
+
+def load_boundary_config(path: str | os.PathLike, **overrides: Any) -> BoundaryTrainConfig:
+    """Read a YAML config of ``occseg train boundaries`` (see :class:`BoundaryTrainConfig`).
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, is not valid YAML, or has unknown or invalid options.
+    """
+    return BoundaryTrainConfig.from_dict(read_yaml_config(path, **overrides))

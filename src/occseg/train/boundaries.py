@@ -1,0 +1,302 @@
+"""Two-stage training of the scribble-interactive OB model (paper ``000``, Sec. 3.2, 4.1).
+
+**Stage 1** (epochs 1-4): FN segments are random pieces of the ground-truth boundaries, FP
+segments pieces of Canny edges absent from the ground truth (at most 5 of each), perturbed and
+dilated into the FN-FP map (:func:`occseg.simulate.scribbles.stage1_scribbles`, in the
+data-loading workers); the previous output is all zero.
+
+**Stage 2** (from epoch 5, or ``stage2_step``), batch by batch: (i) the model, in eval mode and
+without gradients, predicts the batch with all-zero FN-FP maps and previous output; its output is
+compared with the ground truth and the longest FN / FP segments (at most 5, thresholded at
+``T`` = 0.7 after NMS) become the scribbles
+(:func:`occseg.simulate.scribbles.simulate_scribbles`); the previous output is that output
+thresholded at 0.7 (:func:`occseg.predict.boundaries.previous_output`, non-binary by default);
+(ii) the model is trained on the images with these maps.
+
+Every step minimises the class-balanced cross-entropy of the fused output and of the five side
+outputs (:func:`occseg.nn.losses.deep_supervision_loss`). The loop itself (Adam, schedule,
+resume, ``metrics.jsonl``, checkpoints, torchrun data-parallel) is
+:func:`occseg.train.loop.run_training`.
+Every random choice derives from ``(seed, sample or step number, rank)``.
+
+Training data are boundary data sets (``KIND:PATH``), typically synthetic scenes written by
+``occseg synth`` (``synth:DIR``; the target is ``SynthSample.ob``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from occseg.data.boundary_sample import BoundarySample
+from occseg.errors import ConfigError
+from occseg.nn.losses import class_balanced_bce, deep_supervision_loss
+from occseg.nn.obnet import OBNet
+from occseg.predict.boundaries import previous_output
+from occseg.simulate.scribbles import simulate_scribbles, stage1_scribbles
+from occseg.train.augment import colour_jitter
+from occseg.train.checkpoint import OB_FORMAT
+from occseg.train.config import AugmentConfig, BoundaryTrainConfig
+from occseg.train.loop import dist_info, run_training
+
+__all__ = ["BoundaryTrainSet", "boundary_step", "collate", "stage2_start", "train_boundaries"]
+
+
+def stage2_start(config: BoundaryTrainConfig, n_images: int, world: int = 1) -> int:
+    """The first step of stage 2: ``stage2_step``, else the first step of epoch
+    ``stage2_epoch`` (an epoch = ``ceil(n_images / (batch_size · world))`` steps)."""
+    if config.stage2_step is not None:
+        return int(config.stage2_step)
+    per_epoch = math.ceil(n_images / (config.batch_size * world))
+    return (config.stage2_epoch - 1) * per_epoch
+
+
+def random_crop(
+    image: np.ndarray, gt: np.ndarray, size: tuple[int, int], rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A random ``size`` crop of ``image``/``gt`` (zero-padded when smaller) and its valid mask."""
+    ch, cw = size
+    h, w = gt.shape
+    ph, pw = max(0, ch - h), max(0, cw - w)
+    valid = np.ones((h, w), bool)
+    if ph or pw:
+        image = np.pad(image, ((0, ph), (0, pw), (0, 0)))
+        gt = np.pad(gt, ((0, ph), (0, pw)))
+        valid = np.pad(valid, ((0, ph), (0, pw)))
+    y0 = int(rng.integers(gt.shape[0] - ch + 1))
+    x0 = int(rng.integers(gt.shape[1] - cw + 1))
+    sl = np.s_[y0 : y0 + ch, x0 : x0 + cw]
+    return image[sl], gt[sl], valid[sl]
+
+
+class BoundaryTrainSet(Dataset):
+    """Sample ``k`` → an augmented crop, its boundary target and (stage 1) its FN-FP maps.
+
+    The sample number ``k`` seeds every random choice; the step it belongs to (``k`` divided by
+    ``batch_size · world``, see :class:`occseg.train.loop.StepSampler`) decides the stage.
+    """
+
+    def __init__(
+        self,
+        samples: Sequence[BoundarySample] | Any,
+        config: BoundaryTrainConfig,
+        stage2_from: int,
+        world: int = 1,
+    ) -> None:
+        self.samples = samples
+        self.config = config
+        self.stage2_from = stage2_from
+        self.per_step = config.batch_size * world
+        self.radius = config.model_config().scribble_radius
+
+    def __len__(self) -> int:
+        return 2**62
+
+    def __getitem__(self, k: int) -> dict[str, Any]:
+        cfg = self.config
+        rng = np.random.default_rng([cfg.seed, 1, int(k)])
+        sample = self.samples[int(rng.integers(len(self.samples)))]
+        image, gt, valid = random_crop(sample.image, sample.boundary_union, cfg.crop_size, rng)
+        if cfg.flip and rng.random() < 0.5:
+            image, gt, valid = image[:, ::-1], gt[:, ::-1], valid[:, ::-1]
+        if cfg.colour_jitter:
+            a = AugmentConfig()
+            image = colour_jitter(image, rng, a.brightness, a.contrast, a.rgb_shift)
+        image, gt, valid = (np.ascontiguousarray(a) for a in (image, gt, valid))
+        stage = 1 if int(k) // self.per_step < self.stage2_from else 2
+        maps = np.zeros((2, *gt.shape), np.float32)
+        if stage == 1:
+            sim = stage1_scribbles(
+                image,
+                gt,
+                rng,
+                max_segments=cfg.max_segments,
+                min_length=cfg.min_segment_length,
+                radius=self.radius,
+                length_jitter=cfg.length_jitter,
+                max_shift=cfg.max_shift,
+            )
+            maps = np.stack([sim.fn_map, sim.fp_map]) * valid
+        return {
+            "image": np.ascontiguousarray(image.transpose(2, 0, 1), np.float32) / 255.0,
+            "gt": gt,
+            "valid": valid,
+            "maps": maps.astype(np.float32),
+            "stage": stage,
+        }
+
+
+def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Stack a list of :class:`BoundaryTrainSet` items (all of one step, hence one stage)."""
+    return {
+        "image": torch.from_numpy(np.stack([i["image"] for i in items])),
+        "gt": np.stack([i["gt"] for i in items]),
+        "valid": np.stack([i["valid"] for i in items]),
+        "maps": torch.from_numpy(np.stack([i["maps"] for i in items])),
+        "stage": max(i["stage"] for i in items),
+    }
+
+
+def stage2_inputs(
+    net: OBNet,
+    batch: dict[str, Any],
+    config: BoundaryTrainConfig,
+    rng: np.random.Generator,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stage 2, step (i): FN-FP maps and previous output from the model's own automatic output.
+
+    Returns ``(maps B×2×H×W, prev B×1×H×W)``.
+    """
+    image, gts, valid = batch["image"], batch["gt"], batch["valid"]
+    zeros = torch.zeros(image.shape[0], 3, *image.shape[2:])
+    was_training = net.training
+    net.eval()
+    with torch.no_grad():
+        probs = torch.sigmoid(net(image, zeros[:, :2], zeros[:, 2:]))[:, 0].numpy()
+    net.train(was_training)
+    mc = net.config
+    maps, prevs = [], []
+    for prob, gt, ok in zip(probs * valid, gts, valid, strict=True):
+        sim = simulate_scribbles(
+            prob,
+            gt,
+            threshold=config.threshold,
+            min_length=config.min_segment_length,
+            max_segments=config.max_segments,
+            rng=rng,
+            radius=mc.scribble_radius,
+            length_jitter=config.length_jitter,
+            max_shift=config.max_shift,
+        )
+        maps.append(np.stack([sim.fn_map, sim.fp_map]) * ok)
+        prevs.append(previous_output(prob, mc.prev_threshold, binary=mc.binary_prev)[None])
+    return torch.from_numpy(np.stack(maps)), torch.from_numpy(np.stack(prevs))
+
+
+def boundary_step(
+    model: torch.nn.Module,
+    net: OBNet,
+    batch: dict[str, Any],
+    optimizer: torch.optim.Optimizer,
+    config: BoundaryTrainConfig,
+    rng: np.random.Generator,
+) -> dict[str, float]:
+    """One optimisation step of stage ``batch["stage"]``; returns the statistics to log.
+
+    ``model`` is what gradients flow through (``net`` or its DDP wrapper); ``net`` is the bare
+    model used for the no-gradient automatic pass of stage 2.
+    """
+    image = batch["image"]
+    if batch["stage"] == 2:
+        maps, prev = stage2_inputs(net, batch, config, rng)
+    else:
+        maps, prev = batch["maps"], torch.zeros(image.shape[0], 1, *image.shape[2:])
+    gt = torch.from_numpy(batch["gt"]).float()[:, None]
+    weight = torch.from_numpy(batch["valid"]).float()[:, None]
+    fused, sides = model(image, maps, prev, with_sides=True)
+    loss_fn = partial(class_balanced_bce, neg_weight=config.neg_weight)
+    loss = deep_supervision_loss(
+        fused, sides, gt, weight, side_weight=config.side_weight, loss=loss_fn
+    )
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return {
+        "loss": float(loss.detach()),
+        "fused_loss": float(loss_fn(fused.detach(), gt, weight)),
+        "stage": float(batch["stage"]),
+        "fn_area": float(maps[:, 0].mean()),
+        "fp_area": float(maps[:, 1].mean()),
+    }
+
+
+def train_boundaries(
+    config: BoundaryTrainConfig,
+    *,
+    resume: bool = True,
+    progress: bool = True,
+    samples: Sequence[BoundarySample] | None = None,
+) -> dict[str, Any]:
+    """Train (or resume training) the OB model as configured; returns a summary dict.
+
+    Writes ``last.pt``, ``model.pt``, ``metrics.jsonl`` (step, loss, fused_loss, stage,
+    fn_area, fp_area, lr, seconds) and ``config.json`` into ``config.out``
+    (:func:`occseg.train.loop.run_training`). ``samples`` replaces the configured ``data``
+    (tests, notebooks). The summary adds ``stage2_start``.
+
+    Raises
+    ------
+    ConfigError
+        If no data is configured or a data set is empty.
+    """
+    if samples is None:
+        samples = _open_data(config.data)
+    if len(samples) == 0:
+        raise ConfigError("no training images: the data sets under 'data:' are empty")
+    _, world = dist_info()
+    start2 = stage2_start(config, len(samples), world)
+    torch.manual_seed(config.seed)
+    net = OBNet(config.model_config())
+
+    def step_fn(
+        model: torch.nn.Module,
+        batch: dict[str, Any],
+        optimizer: torch.optim.Optimizer,
+        step: int,
+        rng: np.random.Generator,
+    ) -> dict[str, float]:
+        return boundary_step(model, net, batch, optimizer, config, rng)
+
+    summary = run_training(
+        config,
+        net,
+        BoundaryTrainSet(samples, config, start2, world),
+        collate,
+        step_fn,
+        name="train boundaries",
+        model_format=OB_FORMAT,
+        info=lambda r: f"stage {r['stage']:.0f} loss {r['loss']:.4f} fused {r['fused_loss']:.4f}",
+        resume=resume,
+        progress=progress,
+    )
+    summary["stage2_start"] = start2
+    return summary
+
+
+class _Concat(Sequence[BoundarySample]):
+    """Several boundary data sets as one sequence."""
+
+    def __init__(self, parts: list[Sequence[BoundarySample]]) -> None:
+        self.parts = parts
+        self.offsets = np.cumsum([0, *(len(p) for p in parts)])
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def __getitem__(self, i: int) -> BoundarySample:  # type: ignore[override]
+        j = int(np.searchsorted(self.offsets, i, side="right")) - 1
+        return self.parts[j][i - int(self.offsets[j])]
+
+
+def _open_data(entries: Sequence[str | dict[str, str]]) -> Sequence[BoundarySample]:
+    from occseg.data.boundaries import open_boundary_dataset
+
+    if not entries:
+        raise ConfigError(
+            "no training data: add KIND:PATH entries under 'data:', e.g. "
+            "data: [synth:runs/synth-train] (written by `occseg synth`)"
+        )
+    return _Concat(
+        [
+            open_boundary_dataset(e["spec"], split=e.get("split"))
+            if isinstance(e, dict)
+            else open_boundary_dataset(e)
+            for e in entries
+        ]
+    )

@@ -1,0 +1,151 @@
+"""Two-stage training of the OB model (paper 000, Sec. 3.2) on tiny synthetic scenes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from occseg.errors import ConfigError
+from occseg.nn.obnet import OBNet
+from occseg.train.boundaries import (
+    BoundaryTrainSet,
+    collate,
+    stage2_inputs,
+    stage2_start,
+    train_boundaries,
+)
+from occseg.train.checkpoint import load_obnet, read_checkpoint
+from occseg.train.config import BoundaryTrainConfig, load_boundary_config
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+TINY_MODEL = {"width_mult": 0.25, "channels": 4, "boundary_channels": 4, "strip_kernel": 5}
+
+
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from occseg.synth import generate_dataset
+
+    root = tmp_path_factory.mktemp("synth") / "scenes"
+    generate_dataset(root, n=3, width=64, height=64, seed=4, progress=False)
+    return root
+
+
+def _config(out: Path, scenes: Path, **overrides) -> BoundaryTrainConfig:
+    options = {
+        "model": TINY_MODEL,
+        "data": [f"synth:{scenes}"],
+        "crop_size": [48, 48],
+        "batch_size": 2,
+        "steps": 2,
+        "stage2_step": 1,
+        "log_every": 1,
+        "checkpoint_every": 1,
+        "threads": 1,
+        "out": str(out),
+    }
+    options.update(overrides)
+    return BoundaryTrainConfig.from_dict(options)
+
+
+def test_shipped_config_loads() -> None:
+    cfg = load_boundary_config(CONFIGS / "obnet-cpu.yaml")
+    mc = cfg.model_config()
+    assert mc.scribble_radius == 12 and mc.prev_threshold == 0.7 and not mc.binary_prev
+    assert cfg.stage2_epoch == 5 and cfg.max_segments == 5 and cfg.threshold == 0.7
+
+
+def test_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown option"):
+        BoundaryTrainConfig.from_dict({"stepz": 1})
+    with pytest.raises(ConfigError, match="model"):
+        BoundaryTrainConfig.from_dict({"model": {"upsample": "nearest"}})
+    with pytest.raises(ConfigError, match="KIND:PATH"):
+        BoundaryTrainConfig.from_dict({"data": ["just/a/path"]})
+    with pytest.raises(ConfigError, match="no training data"):
+        train_boundaries(BoundaryTrainConfig(out=str(tmp_path)), progress=False)
+
+
+def test_stage2_start_in_epochs() -> None:
+    cfg = BoundaryTrainConfig(batch_size=4)
+    assert stage2_start(cfg, n_images=10) == 4 * 3  # 3 steps per epoch, stage 2 from epoch 5
+    assert stage2_start(cfg, n_images=10, world=2) == 4 * 2
+    assert stage2_start(BoundaryTrainConfig(stage2_step=7), 10) == 7
+
+
+def test_dataset_stages(scenes: Path, tmp_path: Path) -> None:
+    from occseg.data.boundaries import open_boundary_dataset
+
+    data = open_boundary_dataset(f"synth:{scenes}")
+    cfg = _config(tmp_path, scenes, crop_size=[80, 64])
+    ds = BoundaryTrainSet(data, cfg, stage2_from=1)
+    first, later = ds[0], ds[2]  # step 0 (stage 1) and step 1 (stage 2)
+    assert first["stage"] == 1 and later["stage"] == 2
+    assert first["image"].shape == (3, 80, 64) and first["gt"].shape == (80, 64)
+    assert not first["valid"][64:].any() and first["valid"][:64].all()  # padded rows
+    assert not later["maps"].any()  # stage-2 maps come from the model, in the step
+    assert first["maps"][:, ~first["valid"]].max(initial=0) == 0
+    again = ds[0]
+    assert np.array_equal(again["maps"], first["maps"])  # seeded by the sample number
+
+
+def test_stage2_inputs_from_the_model(scenes: Path, tmp_path: Path) -> None:
+    from occseg.data.boundaries import open_boundary_dataset
+
+    cfg = _config(tmp_path, scenes)
+    ds = BoundaryTrainSet(open_boundary_dataset(f"synth:{scenes}"), cfg, stage2_from=0)
+    batch = collate([ds[0], ds[1]])
+    torch.manual_seed(0)
+    net = OBNet(cfg.model_config()).train()
+    maps, prev = stage2_inputs(net, batch, cfg, np.random.default_rng(0))
+    assert net.training  # restored after the no-gradient pass
+    assert maps.shape == (2, 2, 48, 48) and prev.shape == (2, 1, 48, 48)
+    kept = prev[prev > 0]
+    assert kept.numel() == 0 or float(kept.min()) >= 0.7  # non-binary, threshold 0.7
+
+
+def test_two_step_smoke_run_and_reload(scenes: Path, tmp_path: Path) -> None:
+    """Stage 1 then stage 2, finite losses, a checkpoint that rebuilds the same model."""
+    cfg = _config(tmp_path / "run", scenes)
+    summary = train_boundaries(cfg, progress=False)
+    assert summary["stage2_start"] == 1 and summary["steps"] == 2
+    log = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["stage"] for r in log] == [1.0, 2.0]
+    assert all(np.isfinite(r["loss"]) for r in log)
+    payload = read_checkpoint(tmp_path / "run" / "last.pt", "occseg.obnet")
+    assert payload["step"] == 2 and payload["train_config"]["stage2_step"] == 1
+    model = load_obnet(tmp_path / "run" / "model.pt")
+    assert model.config == cfg.model_config()
+    last = read_checkpoint(tmp_path / "run" / "last.pt", "occseg.obnet")["model"]
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, last[k]), k
+    x, m = torch.rand(1, 3, 32, 32), torch.zeros(1, 2, 32, 32)
+    again = load_obnet(tmp_path / "run" / "model.pt")
+    with torch.no_grad():
+        assert torch.equal(model(x, m), again(x, m))
+
+
+def test_resume_continues_exactly(scenes: Path, tmp_path: Path) -> None:
+    full = train_boundaries(_config(tmp_path / "full", scenes, steps=3), progress=False)
+    train_boundaries(_config(tmp_path / "part", scenes, steps=2), progress=False)
+    resumed = train_boundaries(_config(tmp_path / "part", scenes, steps=3), progress=False)
+    assert full["start_step"] == 0 and resumed["start_step"] == 2
+    a = read_checkpoint(tmp_path / "full" / "last.pt", "occseg.obnet")["model"]
+    b = read_checkpoint(tmp_path / "part" / "last.pt", "occseg.obnet")["model"]
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], atol=1e-6, rtol=1e-5)
+
+
+def test_click_checkpoint_is_not_an_ob_checkpoint(tmp_path: Path) -> None:
+    from occseg.errors import FileFormatError
+    from occseg.nn import ClickNet, ClickNetConfig
+    from occseg.train.checkpoint import save_checkpoint
+
+    save_checkpoint(
+        tmp_path / "c.pt", ClickNet(ClickNetConfig(backbone="resnet18", width_mult=0.125))
+    )
+    with pytest.raises(FileFormatError, match="occseg train boundaries"):
+        load_obnet(tmp_path / "c.pt")

@@ -99,3 +99,17 @@ def test_cli_eval_order_gt_inputs_on_a_tiny_synthetic_set(tmp_path):
     assert (out / "summary.md").is_file() and (out / "oair.png").is_file()
     # without --gt-inputs there is nothing to evaluate yet: a clear error, exit status 2
     assert main(["eval", "order", "--dataset", f"synth:{data}", "--out", str(out)]) == 2
+
+
+def test_connected_parts_splits_objects_and_inherits_the_order():
+    from occseg.eval.order import Segmentation, connected_parts
+
+    inst = np.zeros((5, 9), int)
+    inst[1:4, 0:3] = 1
+    inst[1:4, 6:9] = 1  # object 1 seen in two parts, split by object 2
+    inst[0:5, 3:6] = 2
+    parts = connected_parts(Segmentation(inst, {1: 4, 2: 7}, [(2, 1)]))
+    assert len(parts.ids) == 3
+    left, mid, right = parts.instances[2, 0], parts.instances[2, 4], parts.instances[2, 8]
+    assert sorted(parts.edges) == sorted([(mid, left), (mid, right)])
+    assert parts.classes[left] == parts.classes[right] == 4 and parts.classes[mid] == 7

@@ -30,6 +30,7 @@ from occseg.occlusion.graph import cycle_fraction, find_cycles, reachability
 __all__ = [
     "OrderReport",
     "Segmentation",
+    "connected_parts",
     "evaluate_order",
     "iou_matrix",
     "mask_map",
@@ -125,6 +126,28 @@ def oair_counts(
             a, b = pos[to_pred[front]], pos[to_pred[back]]
             correct += bool(reach[a, b] and not reach[b, a])
     return len(pairs), recovered, correct
+
+
+def connected_parts(seg: Segmentation) -> Segmentation:
+    """Ground truth as the labelling of Sec. 3.2 can represent it: one instance per 4-connected
+    visible part of an object (same class); adjacent parts of two objects ordered ``(a, b)``
+    get the edge ``(part of a, part of b)``. Ids are renumbered from 1; scores are dropped."""
+    from skimage.measure import label
+
+    inst = np.asarray(seg.instances).astype(np.int64)
+    parts = label(inst, background=0, connectivity=1).astype(np.int64)
+    owner = np.zeros(int(parts.max()) + 1, np.int64)
+    owner[parts.ravel()] = inst.ravel()
+    ordered = set(seg.edges)
+    edges = set()
+    for a, b in ((parts[:, 1:], parts[:, :-1]), (parts[1:], parts[:-1])):
+        touch = (a != b) & (a > 0) & (b > 0)
+        for pa, pb in np.unique(np.stack([a[touch], b[touch]], 1), axis=0).tolist():
+            for x, y in ((pa, pb), (pb, pa)):
+                if (int(owner[x]), int(owner[y])) in ordered:
+                    edges.add((x, y))
+    classes = {i: seg.classes.get(int(owner[i]), 0) for i in range(1, len(owner))}
+    return Segmentation(parts, classes, sorted(edges))
 
 
 def weighted_coverage(gt: np.ndarray, pred: np.ndarray) -> float:

@@ -2,18 +2,23 @@
 
 ``--gt-inputs`` runs the CRF labelling (paper 001, Sec. 3.2) on inputs taken from the ground
 truth of a synthetic data set written by ``occseg synth``: the background probability is 1 on
-the room (id 0) and 0 on objects, and the occlusion pairs are the ground-truth oriented
-boundaries (``ob_occludes``) between different ids whose occluder is an object (the room is the
-background, label 0, which occludes nothing in the formulation).
+the room (id 0) and 0 on objects, and the oriented occlusion boundaries are built from the
+instance masks and the ground-truth occlusion order as in supplement 1.3 (``inputs="order"``,
+the paper's construction; every boundary pixel of an object pair gets the pair's direction) or
+taken pixel by pixel from the scene's geometric ``ob_occludes`` (``inputs="pixels"``).
 
-Touching objects can occlude each other in both directions (contact lines). The CRF's
-prohibitive cost for a reversed pair (Eq. 7) cannot respect both directions between two
-instances: it keeps them apart with a thin background gap instead, without an order. Ground
-truth with both ``(a, b)`` and ``(b, a)`` has no correct answer for OAIR, so by default
-(``mutual="majority"``) the evaluated order keeps, for such object pairs, the direction with more
-boundary pixels; the summary also reports OAIR against every listed pair (``*_all_pairs``) and
-the number of mutual pairs. The labelling's inputs are every ground-truth pixel pair
-(``input_pairs="all"``); ``"majority"`` drops the minority direction there too.
+Touching objects can occlude each other in both directions (contact lines give occlusion events
+whose side flips with tiny depth differences). Ground truth with both ``(a, b)`` and ``(b, a)``
+has no correct answer for OAIR, so by default (``mutual="majority"``) the ground-truth order
+keeps, for such object pairs, the direction with more boundary pixels; the summary also reports
+OAIR against every listed pair (``*_all_pairs``) and the number of mutual pairs.
+
+The labelling's instances are connected components (Sec. 3.2: "two distinct connected
+components with the same label are considered to be different instances"), so an object whose
+visible part is split by an occluder cannot be one predicted instance. The summary therefore
+also reports OAIR against the *representable* ground truth (``*_parts``): every 4-connected
+visible part of an object is an instance, and adjacent parts of ordered objects inherit the order
+(:func:`~occseg.eval.order.connected_parts`).
 """
 
 from __future__ import annotations
@@ -29,14 +34,21 @@ from rich.console import Console
 
 from occseg.cli import eval_app
 from occseg.errors import ConfigError, DatasetError
-from occseg.eval.order import Segmentation, evaluate_order, oair_counts, plot_oair
+from occseg.eval.order import (
+    Segmentation,
+    connected_parts,
+    evaluate_order,
+    oair_counts,
+    plot_oair,
+)
 from occseg.occlusion.graph import label_edges
 from occseg.occlusion.ordering import (
     extract_instances,
-    lift_refinement,
     occ_pairs_from_oriented,
     order_labeling,
+    refine_labeling,
 )
+from occseg.occlusion.targets import occludes_from_instances
 from occseg.progress import progress_bar
 
 __all__ = ["GtInputsResult", "gt_inputs_sample", "run_gt_inputs", "synth_ground_truth"]
@@ -84,41 +96,39 @@ def _pixel_counts(inst: np.ndarray, pairs: np.ndarray) -> dict[tuple[int, int], 
 
 def gt_inputs_sample(
     sample,
+    gt: Segmentation,
     *,
-    input_pairs: str = "all",
-    lift_refine: bool = False,
+    inputs: str = "order",
+    refine: bool = True,
     max_gap: int = 0,
     lam: float = 20.0,
     mu: float = 100.0,
 ) -> Segmentation:
     """Run the labelling on ground-truth inputs of one synthetic sample (module notes).
 
-    ``input_pairs="all"`` uses every ground-truth oriented-boundary pixel pair between different
-    ids (occluder not the room); ``"majority"`` drops, between two objects, the pixel pairs of
-    the direction with fewer pixels. ``lift_refine`` adds
-    :func:`~occseg.occlusion.ordering.lift_refinement` after the jump moves; ``max_gap`` is
-    the adjacency tolerance of the predicted graph (:func:`~occseg.occlusion.graph.label_edges`).
+    ``gt`` is the sample's ground truth (:func:`synth_ground_truth`); with ``inputs="order"``
+    its occlusion order orients the instance-mask boundaries (supplement 1.3), with
+    ``"pixels"`` the scene's per-pixel ``ob_occludes`` are used. ``refine`` adds
+    :func:`~occseg.occlusion.ordering.refine_labeling` after the jump moves; ``max_gap`` is the
+    adjacency tolerance of the predicted graph (:func:`~occseg.occlusion.graph.label_edges`).
     """
-    if input_pairs not in ("all", "majority"):
-        raise ConfigError(f"input_pairs must be 'all' or 'majority', got {input_pairs!r}")
     inst = sample.instances.astype(np.int64)
+    if inputs == "order":
+        order = list(gt.edges) + [(i, 0) for i in gt.ids]  # objects occlude the room
+        occludes = occludes_from_instances(inst, order)
+    elif inputs == "pixels":
+        occludes = sample.ob_occludes
+    else:
+        raise ConfigError(f"inputs must be 'order' or 'pixels', got {inputs!r}")
     bg = (inst == 0).astype(np.float64)
-    pairs = occ_pairs_from_oriented(sample.ob_occludes, inst, background=0)
-    if input_pairs == "majority" and len(pairs):
-        counts = _pixel_counts(inst, pairs)
-        a = inst[pairs[:, 0], pairs[:, 1]].tolist()
-        b = inst[pairs[:, 2], pairs[:, 3]].tolist()
-        keep = [y == 0 or _mutual_keep(counts, x, y) for x, y in zip(a, b, strict=True)]
-        pairs = pairs[np.array(keep, bool)]
-    classes = _classes(sample.meta)
+    pairs = occ_pairs_from_oriented(occludes, inst, background=0)
     lut = np.zeros(int(inst.max()) + 1, np.int64)
-    for i in np.unique(inst):
-        if i:
-            lut[i] = classes.get(int(i), 0) + 1
+    for i in gt.ids:
+        lut[i] = gt.classes.get(i, 0) + 1
     labels = order_labeling(bg, pairs, lam=lam, mu=mu)
-    if lift_refine:
-        labels = lift_refinement(labels, bg, pairs, lam=lam, mu=mu)
-    got = extract_instances(labels, lut[inst], sample.ob_occludes.any(2).astype(np.float64))
+    if refine:
+        labels = refine_labeling(labels, bg, pairs, lam=lam, mu=mu)
+    got = extract_instances(labels, lut[inst], occludes.any(2).astype(np.float64))
     ids = got.ids.tolist()
     return Segmentation(
         got.instances,
@@ -134,12 +144,18 @@ class GtInputsResult:
     report: object
 
 
+def _pooled_oair(gts: list[Segmentation], preds: list[Segmentation]) -> tuple[float, float, int]:
+    counts = [oair_counts(g, p, 0.5) for g, p in zip(gts, preds, strict=True)]
+    tot, rec, cor = (sum(c[i] for c in counts) for i in range(3))
+    return (rec / tot if tot else None), (cor / rec if rec else None), tot
+
+
 def run_gt_inputs(
     root: Path,
     *,
     mutual: str = "majority",
-    input_pairs: str = "all",
-    lift_refine: bool = False,
+    inputs: str = "order",
+    refine: bool = True,
     max_gap: int = 0,
     limit: int = 0,
     progress=None,
@@ -160,26 +176,25 @@ def run_gt_inputs(
         gts.append(gt)
         gts_all.append(synth_ground_truth(sample, "all")[0])
         n_mutual += m
-        preds.append(
-            gt_inputs_sample(
-                sample, input_pairs=input_pairs, lift_refine=lift_refine, max_gap=max_gap
-            )
-        )
+        preds.append(gt_inputs_sample(sample, gt, inputs=inputs, refine=refine, max_gap=max_gap))
         if progress:
             progress()
     seconds = time.perf_counter() - t0
     report = evaluate_order(gts, preds)
-    counts = [oair_counts(g, p, 0.5) for g, p in zip(gts_all, preds, strict=True)]
-    tot, rec, cor = (sum(c[i] for c in counts) for i in range(3))
+    rec_all, acc_all, tot_all = _pooled_oair(gts_all, preds)
+    rec_parts, acc_parts, tot_parts = _pooled_oair([connected_parts(g) for g in gts], preds)
     report.extra.update(
         {
-            "OAIR_recall@0.5_all_pairs": rec / tot if tot else None,
-            "OAIR_accuracy@0.5_all_pairs": cor / rec if rec else None,
-            "n_gt_pairs_all": tot,
+            "OAIR_recall@0.5_all_pairs": rec_all,
+            "OAIR_accuracy@0.5_all_pairs": acc_all,
+            "n_gt_pairs_all": tot_all,
+            "OAIR_recall@0.5_parts": rec_parts,
+            "OAIR_accuracy@0.5_parts": acc_parts,
+            "n_gt_pairs_parts": tot_parts,
             "n_mutual_object_pairs": n_mutual,
             "mutual": mutual,
-            "input_pairs": input_pairs,
-            "lift_refine": lift_refine,
+            "inputs": inputs,
+            "refine": refine,
             "max_gap": max_gap,
             "seconds_per_image": seconds / n,
             "n_gt_instances": sum(len(g.ids) for g in gts),
@@ -207,13 +222,15 @@ def _write(out: Path, result: GtInputsResult, title: str) -> None:
         f"| {s['n_images']} | {f(s['WC'])} | {f(s['OAIR_accuracy@0.5'])} | "
         f"{f(s['OAIR_recall@0.5'])} | {f(s['mAP'])} | {f(s['cycle_rate'])} |",
         "",
-        f"Inputs: {s.get('input_pairs')} ground-truth occlusion pixel pairs"
-        f"{', lift refinement' if s.get('lift_refine') else ''}, graph adjacency gap "
+        f"Inputs: ground-truth boundaries oriented by {s.get('inputs')}"
+        f"{', refined' if s.get('refine') else ', plain jump moves'}, graph adjacency gap "
         f"{s.get('max_gap')}. "
         f"Ground-truth order: {s['n_gt_pairs']} object pairs ({s.get('mutual')} for the "
         f"{s.get('n_mutual_object_pairs')} mutually occluding pairs). Against every listed pair: "
         f"OAIR accuracy {f(s.get('OAIR_accuracy@0.5_all_pairs'))}, recall "
-        f"{f(s.get('OAIR_recall@0.5_all_pairs'))}.",
+        f"{f(s.get('OAIR_recall@0.5_all_pairs'))}. Against the connected visible parts: "
+        f"OAIR accuracy {f(s.get('OAIR_accuracy@0.5_parts'))}, recall "
+        f"{f(s.get('OAIR_recall@0.5_parts'))}.",
         "",
         "![OAIR curves](oair.png)",
         "",
@@ -232,11 +249,11 @@ def eval_order(
     mutual: str = typer.Option(
         "majority", help="Ground-truth order of mutually occluding objects: majority | all."
     ),
-    input_pairs: str = typer.Option(
-        "all", help="Occlusion pixel pairs given to the labelling: all | majority."
+    inputs: str = typer.Option(
+        "order", help="Oriented boundaries from the GT order (supplement 1.3) or 'pixels'."
     ),
-    lift_refine: bool = typer.Option(
-        False, "--lift-refine", help="Exact-energy lift moves after the jump moves (extension)."
+    refine: bool = typer.Option(
+        True, help="Exact-energy segment moves after the jump moves (an extension)."
     ),
     max_gap: int = typer.Option(
         0, help="Graph adjacency: 0 = 4-neighbours, 1 = also one pixel apart."
@@ -251,8 +268,8 @@ def eval_order(
         )
     if kind.strip().lower() != "synth" or not path.strip():
         raise ConfigError(f"--gt-inputs needs --dataset synth:PATH, got {dataset!r}")
-    if mutual not in ("majority", "all") or input_pairs not in ("majority", "all"):
-        raise ConfigError("--mutual and --input-pairs must be majority or all")
+    if mutual not in ("majority", "all") or inputs not in ("order", "pixels"):
+        raise ConfigError("--mutual must be majority or all, --inputs order or pixels")
     if limit < 0 or max_gap not in (0, 1):
         raise ConfigError("--limit must be >= 0 and --max-gap 0 or 1")
     root = Path(path.strip()).expanduser()
@@ -261,8 +278,8 @@ def eval_order(
         return run_gt_inputs(
             root,
             mutual=mutual,
-            input_pairs=input_pairs,
-            lift_refine=lift_refine,
+            inputs=inputs,
+            refine=refine,
             max_gap=max_gap,
             limit=limit,
             progress=advance,

@@ -138,7 +138,7 @@ def label_edges(instances: np.ndarray, order: np.ndarray, *, max_gap: int = 0) -
         0: instances must be 4-neighbours. 1: also instances one pixel apart (across a
         one-pixel strip, or diagonally): the labelling separates an occluder from its occludee
         with such strips when it takes advantage of their occlusion boundary (see
-        :func:`occseg.occlusion.ordering.lift_refinement`).
+        :func:`occseg.occlusion.ordering.refine_labeling`, which removes most of them).
     """
     inst = np.asarray(instances).astype(np.int64)
     lab = np.concatenate([[0], np.asarray(order, np.int64)])

@@ -69,6 +69,33 @@ def train_order_cmd(
         )
 
 
+@train_app.command("boundaries")
+def train_boundaries_cmd(
+    config: Path = typer.Option(..., "--config", help="YAML training config (see configs/)."),
+    out: str | None = typer.Option(None, help="Output folder (overrides the config's 'out')."),
+    steps: int | None = typer.Option(None, help="Number of steps (overrides the config)."),
+    resume: bool = typer.Option(True, help="Continue from OUT/last.pt when it exists."),
+    progress: bool = typer.Option(True, help="Show a progress bar."),
+) -> None:
+    """Train the scribble-interactive occlusion-boundary model (two stages, paper 000).
+
+    Data-parallel over several processes: torchrun --standalone --nproc_per_node 2
+    -m occseg.train boundaries --config CONFIG
+    """
+    from occseg.train.boundaries import train_boundaries
+    from occseg.train.config import load_boundary_config
+
+    cfg = load_boundary_config(config, out=out, steps=steps)
+    summary = train_boundaries(cfg, resume=resume, progress=progress)
+    if int(os.environ.get("RANK", "0")) == 0:
+        console.print(
+            f"trained steps {summary['start_step']}..{summary['steps']} in "
+            f"{summary['seconds']:.0f} s (stage 2 from step {summary['stage2_start']}); loss "
+            f"{summary['first_loss']:.4f} → {summary['last_loss']:.4f}; wrote "
+            f"{summary['out']}/model.pt, last.pt, metrics.jsonl"
+        )
+
+
 @export_app.command("onnx")
 def export_onnx_cmd(
     checkpoint: Path = typer.Argument(..., help="A click-model checkpoint (.pt)."),

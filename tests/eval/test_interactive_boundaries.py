@@ -1,0 +1,128 @@
+"""Interactive OB evaluation (automatic, then simulated scribbles) and the OB command lines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from occseg.cli import main
+from occseg.nn.obnet import OBNet, OBNetConfig
+from occseg.train.checkpoint import save_checkpoint
+
+TINY = {"width_mult": 0.25, "channels": 4, "boundary_channels": 4, "strip_kernel": 5}
+
+
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from occseg.synth import generate_dataset
+
+    root = tmp_path_factory.mktemp("synth") / "scenes"
+    generate_dataset(root, n=2, width=64, height=64, seed=7, progress=False)
+    return root
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("model") / "ob.pt"
+    save_checkpoint(path, OBNet(OBNetConfig(**TINY)).eval())
+    return path
+
+
+def test_protocol(scenes: Path, model_path: Path) -> None:
+    from occseg.data.boundaries import open_boundary_dataset
+    from occseg.eval.interactive_boundaries import evaluate_interactive_boundaries
+    from occseg.predict.boundaries import OBPredictor
+
+    data = open_boundary_dataset(f"synth:{scenes}")
+    calls = []
+    report = evaluate_interactive_boundaries(
+        OBPredictor(model_path), data, n_thresholds=5, progress=lambda: calls.append(1)
+    )
+    assert len(calls) == 2 and len(report.effort.fn_ratios) == 2
+    assert report.automatic.curve.thresholds.size == 5
+    d = json.loads(json.dumps(report.to_dict(), allow_nan=False))
+    assert {"automatic", "interactive", "avgFN", "avgFP", "gain"} <= set(d)
+    assert d["gain"]["ODS"] == pytest.approx(report.interactive.ods - report.automatic.ods)
+    assert 0 <= d["avgFN"] <= 1 and 0 <= d["avgFP"] <= 1
+    again = evaluate_interactive_boundaries(OBPredictor(model_path), data, n_thresholds=5)
+    assert again.interactive.ods == report.interactive.ods  # seeded perturbation
+
+
+def test_cli_eval_boundaries_model(scenes: Path, model_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "inter"
+    args = ["eval", "boundaries", "--dataset", f"synth:{scenes}", "--method", str(model_path)]
+    assert main([*args, "--interactive", "--n-thresholds", "5", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert {"automatic", "interactive", "avgFN", "avgFP"} <= set(summary)
+    assert (out / "automatic" / "summary.json").is_file()
+    assert (out / "interactive" / "pr.png").is_file() and (out / "pr.png").is_file()
+    assert "avgFN" in (out / "summary.md").read_text()
+    auto = tmp_path / "auto"
+    assert main([*args, "--n-thresholds", "5", "--out", str(auto)]) == 0
+    plain = json.loads((auto / "summary.json").read_text())
+    assert plain["ODS"] == pytest.approx(summary["automatic"]["ODS"])
+
+
+def test_cli_eval_boundaries_errors(
+    scenes: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["eval", "boundaries", "--dataset", f"synth:{scenes}", "--out", str(tmp_path)]
+    assert main([*base, "--method", "sobel", "--interactive"]) == 2
+    assert main([*base, "--method", str(tmp_path / "none.pt")]) == 2
+    assert main([*base, "--method", "sobel", "--split", "train"]) == 2  # synth has no splits
+    err = capsys.readouterr().err
+    assert err.count("error:") == 3 and "Traceback" not in err
+
+
+def test_cli_boundaries(scenes: Path, model_path: Path, tmp_path: Path) -> None:
+    image = scenes / "000000" / "rgb.png"
+    out = tmp_path / "ob.png"
+    assert main(["boundaries", str(image), "--model", str(model_path), "--out", str(out)]) == 0
+    auto = np.asarray(Image.open(out))
+    assert auto.shape == (64, 64) and auto.dtype == np.uint8
+    strokes = tmp_path / "s.json"
+    strokes.write_text(json.dumps({"fn": [[[10, 5], [10, 60]]], "fp": [[[40, 40]]]}))
+    refined = tmp_path / "refined.png"
+    args = ["boundaries", str(image), "--model", str(model_path), "--scribbles", str(strokes)]
+    assert main([*args, "--out", str(refined)]) == 0
+    assert not np.array_equal(np.asarray(Image.open(refined)), auto)
+    binary = tmp_path / "binary.png"
+    assert main([*args, "--threshold", "0.5", "--out", str(binary)]) == 0
+    assert set(np.unique(np.asarray(Image.open(binary)))) <= {0, 255}
+
+
+def test_cli_boundaries_errors(
+    scenes: Path, model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image = scenes / "000000" / "rgb.png"
+    out = str(tmp_path / "x.png")
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"fn": [[[100, 5]]]}))  # outside the 64×64 image
+    assert main(["boundaries", str(image), "--model", str(model_path), "--scribbles",
+                 str(bad), "--out", out]) == 2  # fmt: skip
+    bad.write_text("[1, 2]")
+    assert main(["boundaries", str(image), "--model", str(model_path), "--scribbles",
+                 str(bad), "--out", out]) == 2  # fmt: skip
+    assert main(["boundaries", str(image), "--model", str(tmp_path / "no.pt"), "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error:") == 3 and "Traceback" not in err
+
+
+def test_cli_train_boundaries(scenes: Path, tmp_path: Path) -> None:
+    config = tmp_path / "tiny.yaml"
+    config.write_text(
+        f"model: {json.dumps(TINY)}\n"
+        f"data: ['synth:{scenes}']\n"
+        "crop_size: [48, 48]\nbatch_size: 2\nsteps: 1\nthreads: 1\n"
+    )
+    out = tmp_path / "run"
+    code = main(["train", "boundaries", "--config", str(config), "--out", str(out),
+                 "--no-progress"])  # fmt: skip
+    assert code == 0 and (out / "model.pt").is_file()
+    assert main(["train", "boundaries", "--config", str(tmp_path / "none.yaml")]) == 2

@@ -1,0 +1,90 @@
+"""OB predictor (two-step inference, paper 000 Sec. 3.2), scribble maps and scribble JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from occseg.errors import FileFormatError, InteractionError
+from occseg.io.scribbles import parse_scribbles, read_scribbles, scribbles_to_json
+from occseg.nn.obnet import OBNet, OBNetConfig
+from occseg.predict.boundaries import OBPredictor, previous_output, scribble_maps
+from occseg.types import Scribble
+
+TINY = {"width_mult": 0.25, "channels": 4, "boundary_channels": 4, "strip_kernel": 5}
+
+
+def test_previous_output_non_binary_and_binary() -> None:
+    p = np.zeros((30, 30))
+    p[:, 14:17] = [0.6, 1.0, 0.6]
+    p[:, 4:7] = [0.2, 0.5, 0.2]  # a weak ridge, below T after NMS
+    soft = previous_output(p, 0.7)
+    assert soft.dtype == np.float32
+    assert set(np.flatnonzero(soft[15])) == {15} and soft[15, 15] == pytest.approx(0.8)
+    assert not soft[:, :10].any()
+    hard = previous_output(p, 0.7, binary=True)
+    assert np.array_equal(hard > 0, soft > 0) and set(np.unique(hard)) == {0.0, 1.0}
+
+
+def test_scribble_maps_follow_polylines() -> None:
+    strokes = [Scribble(((10, 5), (10, 50)), "fn"), Scribble(((40, 20),), "fp")]
+    fn, fp = scribble_maps(strokes, (60, 60), radius=3)
+    assert fn.dtype == np.float32 and fn[10, 5:51].all() and fn[13, 30] == 1 and fn[14, 30] == 0
+    assert fp[40, 20] == 1 and fp.sum() == 29  # one disk of radius 3
+    assert not fn[40, 20] and not fp[10, 30]
+    with pytest.raises(InteractionError, match="outside"):
+        scribble_maps([Scribble(((0, 0), (70, 3)), "fn")], (60, 60))
+    with pytest.raises(InteractionError, match="kind"):
+        scribble_maps([Scribble(((0, 0),), "pos")], (60, 60))
+
+
+def test_predictor_two_steps() -> None:
+    torch.manual_seed(0)
+    predictor = OBPredictor(OBNet(OBNetConfig(**TINY)))
+    with pytest.raises(InteractionError, match="set_image"):
+        predictor.automatic()
+    image = np.random.default_rng(0).integers(0, 255, (45, 70, 3), dtype=np.uint8)
+    predictor.set_image(image)
+    auto = predictor.automatic()
+    assert auto.shape == (45, 70) and auto.dtype == np.float32
+    assert auto.min() >= 0 and auto.max() <= 1
+    assert np.array_equal(predictor.predict(), auto)
+    strokes = [Scribble(((20, 5), (20, 60)), "fn")]
+    refined = predictor.predict(strokes, previous_prob=auto)
+    assert refined.shape == auto.shape and not np.allclose(refined, auto)
+    assert np.array_equal(predictor.predict(strokes), refined)  # automatic step run inside
+
+
+def test_predictor_from_checkpoint(tmp_path: Path) -> None:
+    from occseg.train.checkpoint import save_checkpoint
+
+    net = OBNet(OBNetConfig(**TINY, scribble_radius=5)).eval()
+    save_checkpoint(tmp_path / "ob.pt", net)
+    predictor = OBPredictor(tmp_path / "ob.pt")
+    assert predictor.config.scribble_radius == 5
+
+
+def test_scribble_json(tmp_path: Path) -> None:
+    data = {"fn": [[[1, 2], [3, 4]], [[5, 6]]], "fp": [[[7.0, 8.0]]]}
+    strokes = parse_scribbles(data)
+    assert strokes == [
+        Scribble(((1, 2), (3, 4)), "fn"),
+        Scribble(((5, 6),), "fn"),
+        Scribble(((7, 8),), "fp"),
+    ]
+    assert parse_scribbles(scribbles_to_json(strokes)) == strokes
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"fp": [[[0, 0], [9, 9]]]}))
+    assert read_scribbles(path) == [Scribble(((0, 0), (9, 9)), "fp")]
+    for bad in ([], {"pos": []}, {"fn": [[]]}, {"fn": [[[1]]]}, {"fn": [[[1, "a"]]]}, {"fn": 3}):
+        with pytest.raises(FileFormatError):
+            parse_scribbles(bad)
+    path.write_text("{not json")
+    with pytest.raises(FileFormatError, match="not valid JSON"):
+        read_scribbles(path)
+    with pytest.raises(FileFormatError, match="cannot read"):
+        read_scribbles(tmp_path / "missing.json")

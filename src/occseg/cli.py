@@ -32,6 +32,7 @@ def _register_commands() -> None:
     from occseg.eval import boundaries_cli  # noqa: F401
     from occseg.eval import cli as eval_cli  # noqa: F401
     from occseg.eval import order_cli as eval_order_cli  # noqa: F401
+    from occseg.occlusion import cli as order_cli  # noqa: F401
     from occseg.predict import cli as predict_cli  # noqa: F401
     from occseg.synth import cli as synth_cli  # noqa: F401
     from occseg.train import cli as train_cli  # noqa: F401

@@ -1,0 +1,193 @@
+"""Occlusion-ordered instance segmentation of one image (OOSIS, paper 001, Fig. 2).
+
+Stage 1, a model (e.g. :class:`occseg.predict.ordernet.OrderNetPredictor`) gives the semantic,
+boundary and orientation maps (:class:`OrderMaps`); stage 2 decodes them
+(:func:`occseg.occlusion.decode.occlusion_inputs`: NMS, the 0.1 threshold, neighbour pairs),
+labels the pixels with their occlusion order (:func:`occseg.occlusion.ordering.order_labeling`,
+Eq. 5-8), extracts the instances with their majority class and confidence, and builds the
+occlusion graph and the relative depth (:mod:`occseg.occlusion.graph`).
+
+NumPy only: the model is anything with ``class_names`` and ``predict_maps(image)``.
+
+Example
+-------
+>>> from occseg.predict.ordernet import load_order_model  # doctest: +SKIP
+>>> result = order_image(image, load_order_model("runs/ordernet-cpu/model.pt"))  # doctest: +SKIP
+>>> write_order_result(result, "out")  # instances.png, depth.png, graph.json  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from occseg.occlusion.decode import BOUNDARY_THRESHOLD, OrientedBoundaries, occlusion_inputs
+from occseg.occlusion.graph import depth_image, label_edges, relative_depth
+from occseg.occlusion.ordering import InstanceSet, extract_instances, order_labeling
+
+__all__ = [
+    "OrderMaps",
+    "OrderModel",
+    "OrderResult",
+    "order_image",
+    "order_maps",
+    "write_order_result",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class OrderMaps:
+    """Stage-1 outputs for one image (probabilities, channels last).
+
+    Attributes
+    ----------
+    semantic
+        ``H×W×C float32`` class probabilities ``s``; class 0 is the background.
+    boundary
+        ``H×W float32`` boundary probability ``b``.
+    orientation
+        ``H×W×4 float32`` conditional orientation ``e`` (left, right, top, bottom).
+    class_names
+        The ``C`` class names.
+    """
+
+    semantic: np.ndarray
+    boundary: np.ndarray
+    orientation: np.ndarray
+    class_names: tuple[str, ...]
+
+
+class OrderModel(Protocol):
+    """Stage 1: an image to :class:`OrderMaps`."""
+
+    def predict_maps(self, image: np.ndarray) -> OrderMaps: ...
+
+
+@dataclass(frozen=True, eq=False)
+class OrderResult:
+    """Instances of one image with their occlusion order.
+
+    Attributes
+    ----------
+    labels
+        ``H×W int32`` occlusion-order labels (0 background, larger in front).
+    instances
+        The :class:`~occseg.occlusion.ordering.InstanceSet` (ids, order label, class, score);
+        classes index ``class_names``.
+    edges
+        ``(front, back)`` instance ids of the occlusion graph.
+    depth
+        Relative depth layer of every instance id (0 front-most).
+    boundaries
+        The decoded oriented boundaries the labelling used.
+    class_names
+        Names of the classes.
+    """
+
+    labels: np.ndarray
+    instances: InstanceSet
+    edges: list[tuple[int, int]]
+    depth: dict[int, int]
+    boundaries: OrientedBoundaries
+    class_names: tuple[str, ...]
+
+    def graph(self) -> dict[str, Any]:
+        """The occlusion graph as a JSON-ready dict."""
+        from scipy import ndimage
+
+        inst = self.instances
+        ids = inst.instances
+        area = np.bincount(ids.ravel(), minlength=len(inst.order) + 1)
+        boxes = ndimage.find_objects(ids)
+        names = self.class_names
+        items = []
+        for k, (order, cls, score) in enumerate(
+            zip(inst.order.tolist(), inst.classes.tolist(), inst.scores.tolist(), strict=True)
+        ):
+            ys, xs = boxes[k]
+            items.append(
+                {
+                    "id": k + 1,
+                    "class": int(cls),
+                    "class_name": names[cls] if 0 <= cls < len(names) else "",
+                    "order_label": int(order),
+                    "depth": self.depth.get(k + 1, 0),
+                    "score": float(score),
+                    "area": int(area[k + 1]),
+                    "bbox": [xs.start, ys.start, xs.stop - xs.start, ys.stop - ys.start],
+                }
+            )
+        h, w = self.labels.shape
+        return {
+            "width": w,
+            "height": h,
+            "class_names": list(names),
+            "instances": items,
+            "edges": [[int(a), int(b)] for a, b in self.edges],
+        }
+
+
+def order_maps(
+    maps: OrderMaps,
+    *,
+    threshold: float = BOUNDARY_THRESHOLD,
+    nms: bool = True,
+    lam: float = 20.0,
+    mu: float = 100.0,
+    min_area: int = 1,
+    max_gap: int = 0,
+) -> OrderResult:
+    """Stage 2 (Sec. 3.2): decode, label, extract instances, build the occlusion graph.
+
+    Parameters
+    ----------
+    maps
+        The stage-1 maps.
+    threshold, nms
+        Boundary decoding (:func:`occseg.occlusion.decode.decode_boundaries`).
+    lam, mu
+        Smoothness and occlusion weights of Eq. 8 (the paper: 20 and 100).
+    min_area
+        Smaller components become background.
+    max_gap
+        Adjacency tolerance of the graph (:func:`occseg.occlusion.graph.label_edges`).
+    """
+    bg, pairs, decoded = occlusion_inputs(
+        maps.semantic, maps.boundary, maps.orientation, threshold=threshold, nms=nms
+    )
+    labels = order_labeling(bg, pairs, lam=lam, mu=mu)
+    # an instance is an object: its class is the majority of the object classes (not background)
+    vote = np.argmax(maps.semantic[..., 1:], axis=-1) + 1
+    inst = extract_instances(labels, vote, maps.boundary, min_area=min_area)
+    edges = label_edges(inst.instances, inst.order, max_gap=max_gap)
+    depth = relative_depth(inst.ids.tolist(), edges)
+    return OrderResult(labels, inst, edges, depth, decoded, tuple(maps.class_names))
+
+
+def order_image(image: np.ndarray, model: OrderModel, **options: Any) -> OrderResult:
+    """Both stages on one ``H×W×3 uint8`` RGB image; ``options`` go to :func:`order_maps`."""
+    return order_maps(model.predict_maps(image), **options)
+
+
+def write_order_result(result: OrderResult, out: str | os.PathLike) -> dict[str, Path]:
+    """Write ``instances.png`` (uint16 ids), ``depth.png`` (front-most brightest) and
+    ``graph.json`` (instances with class, order label, depth, score; ``edges`` as
+    ``[front, back]``) into ``out``; returns their paths."""
+    from occseg.io import atomic_write_json
+    from occseg.io.images import write_png
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "instances": out / "instances.png",
+        "depth": out / "depth.png",
+        "graph": out / "graph.json",
+    }
+    write_png(paths["instances"], result.instances.instances.astype(np.uint16))
+    write_png(paths["depth"], depth_image(result.instances.instances, result.depth))
+    atomic_write_json(paths["graph"], result.graph())
+    return paths

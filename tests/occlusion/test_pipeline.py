@@ -1,0 +1,77 @@
+"""OOSIS on one image: maps -> decoding -> CRF labelling -> instances, graph, depth (paper 001)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import torch
+from PIL import Image
+
+from occseg.cli import main
+from occseg.occlusion.pipeline import OrderMaps, order_image, write_order_result
+from occseg.occlusion.targets import occludes_from_instances, orientation_targets
+
+
+class IdealModel:
+    """Stage 1 replaced by perfect maps of a known scene."""
+
+    def __init__(self, inst: np.ndarray, occlusions, classes: dict[int, int], n_classes: int):
+        b, e = orientation_targets(occludes_from_instances(inst, occlusions))
+        sem = np.zeros((*inst.shape, n_classes), np.float32)
+        for i, c in classes.items():
+            sem[inst == i, c] = 1
+        self.maps = OrderMaps(sem, b.astype(np.float32), e, ("bg", "box", "ball"))
+
+    def predict_maps(self, image: np.ndarray) -> OrderMaps:
+        return self.maps
+
+
+def test_ideal_maps_give_instances_classes_graph_and_files(tmp_path):
+    inst = np.zeros((30, 36), int)
+    inst[4:20, 3:18] = 1  # a box
+    inst[10:26, 14:30] = 2  # a ball in front of it
+    model = IdealModel(inst, [(2, 1), (1, 0), (2, 0)], {0: 0, 1: 1, 2: 2}, 3)
+    result = order_image(np.zeros((30, 36, 3), np.uint8), model, nms=False)
+    got = result.instances
+    front, back = got.instances[20, 25], got.instances[6, 5]
+    assert {front, back} == {1, 2} and result.edges == [(front, back)]
+    assert got.classes[front - 1] == 2 and got.classes[back - 1] == 1
+    assert result.depth == {front: 0, back: 1}
+    paths = write_order_result(result, tmp_path)
+    graph = json.loads(paths["graph"].read_text())
+    assert graph["edges"] == [[int(front), int(back)]]
+    by_id = {g["id"]: g for g in graph["instances"]}
+    assert by_id[int(front)]["class_name"] == "ball" and by_id[int(back)]["depth"] == 1
+    assert by_id[int(front)]["area"] == int((got.instances == front).sum())
+    ids = np.asarray(Image.open(paths["instances"]))
+    assert (ids == got.instances).all()
+    depth = np.asarray(Image.open(paths["depth"]))
+    assert depth[20, 25] > depth[6, 5] > depth[0, 0] == 0
+
+
+def test_network_predictor_and_cli(tmp_path):
+    from occseg.nn.ordernet import OrderNet, OrderNetConfig
+    from occseg.predict.ordernet import OrderNetPredictor
+    from occseg.train.checkpoint import save_checkpoint
+
+    torch.manual_seed(0)
+    net = OrderNet(OrderNetConfig(width_mult=0.125, pool_bins=(1, 2)))
+    image = (np.random.default_rng(0).random((24, 28, 3)) * 255).astype(np.uint8)
+    maps = OrderNetPredictor(net).predict_maps(image)
+    assert maps.semantic.shape == (24, 28, 2) and maps.orientation.shape == (24, 28, 4)
+    np.testing.assert_allclose(maps.semantic.sum(2), 1, atol=1e-5)
+    assert ((maps.boundary > 0) & (maps.boundary < 1)).all()
+    ckpt = tmp_path / "model.pt"
+    save_checkpoint(ckpt, net)
+    Image.fromarray(image).save(tmp_path / "img.png")
+    code = main(
+        ["order", str(tmp_path / "img.png"), "--model", str(ckpt), "--out", str(tmp_path / "o")]
+    )
+    assert code == 0
+    assert {p.name for p in (tmp_path / "o").iterdir()} == {
+        "instances.png",
+        "depth.png",
+        "graph.json",
+    }
+    assert main(["order", str(tmp_path / "img.png"), "--out", str(tmp_path / "o")]) == 2

@@ -51,7 +51,13 @@ from occseg.occlusion.ordering import (
 from occseg.occlusion.targets import occludes_from_instances
 from occseg.progress import progress_bar
 
-__all__ = ["GtInputsResult", "gt_inputs_sample", "run_gt_inputs", "synth_ground_truth"]
+__all__ = [
+    "GtInputsResult",
+    "gt_inputs_sample",
+    "run_gt_inputs",
+    "run_model",
+    "synth_ground_truth",
+]
 
 console = Console(stderr=True)
 
@@ -204,6 +210,66 @@ def run_gt_inputs(
     return GtInputsResult(report.to_dict(), report)
 
 
+def run_model(
+    root: Path,
+    model,
+    *,
+    mutual: str = "majority",
+    max_gap: int = 0,
+    limit: int = 0,
+    progress=None,
+) -> GtInputsResult:
+    """Network maps + CRF labelling on a synthetic data set, evaluated against its GT.
+
+    ``model`` has ``class_names`` and ``predict_maps(image)``
+    (:class:`occseg.predict.ordernet.OrderNetPredictor`).
+    """
+    from dataclasses import replace
+
+    from occseg.data.synth import read_synth_dataset
+    from occseg.occlusion.pipeline import order_image
+    from occseg.occlusion.targets import synth_classes
+
+    data = read_synth_dataset(root)
+    n = len(data) if not limit else min(limit, len(data))
+    if n == 0:
+        raise DatasetError(f"{root} has no samples")
+    gts, preds = [], []
+    n_mutual = 0
+    t0 = time.perf_counter()
+    for k in range(n):
+        sample = data[k]
+        gt, m = synth_ground_truth(sample, mutual)
+        classes = synth_classes(sample.meta, model.class_names)
+        gts.append(replace(gt, classes={i: classes.get(i, 1) - 1 for i in gt.ids}))
+        n_mutual += m
+        got = order_image(sample.rgb, model, max_gap=max_gap).instances
+        ids = got.ids.tolist()
+        preds.append(
+            Segmentation(
+                got.instances,
+                {i: int(c) - 1 for i, c in zip(ids, got.classes.tolist(), strict=True)},
+                label_edges(got.instances, got.order, max_gap=max_gap),
+                {i: float(s) for i, s in zip(ids, got.scores.tolist(), strict=True)},
+            )
+        )
+        if progress:
+            progress()
+    seconds = time.perf_counter() - t0
+    report = evaluate_order(gts, preds)
+    report.extra.update(
+        {
+            "n_mutual_object_pairs": n_mutual,
+            "mutual": mutual,
+            "max_gap": max_gap,
+            "seconds_per_image": seconds / n,
+            "n_gt_instances": sum(len(g.ids) for g in gts),
+            "n_pred_instances": sum(len(p.ids) for p in preds),
+        }
+    )
+    return GtInputsResult(report.to_dict(), report)
+
+
 def _write(out: Path, result: GtInputsResult, title: str) -> None:
     from occseg.io.atomic import atomic_write_text
 
@@ -236,7 +302,8 @@ def _write(out: Path, result: GtInputsResult, title: str) -> None:
         "",
     ]
     atomic_write_text(out / "summary.md", "\n".join(md))
-    plot_oair(result.report, out / "oair.png", label="CRF, GT inputs")
+    label = "network + CRF" if s.get("model") else "CRF, GT inputs"
+    plot_oair(result.report, out / "oair.png", label=label)
 
 
 @eval_app.command("order")
@@ -245,6 +312,9 @@ def eval_order(
     out: Path = typer.Option(..., help="Output folder for summary.json, summary.md, oair.png."),
     gt_inputs: bool = typer.Option(
         False, "--gt-inputs", help="Label from ground-truth background and oriented boundaries."
+    ),
+    model: Path | None = typer.Option(
+        None, help="Label from the maps of this network (checkpoint of `occseg train order`)."
     ),
     mutual: str = typer.Option(
         "majority", help="Ground-truth order of mutually occluding objects: majority | all."
@@ -262,19 +332,29 @@ def eval_order(
 ) -> None:
     """OAIR, weighted coverage, mask mAP and cycle rate of the CRF occlusion-order labelling."""
     kind, _, path = dataset.partition(":")
-    if not gt_inputs:
-        raise ConfigError(
-            "only --gt-inputs is available until the oriented-boundary network is trained"
-        )
+    if gt_inputs == (model is not None):
+        raise ConfigError("give exactly one of --gt-inputs and --model PATH")
     if kind.strip().lower() != "synth" or not path.strip():
-        raise ConfigError(f"--gt-inputs needs --dataset synth:PATH, got {dataset!r}")
+        raise ConfigError(f"--dataset must be synth:PATH, got {dataset!r}")
     if mutual not in ("majority", "all") or inputs not in ("order", "pixels"):
         raise ConfigError("--mutual must be majority or all, --inputs order or pixels")
     if limit < 0 or max_gap not in (0, 1):
         raise ConfigError("--limit must be >= 0 and --max-gap 0 or 1")
     root = Path(path.strip()).expanduser()
 
+    predictor = None
+    if model is not None:
+        from occseg.predict.ordernet import load_order_model
+
+        predictor = load_order_model(model)
+
     def run(advance) -> GtInputsResult:
+        if predictor is not None:
+            result = run_model(
+                root, predictor, mutual=mutual, max_gap=max_gap, limit=limit, progress=advance
+            )
+            result.summary["model"] = str(model)
+            return result
         return run_gt_inputs(
             root,
             mutual=mutual,
@@ -291,7 +371,8 @@ def eval_order(
         total = len(read_synth_dataset(root))
         task = bar.add_task("order labelling", total=min(limit, total) if limit else total)
         result = run(lambda: bar.advance(task))
-    title = f"CRF occlusion order with ground-truth inputs on {dataset}"
+    inputs = f"the network {model}" if model is not None else "ground-truth inputs"
+    title = f"CRF occlusion order with {inputs} on {dataset}"
     _write(out, result, title)
     s = result.summary
 

@@ -168,3 +168,13 @@ def test_exact_ties_are_repeatable_and_negative():
     assert len(clicks) == 1
     (click,) = clicks
     assert not click.positive and click.x >= 40
+
+
+def test_parse_options_types_and_errors():
+    from occseg.errors import ConfigError
+    from occseg.eval.cli import parse_options
+
+    got = parse_options(["refine=hybrid", "flip=false", "weight=2.5", "zoom-in=True", "n=3"])
+    assert got == {"refine": "hybrid", "flip": False, "weight": 2.5, "zoom_in": True, "n": 3}
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        parse_options(["refine"])

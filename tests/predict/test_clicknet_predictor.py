@@ -151,3 +151,35 @@ def test_graph_cut_refiner_follows_edges_and_clicks() -> None:
     assert p.predict(clicks).shape == (40, 40)
     with pytest.raises(ConfigError, match="unknown refiner"):
         ClickNetPredictor(_tiny_model(), refine="crf")
+
+
+def test_hybrid_refiner_lets_the_network_pick_between_equal_colours() -> None:
+    from occseg.predict.clicknet import HybridRefiner
+
+    # two grey squares of the same colour: colour and contrast cannot tell them apart, so with
+    # one click the cut follows the network's probability (here: only the left square)
+    img = np.zeros((40, 60, 3), np.uint8)
+    img[10:30, 5:25] = 150
+    img[10:30, 35:55] = 150
+    prob = np.full((40, 60), 0.05, np.float32)
+    prob[10:30, 5:25] = 0.95
+    clicks = [Click(20, 15, True)]
+    left = np.zeros((40, 60), bool)
+    left[10:30, 5:25] = True
+    for weight in (0.0, 5.0):
+        mask = HybridRefiner(weight=weight)(img, prob, clicks) > 0.49
+        assert mask[20, 15]
+        if weight:
+            assert (mask == left).mean() > 0.99
+    p = ClickNetPredictor(_tiny_model(), zoom_in=False, flip=False, refine="hybrid")
+    p.set_image(img)
+    assert p.predict(clicks).shape == (40, 60)
+
+
+def test_predict_with_prior_checks_the_shape() -> None:
+    from occseg.classical import GraphCutPredictor
+
+    cut = GraphCutPredictor()
+    cut.set_image(np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(ValueError, match="object_prob"):
+        cut.predict_with_prior([Click(2, 2, True)], np.zeros((4, 4)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import maxflow
 import numpy as np
@@ -147,6 +149,30 @@ class GraphCutPredictor(ClickPredictorBase):
         self.n_iter = max(1, int(n_iter))
         self.softness = float(softness)
 
+    _object_prior: tuple[np.ndarray, float] | None = None
+
+    def predict_with_prior(
+        self,
+        clicks: Sequence[Click],
+        object_prob: np.ndarray,
+        weight: float = 1.0,
+        prev_prob: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """:meth:`predict` with one more data term, ``-weight · log`` of an object probability
+        (e.g. a network's) for the object label and of its complement for the background.
+
+        This is how a learned model and the cut combine (issue 4, item 7): the network brings
+        shape and objectness, the colour models and contrast n-links bring the image evidence,
+        the clicks stay hard constraints.
+        """
+        if self.image is not None and np.shape(object_prob) != self.image.shape[:2]:
+            raise ValueError(f"object_prob {np.shape(object_prob)} != image {self.image.shape[:2]}")
+        self._object_prior = (np.asarray(object_prob), float(weight))
+        try:
+            return self.predict(clicks, prev_prob)
+        finally:
+            self._object_prior = None
+
     def _prepare(self, image: np.ndarray) -> None:
         lab = cv2.cvtColor(image, cv2.COLOR_RGB2Lab)
         self._hist = ColourHistogram(lab, bins=self.bins)
@@ -189,6 +215,11 @@ class GraphCutPredictor(ClickPredictorBase):
         prior = self.mu * d_pos / (d_pos + d_neg + 1e-6) if self.mu > 0 else 0.0
         extra_fg = np.zeros(shape, np.float32) + prior
         extra_bg = np.zeros(shape, np.float32)
+        if self._object_prior is not None:
+            p, weight = self._object_prior
+            p = np.clip(p.astype(np.float64), 1e-4, 1.0 - 1e-4)
+            extra_fg += (weight * -np.log(p)).astype(np.float32)
+            extra_bg += (weight * -np.log1p(-p)).astype(np.float32)
         if prev is not None and self.kappa > 0:
             extra_fg += self.kappa * ~prev
             extra_bg += self.kappa * prev

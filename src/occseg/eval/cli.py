@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -39,10 +40,41 @@ def _print_summary(summary: dict) -> None:
     Console(width=max(Console().width, 132)).print(table)
 
 
+def parse_options(pairs: Sequence[str]) -> dict[str, Any]:
+    """``["refine=hybrid", "flip=false", "weight=2"]`` -> keyword arguments (bool, int, float
+    or str values)."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--option must look like KEY=VALUE, got {pair!r}")
+        value: Any = raw.strip()
+        if value.lower() in ("true", "false"):
+            value = value.lower() == "true"
+        else:
+            for kind in (int, float):
+                try:
+                    value = kind(value)
+                    break
+                except ValueError:
+                    pass
+        out[key.strip().replace("-", "_")] = value
+    return out
+
+
 def _evaluate(
-    method: str, samples: Sequence[Sample], *, max_clicks: int, all_clicks: bool, jobs: int
+    method: str,
+    samples: Sequence[Sample],
+    *,
+    max_clicks: int,
+    all_clicks: bool,
+    jobs: int,
+    predictor_options: dict[str, Any] | None = None,
 ) -> ClickReport:
-    load_predictor(method)  # fail fast (one clear line) on an unknown method
+    try:  # fail fast (one clear line) on an unknown method or option
+        load_predictor(method, **(predictor_options or {}))
+    except TypeError as exc:
+        raise ConfigError(f"bad --option for {method}: {exc}") from None
     if len(samples) == 0:
         raise ConfigError("the dataset has no samples; check --dataset and --limit")
     with progress_bar("NoC@90 {task.fields[noc]}", console=console) as bar:
@@ -60,6 +92,7 @@ def _evaluate(
             target_iou=None if all_clicks else 0.90,
             jobs=jobs,
             progress=tick,
+            predictor_options=predictor_options,
         )
 
 
@@ -70,18 +103,32 @@ def eval_clicks(
     out: Path = typer.Option(..., help="Output folder for summary.json, per_sample.json, plots."),
     max_clicks: int = typer.Option(20, min=1, help="Clicks per object."),
     limit: int = typer.Option(0, min=0, help="Evaluate only the first N samples (0 = all)."),
+    every: int = typer.Option(1, min=1, help="Evaluate every N-th sample (before --limit)."),
     jobs: int = typer.Option(1, min=1, help="Worker processes."),
     all_clicks: bool = typer.Option(
         False, help="Always make --max-clicks clicks (exact mIoU@k) instead of stopping at 90%."
+    ),
+    option: list[str] = typer.Option(
+        [], help="Predictor option KEY=VALUE (repeatable), e.g. refine=hybrid, flip=false."
     ),
 ) -> None:
     """Click evaluation (NoC@85/90, mIoU@k) with the standard simulated user."""
     from occseg.data import open_dataset
 
     samples: Sequence[Sample] = open_dataset(dataset)
+    if every > 1:
+        samples = samples[::every]
     if limit:
         samples = samples[:limit]
-    report = _evaluate(method, samples, max_clicks=max_clicks, all_clicks=all_clicks, jobs=jobs)
+    options = parse_options(option)
+    report = _evaluate(
+        method,
+        samples,
+        max_clicks=max_clicks,
+        all_clicks=all_clicks,
+        jobs=jobs,
+        predictor_options=options,
+    )
     report.meta["dataset"] = dataset
     summary = write_click_report(report, out, title=f"{method} on {dataset}")
     _print_summary(summary)

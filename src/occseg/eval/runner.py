@@ -14,12 +14,15 @@ from occseg.types import Sample
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(method: str, samples: Sequence[Sample], options: dict) -> None:
+def _init_worker(
+    method: str, samples: Sequence[Sample], options: dict, predictor_options: dict
+) -> None:
     # One predictor per process; OpenCV threads would fight the process pool for cores.
     import cv2
 
     cv2.setNumThreads(1)
-    _WORKER.update(predictor=load_predictor(method), samples=samples, options=options)
+    predictor = load_predictor(method, **predictor_options)
+    _WORKER.update(predictor=predictor, samples=samples, options=options)
 
 
 def _run_one(index: int) -> SampleResult:
@@ -35,17 +38,20 @@ def run_click_eval(
     pred_thr: float = 0.49,
     jobs: int = 1,
     progress: Callable[[SampleResult], None] | None = None,
+    predictor_options: dict[str, Any] | None = None,
 ) -> ClickReport:
     """Evaluate the predictor named ``method`` on ``samples`` (a lazily-loading sequence).
 
-    With ``jobs > 1`` samples are spread over processes, each holding its own predictor; the
-    results are identical to a single-process run and come back in sample order.
+    ``predictor_options`` are keyword arguments of :func:`~occseg.predict.load_predictor`
+    (e.g. ``{"refine": "hybrid", "flip": False}``). With ``jobs > 1`` samples are spread over
+    processes, each holding its own predictor; the results are identical to a single-process
+    run and come back in sample order.
     """
     options = {"max_clicks": max_clicks, "target_iou": target_iou, "pred_thr": pred_thr}
     jobs = max(1, min(jobs, os.cpu_count() or 1, len(samples) or 1))
     results: list[SampleResult] = []
     if jobs == 1:
-        _init_worker(method, samples, options)
+        _init_worker(method, samples, options, predictor_options or {})
         iterator = map(_run_one, range(len(samples)))
         for result in iterator:
             results.append(result)
@@ -53,11 +59,11 @@ def run_click_eval(
                 progress(result)
         _WORKER.clear()
     else:
-        with ProcessPoolExecutor(
-            jobs, initializer=_init_worker, initargs=(method, samples, options)
-        ) as pool:
+        initargs = (method, samples, options, predictor_options or {})
+        with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=initargs) as pool:
             for result in pool.map(_run_one, range(len(samples)), chunksize=1):
                 results.append(result)
                 if progress is not None:
                     progress(result)
-    return ClickReport(results, max_clicks, meta={"method": method})
+    meta = {"method": method, "predictor_options": dict(predictor_options or {})}
+    return ClickReport(results, max_clicks, meta=meta)

@@ -94,8 +94,24 @@ class GraphCutRefiner:
         return prob_from_mask(~g.get_grid_segments(nodes))
 
 
+class HybridRefiner:
+    """The classical click graph cut (:class:`~occseg.classical.GraphCutPredictor`: colour models
+    from the clicks, distance prior, contrast n-links, hard click constraints) with the network's
+    probability as one more data term of weight ``weight`` (issue 4, item 7)."""
+
+    def __init__(self, weight: float = 1.0, **graphcut: float) -> None:
+        from occseg.classical import GraphCutPredictor
+
+        self.weight = float(weight)
+        self.cut = GraphCutPredictor(**graphcut)
+
+    def __call__(self, image: np.ndarray, prob: np.ndarray, clicks: Sequence[Click]) -> np.ndarray:
+        self.cut.set_image(image)
+        return self.cut.predict_with_prior(clicks, prob, self.weight)
+
+
 #: Refiners by name (``ClickNetPredictor(..., refine="graphcut")``).
-REFINERS: dict[str, type] = {"graphcut": GraphCutRefiner}
+REFINERS: dict[str, type] = {"graphcut": GraphCutRefiner, "hybrid": HybridRefiner}
 
 
 @dataclass(frozen=True)

@@ -327,7 +327,8 @@ def plot_oair(report: OrderReport, path: str | Path, *, label: str = "occseg") -
         ax.set_ylabel("accuracy")
         ax.set_title(f"OAIR: {title}")
         ax.grid(alpha=0.3)
-        ax.legend(loc="lower left")
+        if pts:
+            ax.legend(loc="lower left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

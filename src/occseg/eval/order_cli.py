@@ -63,9 +63,15 @@ console = Console(stderr=True)
 
 
 def _classes(meta: dict) -> dict[int, int]:
-    objects = meta.get("objects", [])
-    kinds = sorted({str(o.get("kind", o.get("name", ""))) for o in objects})
-    return {int(o["id"]): kinds.index(str(o.get("kind", o.get("name", "")))) for o in objects}
+    """Class of each object: its procedural kind's index, one shared class for user meshes
+    (the same numbering in every image, as mask mAP needs)."""
+    from occseg.synth.scene import KIND_WEIGHTS
+
+    kinds = list(KIND_WEIGHTS)
+    return {
+        int(o["id"]): kinds.index(o["kind"]) if o.get("kind") in kinds else len(kinds)
+        for o in meta.get("objects", [])
+    }
 
 
 def _mutual_keep(counts: dict[tuple[int, int], int], a: int, b: int) -> bool:

@@ -601,26 +601,30 @@ def refine_labeling(
     for _ in range(max_rounds):
         seg = _cc_label(x * 2 + obj, background=-1, connectivity=1).astype(np.int64).ravel()
         n_seg = int(seg.max()) + 1
-        seg_label = np.zeros(n_seg, np.int64)
-        seg_label[seg] = x.ravel()
-        seg_obj = np.zeros(n_seg, bool)
-        seg_obj[seg] = obj.ravel()
+        by_seg = np.argsort(seg, kind="stable")
+        bounds = np.searchsorted(seg[by_seg], np.arange(n_seg + 1))
+        seg_label = x.ravel()[by_seg[bounds[:-1]]]
+        seg_obj = obj.ravel()[by_seg[bounds[:-1]]]
         # segment-level occlusion links (occluder segment, occludee segment), deduplicated
-        links = np.unique(np.stack([seg[p], seg[q]], 1), axis=0) if len(p) else np.zeros((0, 2))
         occluders: dict[int, list[int]] = {}
-        for a, b in links.tolist():
-            if a != b:
-                occluders.setdefault(b, []).append(a)
+        if len(p):
+            for a, b in np.unique(np.stack([seg[p], seg[q]], 1), axis=0).tolist():
+                if a != b:
+                    occluders.setdefault(b, []).append(a)
         changed = False
-        for s in range(n_seg):
+        for s in range(1, n_seg):  # segment ids start at 1
             if seg_label[s] == 0 and not seg_obj[s]:
                 continue  # raising background-like pixels never pays
+            # Labels of segments raised earlier in this round are stale here, so a closure may
+            # be suboptimal; the move is still a jump move and its energy change is exact.
             raised = _closure(s, occluders, seg_label)
-            move = np.isin(seg, list(raised)).reshape(x.shape)
+            pixels = np.concatenate([by_seg[bounds[k] : bounds[k + 1]] for k in raised])
+            move = np.zeros(x.size, bool)
+            move[pixels] = True
+            move = move.reshape(x.shape)
             if _move_delta(x, move, sigma, pairs, lam, mu) < -1e-9:
                 x[move] += 1
                 changed = True
-                break  # segments changed: recompute them
         if not changed:
             break
     return x.astype(np.int32)

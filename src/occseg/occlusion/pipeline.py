@@ -27,7 +27,12 @@ import numpy as np
 
 from occseg.occlusion.decode import BOUNDARY_THRESHOLD, OrientedBoundaries, occlusion_inputs
 from occseg.occlusion.graph import depth_image, label_edges, relative_depth
-from occseg.occlusion.ordering import InstanceSet, extract_instances, order_labeling
+from occseg.occlusion.ordering import (
+    InstanceSet,
+    extract_instances,
+    order_labeling,
+    refine_labeling,
+)
 
 __all__ = [
     "OrderMaps",
@@ -140,6 +145,7 @@ def order_maps(
     mu: float = 100.0,
     min_area: int = 1,
     max_gap: int = 0,
+    refine: bool = True,
 ) -> OrderResult:
     """Stage 2 (Sec. 3.2): decode, label, extract instances, build the occlusion graph.
 
@@ -155,11 +161,16 @@ def order_maps(
         Smaller components become background.
     max_gap
         Adjacency tolerance of the graph (:func:`occseg.occlusion.graph.label_edges`).
+    refine
+        Exact-energy segment moves after the jump moves
+        (:func:`occseg.occlusion.ordering.refine_labeling`).
     """
     bg, pairs, decoded = occlusion_inputs(
         maps.semantic, maps.boundary, maps.orientation, threshold=threshold, nms=nms
     )
     labels = order_labeling(bg, pairs, lam=lam, mu=mu)
+    if refine:
+        labels = refine_labeling(labels, bg, pairs, lam=lam, mu=mu)
     # an instance is an object: its class is the majority of the object classes (not background)
     vote = np.argmax(maps.semantic[..., 1:], axis=-1) + 1
     inst = extract_instances(labels, vote, maps.boundary, min_area=min_area)

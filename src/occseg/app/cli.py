@@ -62,6 +62,16 @@ def annotate(
     max_side: int = typer.Option(
         1280, "--max-side", help="Longest image side the model works at (0: full size)."
     ),
+    boundary_model: Path | None = typer.Option(
+        None,
+        "--boundary-model",
+        help="Occlusion-boundary checkpoint (`occseg train boundaries`): enables boundary mode.",
+    ),
+    order_model: Path | None = typer.Option(
+        None,
+        "--order-model",
+        help="Occlusion-order checkpoint (`occseg train order`): enables automatic ordering.",
+    ),
 ) -> None:
     """Start the annotation web app and print the URL to open."""
     from occseg.app.serve import serve
@@ -74,6 +84,8 @@ def annotate(
         port=port,
         classes=[c for c in classes.split(",") if c.strip()],
         max_side=max_side,
+        boundary_model=boundary_model,
+        order_model=order_model,
         echo=typer.echo,
     )
 

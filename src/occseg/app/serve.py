@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from occseg.app.capabilities import Extensions
 from occseg.app.project import Project
 from occseg.app.server import LOOPBACK_HOSTS, create_app
 from occseg.errors import ConfigError
@@ -55,25 +56,42 @@ def serve(
     port: int = 8765,
     classes: Sequence[str] = (),
     max_side: int | None = DEFAULT_MAX_SIDE,
+    boundary_model: str | Path | None = None,
+    order_model: str | Path | None = None,
     echo: Callable[[str], None] = print,
 ) -> None:
     """Run ``occseg annotate`` until interrupted; prints the URL to open once it is listening.
 
     ``classes`` are class labels offered for objects (added to the project's list);
-    ``max_side`` bounds the image size the click model sees (0 or None: full resolution).
+    ``max_side`` bounds the image size the click model sees (0 or None: full resolution);
+    ``boundary_model`` / ``order_model`` are checkpoints of ``occseg train boundaries`` /
+    ``occseg train order`` that enable boundary mode / automatic ordering.
     """
     import uvicorn
 
+    from occseg.app.models import NetworkOrderModel, OBBoundaryModel
     from occseg.predict import load_predictor
 
-    predictor = load_predictor(model)  # fail fast on an unknown model, before writing anything
+    # fail fast on unknown models or bad checkpoints, before writing anything
+    predictor = load_predictor(model)
+    extensions = Extensions(
+        boundary=OBBoundaryModel(boundary_model) if boundary_model is not None else None,
+        order=NetworkOrderModel(order_model) if order_model is not None else None,
+    )
     project = Project(images_dir, out, model=model)
     for label in classes:
         if label.strip():
             project.add_class(label.strip())
     local = is_loopback(host)
     hosts = list(LOOPBACK_HOSTS) if local else ["*"]
-    app = create_app(project, predictor, model_name=model, allowed_hosts=hosts, max_side=max_side)
+    app = create_app(
+        project,
+        predictor,
+        model_name=model,
+        extensions=extensions,
+        allowed_hosts=hosts,
+        max_side=max_side,
+    )
     sock = bind(host, port)
     actual = sock.getsockname()[1]
     shown = f"[{host.strip('[]')}]" if ":" in host else host

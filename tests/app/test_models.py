@@ -1,0 +1,185 @@
+"""The trained models as app extensions: OB network (boundary mode), order network (auto order)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from occseg.app import BoundaryModel, Extensions, OrderModel
+from occseg.app.models import NetworkOrderModel, OBBoundaryModel, grown_instances
+from occseg.cli import main
+from occseg.errors import InteractionError
+from occseg.io import read_image
+from occseg.nn.obnet import OBNet, OBNetConfig
+from occseg.nn.ordernet import OrderNet, OrderNetConfig
+from occseg.occlusion.pipeline import OrderMaps
+from occseg.train.checkpoint import save_checkpoint
+from occseg.types import Scribble
+
+with warnings.catch_warnings():  # starlette's TestClient warns about the httpx version
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+URL = "/api/images/scene.png"
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Untrained OB and order networks at the smallest widths, saved as checkpoints."""
+    folder = tmp_path_factory.mktemp("checkpoints")
+    torch.manual_seed(0)
+    ob = OBNet(OBNetConfig(width_mult=0.25, channels=4, boundary_channels=4, strip_kernel=5))
+    order = OrderNet(OrderNetConfig(width_mult=0.125, pool_bins=(1, 2)))
+    paths = {"ob": folder / "ob.pt", "order": folder / "order.pt"}
+    save_checkpoint(paths["ob"], ob)
+    save_checkpoint(paths["order"], order)
+    return paths
+
+
+@pytest.fixture
+def scene(images_dir: Path) -> np.ndarray:
+    """The 60×80 red/blue box image of the app fixtures."""
+    return read_image(images_dir / "scene.png")
+
+
+def box_masks() -> list[np.ndarray]:
+    """Masks of the conftest scene: the red box, then the blue box painted over it."""
+    red = np.zeros((60, 80), bool)
+    red[15:45, 20:50] = True
+    blue = np.zeros((60, 80), bool)
+    blue[25:55, 45:70] = True
+    far = np.zeros((60, 80), bool)
+    far[2:6, 2:6] = True
+    return [red, blue, far]
+
+
+def test_boundary_model_automatic_then_refined(checkpoints, scene):
+    model = OBBoundaryModel(checkpoints["ob"])
+    assert isinstance(model, BoundaryModel)
+    model.set_image(scene)
+    auto = model.predict_boundaries([])
+    assert auto.shape == (60, 80) and auto.dtype == np.float32
+    assert auto.min() >= 0 and auto.max() <= 1
+    scribbles = [Scribble(((20, 30), (40, 30)), "fn"), Scribble(((5, 5),), "fp")]
+    refined = model.predict_boundaries(scribbles)
+    assert refined.shape == (60, 80) and refined.dtype == np.float32
+    expected = model.predictor.predict(scribbles, previous_prob=auto)
+    np.testing.assert_array_equal(refined, expected)  # one step from the automatic output
+    assert model.predict_boundaries(list(scribbles)) is refined  # cached
+    assert model.predict_boundaries([]) is auto
+    model.set_image(np.ascontiguousarray(scene[:40, :50]))
+    assert model.predict_boundaries([]).shape == (40, 50)
+    with pytest.raises(InteractionError, match="outside"):
+        model.predict_boundaries([Scribble(((45, 5),), "fn")])
+
+
+def test_order_model_gives_valid_one_way_pairs(checkpoints, scene):
+    model = NetworkOrderModel(checkpoints["order"])
+    assert isinstance(model, OrderModel)
+    masks = box_masks()
+    pairs = model.order_objects(scene, masks, None)
+    assert all(isinstance(a, int) and isinstance(b, int) for a, b in pairs)
+    assert all(0 <= a < len(masks) and 0 <= b < len(masks) and a != b for a, b in pairs)
+    assert not {(b, a) for a, b in pairs} & set(pairs)
+    assert all(2 not in pair for pair in pairs)  # the far mask touches nothing
+    assert model.order_objects(scene, masks[:1], None) == []
+
+
+class CraftedMaps:
+    """Order "network": a vertical boundary in the gap between columns 8 and 11, on the side of
+    the occluder (``"left"``: column 9, occluding its right neighbour; ``"right"``: column 10)."""
+
+    class_names = ("background", "object")
+
+    def __init__(self, side: str) -> None:
+        self.side = side
+
+    def predict_maps(self, image: np.ndarray) -> OrderMaps:
+        h, w = image.shape[:2]
+        boundary = np.zeros((h, w), np.float32)
+        left = self.side == "left"
+        boundary[:, 9 if left else 10] = 1
+        orientation = np.zeros((h, w, 4), np.float32)
+        orientation[..., 1 if left else 0] = 1  # occludes the right / left neighbour
+        semantic = np.full((h, w, 2), 0.5, np.float32)
+        return OrderMaps(semantic, boundary, orientation, self.class_names)
+
+
+@pytest.mark.parametrize(("side", "expected"), [("left", [(0, 1)]), ("right", [(1, 0)])])
+def test_order_follows_the_boundary_orientation_across_a_gap(checkpoints, side, expected):
+    model = NetworkOrderModel(checkpoints["order"])
+    model.predictor = CraftedMaps(side)
+    left = np.zeros((20, 20), bool)
+    left[:, :9] = True
+    right = np.zeros((20, 20), bool)
+    right[:, 11:] = True  # two pixels apart: still neighbours
+    image = np.zeros((20, 20, 3), np.uint8)
+    assert model.order_objects(image, [left, right], None) == expected
+    right[:, 11:13] = False  # four pixels apart: no longer
+    assert model.order_objects(image, [left, right], None) == []
+
+
+def test_grown_instances_later_masks_win_and_gaps_fill():
+    a = np.zeros((1, 12), bool)
+    a[0, :6] = True
+    b = np.zeros((1, 12), bool)
+    b[0, 4:8] = True
+    assert grown_instances([a, b]).tolist() == [[1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 0, 0]]
+    assert grown_instances([np.zeros((2, 2), bool)]).tolist() == [[0, 0], [0, 0]]
+
+
+def test_server_offers_and_uses_the_models(make_client, checkpoints):
+    ext = Extensions(OBBoundaryModel(checkpoints["ob"]), NetworkOrderModel(checkpoints["order"]))
+    client = make_client(extensions=ext)
+    caps = client.get("/api/info").json()["capabilities"]
+    assert caps["boundary"] and caps["auto_order"]
+    r = client.post(f"{URL}/scribbles", json={"version": 0, "kind": "fn", "points": [[20, 45]]})
+    assert r.status_code == 200, r.text
+    png = client.get(f"{URL}/boundaries.png")
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    client.post(f"{URL}/clicks", json={"version": 1, "y": 20, "x": 25})  # red box
+    client.post(f"{URL}/clicks", json={"version": 2, "y": 50, "x": 60})  # blue box
+    r = client.post(f"{URL}/order/auto", json={"version": 3})
+    assert r.status_code == 200, r.text
+    edges = r.json()["doc"]["order"]["edges"]
+    assert all({a, b} == {1, 2} for a, b in edges) and len(edges) <= 1
+
+
+def test_annotate_options_enable_the_models(tmp_path, images_dir, checkpoints, monkeypatch):
+    import uvicorn
+
+    apps = []
+    monkeypatch.setattr(
+        uvicorn.Server, "run", lambda self, sockets=None: apps.append(self.config.app)
+    )
+    args = ["annotate", str(images_dir), "--out", str(tmp_path / "o"), "--port", "0"]
+    models = [
+        "--boundary-model",
+        str(checkpoints["ob"]),
+        "--order-model",
+        str(checkpoints["order"]),
+    ]
+    assert main([*args, *models]) == 0
+    caps = TestClient(apps[0], base_url="http://127.0.0.1").get("/api/info").json()["capabilities"]
+    assert caps["boundary"] and caps["auto_order"]
+
+
+@pytest.mark.parametrize(
+    ("option", "which", "message"),
+    [
+        ("--boundary-model", None, "does not exist"),
+        ("--order-model", None, "does not exist"),
+        ("--boundary-model", "order", "occseg train boundaries"),
+        ("--order-model", "ob", "occseg train order"),
+    ],
+)
+def test_bad_model_paths_are_one_line_errors(tmp_path, checkpoints, capsys, option, which, message):
+    path = checkpoints[which] if which else tmp_path / "missing.pt"
+    assert main(["annotate", "--out", str(tmp_path / "o"), option, str(path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()

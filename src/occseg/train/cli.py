@@ -18,13 +18,33 @@ app.add_typer(train_app, name="train")
 app.add_typer(export_app, name="export")
 
 
+_CONFIG = typer.Option(..., "--config", help="YAML training config (see configs/).")
+_OUT = typer.Option(None, help="Output folder (overrides the config's 'out').")
+_STEPS = typer.Option(None, help="Number of steps (overrides the config).")
+_RESUME = typer.Option(True, help="Continue from OUT/last.pt when it exists.")
+_PROGRESS = typer.Option(True, help="Show a progress bar.")
+
+
+def _report(summary: dict) -> None:
+    """One line on rank 0: steps, time, first and last loss, files written."""
+    if int(os.environ.get("RANK", "0")) != 0:
+        return
+    stage2 = summary.get("stage2_start")
+    console.print(
+        f"trained steps {summary['start_step']}..{summary['steps']} in "
+        f"{summary['seconds']:.0f} s{'' if stage2 is None else f' (stage 2 from step {stage2})'}; "
+        f"loss {summary['first_loss']:.4f} → {summary['last_loss']:.4f}; "
+        f"wrote {summary['out']}/model.pt, last.pt, metrics.jsonl"
+    )
+
+
 @train_app.command("clicks")
 def train_clicks_cmd(
-    config: Path = typer.Option(..., "--config", help="YAML training config (see configs/)."),
-    out: str | None = typer.Option(None, help="Output folder (overrides the config's 'out')."),
-    steps: int | None = typer.Option(None, help="Number of steps (overrides the config)."),
-    resume: bool = typer.Option(True, help="Continue from OUT/last.pt when it exists."),
-    progress: bool = typer.Option(True, help="Show a progress bar."),
+    config: Path = _CONFIG,
+    out: str | None = _OUT,
+    steps: int | None = _STEPS,
+    resume: bool = _RESUME,
+    progress: bool = _PROGRESS,
 ) -> None:
     """Train the click model (RITM) with random + iterative click simulation.
 
@@ -35,22 +55,16 @@ def train_clicks_cmd(
     from occseg.train.config import load_train_config
 
     cfg = load_train_config(config, out=out, steps=steps)
-    summary = train_clicks(cfg, resume=resume, progress=progress)
-    if int(os.environ.get("RANK", "0")) == 0:
-        console.print(
-            f"trained steps {summary['start_step']}..{summary['steps']} in "
-            f"{summary['seconds']:.0f} s; loss {summary['first_loss']:.4f} → "
-            f"{summary['last_loss']:.4f}; wrote {summary['out']}/model.pt, last.pt, metrics.jsonl"
-        )
+    _report(train_clicks(cfg, resume=resume, progress=progress))
 
 
 @train_app.command("order")
 def train_order_cmd(
-    config: Path = typer.Option(..., "--config", help="YAML training config (see configs/)."),
-    out: str | None = typer.Option(None, help="Output folder (overrides the config's 'out')."),
-    steps: int | None = typer.Option(None, help="Number of steps (overrides the config)."),
-    resume: bool = typer.Option(True, help="Continue from OUT/last.pt when it exists."),
-    progress: bool = typer.Option(True, help="Show a progress bar."),
+    config: Path = _CONFIG,
+    out: str | None = _OUT,
+    steps: int | None = _STEPS,
+    resume: bool = _RESUME,
+    progress: bool = _PROGRESS,
 ) -> None:
     """Train the OOSIS semantic + oriented-boundary network (paper 001) on synthetic scenes.
 
@@ -60,22 +74,16 @@ def train_order_cmd(
     from occseg.train.order import load_order_config, train_order
 
     cfg = load_order_config(config, out=out, steps=steps)
-    summary = train_order(cfg, resume=resume, progress=progress)
-    if int(os.environ.get("RANK", "0")) == 0:
-        console.print(
-            f"trained steps {summary['start_step']}..{summary['steps']} in "
-            f"{summary['seconds']:.0f} s; loss {summary['first_loss']:.4f} → "
-            f"{summary['last_loss']:.4f}; wrote {summary['out']}/model.pt, last.pt, metrics.jsonl"
-        )
+    _report(train_order(cfg, resume=resume, progress=progress))
 
 
 @train_app.command("boundaries")
 def train_boundaries_cmd(
-    config: Path = typer.Option(..., "--config", help="YAML training config (see configs/)."),
-    out: str | None = typer.Option(None, help="Output folder (overrides the config's 'out')."),
-    steps: int | None = typer.Option(None, help="Number of steps (overrides the config)."),
-    resume: bool = typer.Option(True, help="Continue from OUT/last.pt when it exists."),
-    progress: bool = typer.Option(True, help="Show a progress bar."),
+    config: Path = _CONFIG,
+    out: str | None = _OUT,
+    steps: int | None = _STEPS,
+    resume: bool = _RESUME,
+    progress: bool = _PROGRESS,
 ) -> None:
     """Train the scribble-interactive occlusion-boundary model (two stages, paper 000).
 
@@ -86,14 +94,7 @@ def train_boundaries_cmd(
     from occseg.train.config import load_boundary_config
 
     cfg = load_boundary_config(config, out=out, steps=steps)
-    summary = train_boundaries(cfg, resume=resume, progress=progress)
-    if int(os.environ.get("RANK", "0")) == 0:
-        console.print(
-            f"trained steps {summary['start_step']}..{summary['steps']} in "
-            f"{summary['seconds']:.0f} s (stage 2 from step {summary['stage2_start']}); loss "
-            f"{summary['first_loss']:.4f} → {summary['last_loss']:.4f}; wrote "
-            f"{summary['out']}/model.pt, last.pt, metrics.jsonl"
-        )
+    _report(train_boundaries(cfg, resume=resume, progress=progress))
 
 
 @export_app.command("onnx")

@@ -174,7 +174,13 @@ def test_parse_options_types_and_errors():
     from occseg.errors import ConfigError
     from occseg.eval.cli import parse_options
 
-    got = parse_options(["refine=hybrid", "flip=false", "weight=2.5", "zoom-in=True", "n=3"])
-    assert got == {"refine": "hybrid", "flip": False, "weight": 2.5, "zoom_in": True, "n": 3}
+    got = parse_options(["refine=hybrid", "flip=false", "refine.weight=2.5", "zoom-in=True", "n=3"])
+    assert got == {
+        "refine": "hybrid",
+        "flip": False,
+        "refine_options": {"weight": 2.5},
+        "zoom_in": True,
+        "n": 3,
+    }
     with pytest.raises(ConfigError, match="KEY=VALUE"):
         parse_options(["refine"])

@@ -41,8 +41,8 @@ def _print_summary(summary: dict) -> None:
 
 
 def parse_options(pairs: Sequence[str]) -> dict[str, Any]:
-    """``["refine=hybrid", "flip=false", "weight=2"]`` -> keyword arguments (bool, int, float
-    or str values)."""
+    """``["refine=hybrid", "flip=false", "refine.weight=2"]`` -> keyword arguments (bool, int,
+    float or str values; ``A.B=V`` goes to ``A_options={"B": V}``)."""
     out: dict[str, Any] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
@@ -58,7 +58,11 @@ def parse_options(pairs: Sequence[str]) -> dict[str, Any]:
                     break
                 except ValueError:
                     pass
-        out[key.strip().replace("-", "_")] = value
+        name, dot, sub = key.strip().replace("-", "_").partition(".")
+        if dot:  # "refine.weight=0.5" -> refine_options={"weight": 0.5}
+            out.setdefault(f"{name}_options", {})[sub] = value
+        else:
+            out[name] = value
     return out
 
 
@@ -109,7 +113,8 @@ def eval_clicks(
         False, help="Always make --max-clicks clicks (exact mIoU@k) instead of stopping at 90%."
     ),
     option: list[str] = typer.Option(
-        [], help="Predictor option KEY=VALUE (repeatable), e.g. refine=hybrid, flip=false."
+        [],
+        help="Predictor option KEY=VALUE (repeatable), e.g. refine=hybrid, refine.weight=0.5.",
     ),
 ) -> None:
     """Click evaluation (NoC@85/90, mIoU@k) with the standard simulated user."""

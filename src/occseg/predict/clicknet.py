@@ -178,6 +178,8 @@ class ClickNetPredictor:
     refine
         Optional :class:`Refiner` (or a name in :data:`REFINERS`, e.g. ``"graphcut"``) applied
         to the network's probability before it is pasted back into the image.
+    refine_options
+        Keyword arguments of a refiner given by name, e.g. ``{"weight": 0.5}`` for ``"hybrid"``.
     threads
         If set, ``torch.set_num_threads(threads)`` (process-wide). On a busy CPU one thread is
         often several times faster than oversubscribed cores (or set ``OMP_NUM_THREADS=1``).
@@ -201,6 +203,7 @@ class ClickNetPredictor:
         flip: bool = True,
         max_size: int | None = None,
         refine: Refiner | str | None = None,
+        refine_options: dict[str, Any] | None = None,
         threads: int | None = None,
     ) -> None:
         if threads is not None:
@@ -217,7 +220,10 @@ class ClickNetPredictor:
         if isinstance(refine, str):
             if refine not in REFINERS:
                 raise ConfigError(f"unknown refiner {refine!r}; choose one of {sorted(REFINERS)}")
-            refine = REFINERS[refine]()
+            try:
+                refine = REFINERS[refine](**(refine_options or {}))
+            except TypeError as exc:
+                raise ConfigError(f"bad options for refiner {refine!r}: {exc}") from None
         self.refine: Refiner | None = refine
         self._image: np.ndarray | None = None
         self._roi: Box | None = None

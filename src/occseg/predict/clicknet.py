@@ -37,8 +37,9 @@ class Refiner(Protocol):
     """Post-processing of the network's probability, e.g. a graph cut with the network
     probability as unaries and the clicks as hard constraints (issue 4, item 7).
 
-    Called on the network's input (the zoom crop at network resolution, or the full image):
-    ``refine(image_uint8 h×w×3, prob h×w float32, clicks in those coordinates) -> prob``.
+    Called on the whole image at its own resolution with the network's probability pasted in
+    (0.5 outside the zoom-in crop, where the network says nothing):
+    ``refine(image_uint8 H×W×3, prob H×W float32, clicks) -> prob``.
     """
 
     def __call__(
@@ -106,7 +107,8 @@ class HybridRefiner:
         self.cut = GraphCutPredictor(**graphcut)
 
     def __call__(self, image: np.ndarray, prob: np.ndarray, clicks: Sequence[Click]) -> np.ndarray:
-        self.cut.set_image(image)
+        if self.cut.image is not image:  # colour space and n-links once per image
+            self.cut.set_image(image)
         return self.cut.predict_with_prior(clicks, prob, self.weight)
 
 
@@ -230,7 +232,8 @@ class ClickNetPredictor:
 
     def set_image(self, image: np.ndarray) -> None:
         """Prepare for a new ``H×W×3 uint8`` image (resets the zoom-in crop)."""
-        self._image = check_image(image).astype(np.float32) / 255.0
+        self._image_u8 = check_image(image).copy()  # a new object per image (refiner caches)
+        self._image = self._image_u8.astype(np.float32) / 255.0
         self._roi = None
 
     def _choose_roi(self, clicks: Sequence[Click], prev_prob: np.ndarray | None) -> Box | None:
@@ -289,12 +292,14 @@ class ClickNetPredictor:
         ]
         maps = self.encoder.encode(local, (th, tw))
         prob = self._run(crop, maps, np.ascontiguousarray(prev, np.float32))
-        if self.refine is not None:
-            crop_u8 = np.clip(crop * 255.0 + 0.5, 0, 255).astype(np.uint8)
-            inside = [c for c in local if 0 <= c.y < th and 0 <= c.x < tw]
-            prob = np.asarray(self.refine(crop_u8, prob, inside), np.float32)
         if (th, tw) != (ch, cw):
             prob = cv2.resize(prob, (cw, ch), interpolation=cv2.INTER_LINEAR)
+        if self.refine is not None:
+            # on the whole image: the cut sees objects the zoom-in crop cut off; outside the
+            # crop the network says nothing (0.5)
+            full = np.full((h, w), 0.5, np.float32)
+            full[y0:y1, x0:x1] = prob
+            return np.asarray(self.refine(self._image_u8, full, list(clicks)), np.float32)
         if roi is None:
             return np.ascontiguousarray(prob, np.float32)
         out = np.zeros((h, w), np.float32)

@@ -13,6 +13,7 @@ from occseg.eval.clicks import evaluate_clicks
 from occseg.nn import ClickNet, ClickNetConfig
 from occseg.predict import Predictor, load_predictor, registry
 from occseg.predict.clicknet import ClickNetPredictor, ZoomIn, box_iou, object_roi
+from occseg.predict.clicknet import HybridRefiner as HybridRefinerType
 from occseg.train.checkpoint import save_checkpoint
 from occseg.types import Click, Sample
 
@@ -183,3 +184,19 @@ def test_predict_with_prior_checks_the_shape() -> None:
     cut.set_image(np.zeros((8, 8, 3), np.uint8))
     with pytest.raises(ValueError, match="object_prob"):
         cut.predict_with_prior([Click(2, 2, True)], np.zeros((4, 4)))
+
+
+def test_shipped_model_loads_small_and_segments_a_plain_object() -> None:
+    assert registry.DEFAULT_CLICKNET.is_file()
+    assert registry.DEFAULT_CLICKNET.stat().st_size <= 20 * 2**20
+    p = load_predictor("clicknet")
+    assert isinstance(p, ClickNetPredictor) and isinstance(p.refine, HybridRefinerType)
+    yy, xx = np.mgrid[:120, :160]
+    obj = (yy - 60) ** 2 / 35**2 + (xx - 80) ** 2 / 50**2 < 1  # an ellipse on a textured floor
+    rng = np.random.default_rng(0)
+    img = rng.integers(20, 90, (120, 160, 3)).astype(np.uint8)
+    img[obj] = (200, 140, 60)
+    p.set_image(img)
+    mask = p.predict([Click(60, 80, True)]) > 0.49
+    iou = (mask & obj).sum() / (mask | obj).sum()
+    assert iou > 0.9

@@ -33,14 +33,20 @@ def _clicknet_from(path: Path, **kwargs: Any) -> Predictor:
     return ClickNetPredictor(path, **kwargs)
 
 
+#: How ``load_predictor("clicknet")`` uses the shipped model: its probability as one more data
+#: term of the click graph cut (:class:`~occseg.predict.clicknet.HybridRefiner`), the
+#: combination that beat the classical predictors on COCO-MVal-dev (see the README).
+DEFAULT_CLICKNET_OPTIONS: dict[str, Any] = {"refine": "hybrid", "refine_options": {"weight": 1.0}}
+
+
 def _default_clicknet(**kwargs: Any) -> Predictor:
     if not DEFAULT_CLICKNET.is_file():
         raise ConfigError(
             f"the default click model is not installed (expected {DEFAULT_CLICKNET}); train one "
-            "with `occseg train clicks --config configs/clicknet-hrnet18s-cpu.yaml` and pass the "
+            "with `occseg train clicks --config configs/clicknet-default.yaml` and pass the "
             "path of its checkpoint instead of 'clicknet'"
         )
-    return _clicknet_from(DEFAULT_CLICKNET, **kwargs)
+    return _clicknet_from(DEFAULT_CLICKNET, **{**DEFAULT_CLICKNET_OPTIONS, **kwargs})
 
 
 _FACTORIES: dict[str, Callable[..., Predictor]] = {

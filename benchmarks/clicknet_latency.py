@@ -8,6 +8,7 @@ does not depend on the weights).
 
     python benchmarks/clicknet_latency.py                       # default config, zoom-in + flip
     python benchmarks/clicknet_latency.py --no-flip --no-zoom   # ablations
+    python benchmarks/clicknet_latency.py --refine none         # the network alone
     python benchmarks/clicknet_latency.py --model runs/x/model.pt --threads 2
 """
 
@@ -25,7 +26,7 @@ from occseg.nn import ClickNet
 from occseg.predict import load_predictor
 from occseg.predict.base import Predictor
 from occseg.predict.clicknet import ClickNetPredictor
-from occseg.predict.registry import DEFAULT_CLICKNET
+from occseg.predict.registry import DEFAULT_CLICKNET, DEFAULT_CLICKNET_OPTIONS
 from occseg.train.config import load_train_config
 from occseg.types import Click
 
@@ -73,24 +74,36 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--zoom", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True)
+    ap.add_argument(
+        "--refine",
+        choices=["hybrid", "graphcut", "none"],
+        default="hybrid",
+        help="refiner (default: as load_predictor('clicknet'), the network inside the graph cut)",
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     image, gt = test_image()
+    options = {"zoom_in": args.zoom, "flip": args.flip}
+    if args.refine == "hybrid":
+        options.update(DEFAULT_CLICKNET_OPTIONS)
+    elif args.refine == "graphcut":
+        options["refine"] = "graphcut"
 
     if args.model or DEFAULT_CLICKNET.is_file():
         source = args.model or str(DEFAULT_CLICKNET)
-        net: ClickNetPredictor = ClickNetPredictor(source, zoom_in=args.zoom, flip=args.flip)
+        net: ClickNetPredictor = ClickNetPredictor(source, **options)
     else:
         source = f"random weights, model of {args.config}"
         model = ClickNet(load_train_config(args.config).model_config())
-        net = ClickNetPredictor(model, zoom_in=args.zoom, flip=args.flip)
+        net = ClickNetPredictor(model, **options)
     n_params = sum(p.numel() for p in net.model.parameters()) / 1e6
 
     gc_set, gc = time_predictor(load_predictor("graphcut"), image, gt, args.clicks)
     cn_set, cn = time_predictor(net, image, gt, args.clicks)
     print(f"image 480×640, {args.clicks} clicks, torch threads {args.threads}")
     print(f"graphcut : {gc:.4f} s/click (set_image {gc_set:.3f} s)")
-    print(f"clicknet : {cn:.4f} s/click (set_image {cn_set:.3f} s) — {net!r}, {n_params:.2f} M")
+    print(f"clicknet : {cn:.4f} s/click (set_image {cn_set:.3f} s) — {net!r}, {n_params:.2f} M,")
+    print(f"           refine {args.refine}")
     print(f"           ({source})")
     print(f"ratio clicknet / graphcut: {cn / gc:.2f}")
 

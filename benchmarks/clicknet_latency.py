@@ -6,8 +6,8 @@ standard clicker of :mod:`occseg.eval.clicks`, previous probability fed back); o
 default is used if installed, else a randomly initialised model built from ``--config`` (speed
 does not depend on the weights).
 
-    python benchmarks/clicknet_latency.py                       # default config, zoom-in + flip
-    python benchmarks/clicknet_latency.py --no-flip --no-zoom   # ablations
+    python benchmarks/clicknet_latency.py                       # as load_predictor("clicknet")
+    python benchmarks/clicknet_latency.py --zoom --flip         # with zoom-in and flip
     python benchmarks/clicknet_latency.py --refine none         # the network alone
     python benchmarks/clicknet_latency.py --model runs/x/model.pt --threads 2
 """
@@ -72,8 +72,13 @@ def main() -> None:
     ap.add_argument("--config", default=str(ROOT / "configs" / "clicknet-hrnet18s-cpu.yaml"))
     ap.add_argument("--clicks", type=int, default=8)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--zoom", action=argparse.BooleanOptionalAction, default=True)
-    ap.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True)
+    defaults = DEFAULT_CLICKNET_OPTIONS
+    ap.add_argument(
+        "--zoom", action=argparse.BooleanOptionalAction, default=defaults.get("zoom_in", True)
+    )
+    ap.add_argument(
+        "--flip", action=argparse.BooleanOptionalAction, default=defaults.get("flip", True)
+    )
     ap.add_argument(
         "--refine",
         choices=["hybrid", "graphcut", "none"],
@@ -85,7 +90,8 @@ def main() -> None:
     image, gt = test_image()
     options = {"zoom_in": args.zoom, "flip": args.flip}
     if args.refine == "hybrid":
-        options.update(DEFAULT_CLICKNET_OPTIONS)
+        options["refine"] = "hybrid"
+        options["refine_options"] = DEFAULT_CLICKNET_OPTIONS["refine_options"]
     elif args.refine == "graphcut":
         options["refine"] = "graphcut"
 

@@ -34,9 +34,14 @@ def _clicknet_from(path: Path, **kwargs: Any) -> Predictor:
 
 
 #: How ``load_predictor("clicknet")`` uses the shipped model: its probability as one more data
-#: term of the click graph cut (:class:`~occseg.predict.clicknet.HybridRefiner`), the
-#: combination that beat the classical predictors on COCO-MVal-dev (see the README).
-DEFAULT_CLICKNET_OPTIONS: dict[str, Any] = {"refine": "hybrid", "refine_options": {"weight": 1.0}}
+#: term of the click graph cut (:class:`~occseg.predict.clicknet.HybridRefiner`), on the whole
+#: image without zoom-in and flip, the variant that did best on COCO-MVal-dev (see the README).
+DEFAULT_CLICKNET_OPTIONS: dict[str, Any] = {
+    "refine": "hybrid",
+    "refine_options": {"weight": 1.0},
+    "zoom_in": False,
+    "flip": False,
+}
 
 
 def _default_clicknet(**kwargs: Any) -> Predictor:

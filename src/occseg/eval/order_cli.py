@@ -43,6 +43,7 @@ from occseg.eval.order import (
 )
 from occseg.occlusion.graph import label_edges
 from occseg.occlusion.ordering import (
+    InstanceSet,
     extract_instances,
     occ_pairs_from_oriented,
     order_labeling,
@@ -141,13 +142,46 @@ def gt_inputs_sample(
     if refine:
         labels = refine_labeling(labels, bg, pairs, lam=lam, mu=mu)
     got = extract_instances(labels, lut[inst], occludes.any(2).astype(np.float64))
+    return _prediction(got, label_edges(got.instances, got.order, max_gap=max_gap))
+
+
+def _prediction(got: InstanceSet, edges: list[tuple[int, int]]) -> Segmentation:
+    """A labelling's instances as a predicted :class:`Segmentation` (classes shifted back by
+    one: class 0 of the instance map is the background)."""
     ids = got.ids.tolist()
     return Segmentation(
         got.instances,
         {i: int(c) - 1 for i, c in zip(ids, got.classes.tolist(), strict=True)},
-        label_edges(got.instances, got.order, max_gap=max_gap),
+        edges,
         {i: float(s) for i, s in zip(ids, got.scores.tolist(), strict=True)},
     )
+
+
+def _open_synth(root: Path, limit: int):
+    """The synthetic data set at ``root`` and how many of its samples to evaluate."""
+    from occseg.data.synth import read_synth_dataset
+
+    data = read_synth_dataset(root)
+    n = len(data) if not limit else min(limit, len(data))
+    if n == 0:
+        raise DatasetError(f"{root} has no samples")
+    return data, n
+
+
+def _evaluate(
+    gts: list[Segmentation], preds: list[Segmentation], seconds: float, **extra
+) -> GtInputsResult:
+    """OAIR/WC/mAP/cycle rate plus the run's settings and sizes in ``summary.json``."""
+    report = evaluate_order(gts, preds)
+    report.extra.update(extra)
+    report.extra.update(
+        {
+            "seconds_per_image": seconds / len(preds),
+            "n_gt_instances": sum(len(g.ids) for g in gts),
+            "n_pred_instances": sum(len(p.ids) for p in preds),
+        }
+    )
+    return GtInputsResult(report.to_dict(), report)
 
 
 @dataclass
@@ -173,12 +207,7 @@ def run_gt_inputs(
     progress=None,
 ) -> GtInputsResult:
     """Labelling with ground-truth inputs on a synthetic data set, evaluated against its GT."""
-    from occseg.data.synth import read_synth_dataset
-
-    data = read_synth_dataset(root)
-    n = len(data) if not limit else min(limit, len(data))
-    if n == 0:
-        raise DatasetError(f"{root} has no samples")
+    data, n = _open_synth(root, limit)
     gts, gts_all, preds = [], [], []
     n_mutual = 0
     t0 = time.perf_counter()
@@ -192,28 +221,20 @@ def run_gt_inputs(
         if progress:
             progress()
     seconds = time.perf_counter() - t0
-    report = evaluate_order(gts, preds)
     rec_all, acc_all, tot_all = _pooled_oair(gts_all, preds)
     rec_parts, acc_parts, tot_parts = _pooled_oair([connected_parts(g) for g in gts], preds)
-    report.extra.update(
-        {
-            "OAIR_recall@0.5_all_pairs": rec_all,
-            "OAIR_accuracy@0.5_all_pairs": acc_all,
-            "n_gt_pairs_all": tot_all,
-            "OAIR_recall@0.5_parts": rec_parts,
-            "OAIR_accuracy@0.5_parts": acc_parts,
-            "n_gt_pairs_parts": tot_parts,
-            "n_mutual_object_pairs": n_mutual,
-            "mutual": mutual,
-            "inputs": inputs,
-            "refine": refine,
-            "max_gap": max_gap,
-            "seconds_per_image": seconds / n,
-            "n_gt_instances": sum(len(g.ids) for g in gts),
-            "n_pred_instances": sum(len(p.ids) for p in preds),
-        }
-    )
-    return GtInputsResult(report.to_dict(), report)
+    extra = {
+        "OAIR_recall@0.5_all_pairs": rec_all,
+        "OAIR_accuracy@0.5_all_pairs": acc_all,
+        "n_gt_pairs_all": tot_all,
+        "OAIR_recall@0.5_parts": rec_parts,
+        "OAIR_accuracy@0.5_parts": acc_parts,
+        "n_gt_pairs_parts": tot_parts,
+    }
+    return _evaluate(
+        gts, preds, seconds, **extra, n_mutual_object_pairs=n_mutual, mutual=mutual,
+        inputs=inputs, refine=refine, max_gap=max_gap,
+    )  # fmt: skip
 
 
 def run_model(
@@ -232,14 +253,10 @@ def run_model(
     """
     from dataclasses import replace
 
-    from occseg.data.synth import read_synth_dataset
     from occseg.occlusion.pipeline import order_image
     from occseg.occlusion.targets import synth_classes
 
-    data = read_synth_dataset(root)
-    n = len(data) if not limit else min(limit, len(data))
-    if n == 0:
-        raise DatasetError(f"{root} has no samples")
+    data, n = _open_synth(root, limit)
     gts, preds = [], []
     n_mutual = 0
     t0 = time.perf_counter()
@@ -249,31 +266,14 @@ def run_model(
         classes = synth_classes(sample.meta, model.class_names)
         gts.append(replace(gt, classes={i: classes.get(i, 1) - 1 for i in gt.ids}))
         n_mutual += m
-        got = order_image(sample.rgb, model, max_gap=max_gap).instances
-        ids = got.ids.tolist()
-        preds.append(
-            Segmentation(
-                got.instances,
-                {i: int(c) - 1 for i, c in zip(ids, got.classes.tolist(), strict=True)},
-                label_edges(got.instances, got.order, max_gap=max_gap),
-                {i: float(s) for i, s in zip(ids, got.scores.tolist(), strict=True)},
-            )
-        )
+        result = order_image(sample.rgb, model, max_gap=max_gap)
+        preds.append(_prediction(result.instances, result.edges))
         if progress:
             progress()
     seconds = time.perf_counter() - t0
-    report = evaluate_order(gts, preds)
-    report.extra.update(
-        {
-            "n_mutual_object_pairs": n_mutual,
-            "mutual": mutual,
-            "max_gap": max_gap,
-            "seconds_per_image": seconds / n,
-            "n_gt_instances": sum(len(g.ids) for g in gts),
-            "n_pred_instances": sum(len(p.ids) for p in preds),
-        }
+    return _evaluate(
+        gts, preds, seconds, n_mutual_object_pairs=n_mutual, mutual=mutual, max_gap=max_gap
     )
-    return GtInputsResult(report.to_dict(), report)
 
 
 def _write(out: Path, result: GtInputsResult, title: str) -> None:

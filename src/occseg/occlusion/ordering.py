@@ -619,11 +619,8 @@ def refine_labeling(
             # be suboptimal; the move is still a jump move and its energy change is exact.
             raised = _closure(s, occluders, seg_label)
             pixels = np.concatenate([by_seg[bounds[k] : bounds[k + 1]] for k in raised])
-            move = np.zeros(x.size, bool)
-            move[pixels] = True
-            move = move.reshape(x.shape)
-            if _move_delta(x, move, sigma, pairs, lam, mu) < -1e-9:
-                x[move] += 1
+            if _move_delta(x, pixels, sigma, pairs, lam, mu) < -1e-9:
+                x.ravel()[pixels] += 1
                 changed = True
         if not changed:
             break
@@ -644,26 +641,26 @@ def _closure(start: int, occluders: dict[int, list[int]], seg_label: np.ndarray)
 
 def _move_delta(
     x: np.ndarray,
-    move: np.ndarray,
+    pixels: np.ndarray,
     sigma: np.ndarray,
     pairs: np.ndarray,
     lam: float,
     mu: float,
 ) -> float:
-    """Exact energy change of raising ``move`` by one, computed on its bounding box + 1."""
-    rows, cols = np.flatnonzero(move.any(1)), np.flatnonzero(move.any(0))
+    """Exact energy change of raising the flat ``pixels`` by one, on their bounding box + 1."""
     h, w = x.shape
-    y0, y1 = max(rows[0] - 1, 0), min(rows[-1] + 2, h)
-    x0, x1 = max(cols[0] - 1, 0), min(cols[-1] + 2, w)
+    ys, xs = np.divmod(pixels, w)
+    y0, y1 = max(int(ys.min()) - 1, 0), min(int(ys.max()) + 2, h)
+    x0, x1 = max(int(xs.min()) - 1, 0), min(int(xs.max()) + 2, w)
     inside = (
         (pairs[:, [0, 2]].min(1) >= y0) & (pairs[:, [0, 2]].max(1) < y1)
         & (pairs[:, [1, 3]].min(1) >= x0) & (pairs[:, [1, 3]].max(1) < x1)
     )  # fmt: skip
     local = pairs[inside] - np.array([y0, x0, y0, x0])
     xc, sc = x[y0:y1, x0:x1], sigma[y0:y1, x0:x1]
-    before = energy(xc, sc, local, lam=lam, mu=mu)
-    after = energy(xc + move[y0:y1, x0:x1], sc, local, lam=lam, mu=mu)
-    return after - before
+    raised = xc.copy()
+    raised[ys - y0, xs - x0] += 1
+    return energy(raised, sc, local, lam=lam, mu=mu) - energy(xc, sc, local, lam=lam, mu=mu)
 
 
 # ------------------------------------------------------------------------------ instances

@@ -103,6 +103,18 @@ def test_class_balanced_bce() -> None:
     assert torch.isclose(got, expected)
 
 
+def test_class_balanced_bce_per_pixel_negative_weight() -> None:
+    target = torch.zeros(1, 1, 4, 4)
+    target[..., 0, :] = 1
+    logits = torch.zeros(1, 1, 4, 4)
+    lam = torch.ones_like(target)
+    lam[..., 2:, :] = 10.0  # 8 negatives weigh 10×, the positives are untouched
+    expected = (0.75 * 4 + 0.25 * (4 + 10 * 8)) * torch.log(torch.tensor(2.0)) / 16
+    assert torch.isclose(class_balanced_bce(logits, target, neg_weight=lam), expected)
+    lam[..., 0, :] = 100.0  # λ on positive pixels has no effect
+    assert torch.isclose(class_balanced_bce(logits, target, neg_weight=lam), expected)
+
+
 def test_deep_supervision_sums_sides_and_fused() -> None:
     target = (torch.rand(2, 1, 8, 8) > 0.8).float()
     fused = torch.randn(2, 1, 8, 8)

@@ -14,6 +14,7 @@ from occseg.nn.obnet import OBNet
 from occseg.train.boundaries import (
     BoundaryTrainSet,
     collate,
+    negative_weights,
     stage2_inputs,
     stage2_start,
     train_boundaries,
@@ -67,6 +68,17 @@ def test_config_errors(tmp_path: Path) -> None:
         BoundaryTrainConfig.from_dict({"data": ["just/a/path"]})
     with pytest.raises(ConfigError, match="no training data"):
         train_boundaries(BoundaryTrainConfig(out=str(tmp_path)), progress=False)
+
+
+def test_negative_weights_rise_under_fp_scribbles_only() -> None:
+    maps = torch.zeros(1, 2, 4, 4)
+    maps[0, 0, 0] = 1  # FN scribble: no effect
+    maps[0, 1, 3] = 1  # FP scribble
+    lam = negative_weights(maps, BoundaryTrainConfig(neg_weight=2.0, fp_scribble_weight=10.0))
+    assert lam.shape == (1, 1, 4, 4)
+    assert torch.all(lam[0, 0, :3] == 2.0) and torch.all(lam[0, 0, 3] == 20.0)
+    plain = negative_weights(maps, BoundaryTrainConfig(neg_weight=2.0))
+    assert torch.all(plain == 2.0)
 
 
 def test_stage2_start_in_epochs() -> None:

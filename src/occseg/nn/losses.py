@@ -99,7 +99,7 @@ def class_balanced_bce(
     logits: torch.Tensor,
     target: torch.Tensor,
     weight: torch.Tensor | None = None,
-    neg_weight: float = 1.0,
+    neg_weight: float | torch.Tensor = 1.0,
 ) -> torch.Tensor:
     """Class-balanced binary cross-entropy for thin boundaries (HED, Xie & Tu 2015, Eq. 2).
 
@@ -110,7 +110,7 @@ def class_balanced_bce(
     loss of deep-supervised thin-boundary networks since HED, applied to every side output and
     to the fused output (:func:`deep_supervision_loss`). Unlike HED the sum is divided by the
     number of pixels (a mean), so the scale does not grow with the crop size; ``neg_weight`` is
-    RCF's ``λ`` (1 = HED).
+    RCF's ``λ`` (1 = HED), a number or a per-pixel tensor shaped like ``target``.
 
     Examples
     --------
@@ -121,6 +121,8 @@ def class_balanced_bce(
     0.2599
     """
     logits, target, weight = _prepare(logits, target, weight)
+    if isinstance(neg_weight, torch.Tensor):
+        neg_weight = neg_weight.flatten(1).to(logits.dtype)
     n = weight.sum(1, keepdim=True)
     pos = (target * weight).sum(1, keepdim=True)
     beta = (n - pos) / (n + _EPS)

@@ -216,6 +216,9 @@ class BoundaryTrainConfig:
     side_weight, neg_weight
         Weight of each side output's loss relative to the fused output's, and RCF's ``λ`` of
         the class-balanced cross-entropy (:func:`occseg.nn.losses.deep_supervision_loss`).
+    fp_scribble_weight
+        ``λ`` is multiplied by this under FP scribbles
+        (:func:`occseg.train.boundaries.negative_weights`; 1 = the plain loss).
     stage2_epoch, stage2_step
         Stage 2 (segments from the model's own output) starts with epoch ``stage2_epoch``
         (paper: 5, i.e. after four stage-1 epochs; an epoch is one pass over the images at
@@ -245,6 +248,7 @@ class BoundaryTrainConfig:
     weight_decay: float = 0.0
     side_weight: float = 1.0
     neg_weight: float = 1.0
+    fp_scribble_weight: float = 1.0
     stage2_epoch: int = 5
     stage2_step: int | None = None
     threshold: float = 0.7

@@ -29,5 +29,14 @@ def test_cli_eval_order_with_a_model(tmp_path):
         assert key in summary
     assert summary["n_images"] == 2 and summary["cycle_rate"] == 0.0
     assert "network" in (out / "summary.md").read_text()
+    agnostic = tmp_path / "agnostic"
+    assert main(["eval", "order", "--dataset", f"synth:{data}", "--model", str(ckpt),
+                 "--class-agnostic", "--out", str(agnostic)]) == 0  # fmt: skip
+    summary_agnostic = json.loads((agnostic / "summary.json").read_text())
+    assert summary_agnostic["class_agnostic"] is True and summary["class_agnostic"] is False
+    # one class for all: matching by IoU alone can only find more pairs
+    assert (summary_agnostic["OAIR_recall@0.5"] or 0) >= (summary["OAIR_recall@0.5"] or 0)
+    assert main(["eval", "order", "--dataset", f"synth:{data}", "--gt-inputs",
+                 "--class-agnostic", "--out", str(agnostic)]) == 2  # fmt: skip
     assert main(["eval", "order", "--dataset", f"synth:{data}", "--model", str(ckpt),
                  "--gt-inputs", "--out", str(out)]) == 2  # fmt: skip

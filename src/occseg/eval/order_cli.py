@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -237,6 +237,10 @@ def run_gt_inputs(
     )  # fmt: skip
 
 
+def _one_class(seg: Segmentation) -> Segmentation:
+    return replace(seg, classes=dict.fromkeys(seg.ids, 0))
+
+
 def run_model(
     root: Path,
     model,
@@ -244,15 +248,15 @@ def run_model(
     mutual: str = "majority",
     max_gap: int = 0,
     limit: int = 0,
+    class_agnostic: bool = False,
     progress=None,
 ) -> GtInputsResult:
     """Network maps + CRF labelling on a synthetic data set, evaluated against its GT.
 
     ``model`` has ``class_names`` and ``predict_maps(image)``
-    (:class:`occseg.predict.ordernet.OrderNetPredictor`).
+    (:class:`occseg.predict.ordernet.OrderNetPredictor`). ``class_agnostic`` puts every
+    ground-truth and predicted instance in one class, so OAIR and mAP match by IoU alone.
     """
-    from dataclasses import replace
-
     from occseg.occlusion.pipeline import order_image
     from occseg.occlusion.targets import synth_classes
 
@@ -268,12 +272,15 @@ def run_model(
         n_mutual += m
         result = order_image(sample.rgb, model, max_gap=max_gap)
         preds.append(_prediction(result.instances, result.edges))
+        if class_agnostic:
+            gts[-1], preds[-1] = _one_class(gts[-1]), _one_class(preds[-1])
         if progress:
             progress()
     seconds = time.perf_counter() - t0
     return _evaluate(
-        gts, preds, seconds, n_mutual_object_pairs=n_mutual, mutual=mutual, max_gap=max_gap
-    )
+        gts, preds, seconds, n_mutual_object_pairs=n_mutual, mutual=mutual, max_gap=max_gap,
+        class_agnostic=class_agnostic,
+    )  # fmt: skip
 
 
 def _write(out: Path, result: GtInputsResult, title: str) -> None:
@@ -335,6 +342,9 @@ def eval_order(
         0, help="Graph adjacency: 0 = 4-neighbours, 1 = also one pixel apart."
     ),
     limit: int = typer.Option(0, help="Evaluate only the first N images (0 = all)."),
+    class_agnostic: bool = typer.Option(
+        False, "--class-agnostic", help="With --model: match instances by IoU alone."
+    ),
 ) -> None:
     """OAIR, weighted coverage, mask mAP and cycle rate of the CRF occlusion-order labelling."""
     kind, _, path = dataset.partition(":")
@@ -344,6 +354,8 @@ def eval_order(
         raise ConfigError(f"--dataset must be synth:PATH, got {dataset!r}")
     if mutual not in ("majority", "all") or inputs not in ("order", "pixels"):
         raise ConfigError("--mutual must be majority or all, --inputs order or pixels")
+    if class_agnostic and model is None:
+        raise ConfigError("--class-agnostic needs --model PATH (GT inputs carry the GT classes)")
     if limit < 0 or max_gap not in (0, 1):
         raise ConfigError("--limit must be >= 0 and --max-gap 0 or 1")
     root = Path(path.strip()).expanduser()
@@ -357,8 +369,9 @@ def eval_order(
     def run(advance) -> GtInputsResult:
         if predictor is not None:
             result = run_model(
-                root, predictor, mutual=mutual, max_gap=max_gap, limit=limit, progress=advance
-            )
+                root, predictor, mutual=mutual, max_gap=max_gap, limit=limit,
+                class_agnostic=class_agnostic, progress=advance,
+            )  # fmt: skip
             result.summary["model"] = str(model)
             return result
         return run_gt_inputs(

@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import torch
+from PIL import Image
 
 from occseg.cli import main
 
 
-def test_cli_eval_order_with_a_model(tmp_path):
+def _tiny_model(path):
     from occseg.nn.ordernet import OrderNet, OrderNetConfig
     from occseg.train.checkpoint import save_checkpoint
     from occseg.train.order import default_class_names
 
+    torch.manual_seed(0)
+    cfg = OrderNetConfig(width_mult=0.125, pool_bins=(1, 2), class_names=default_class_names())
+    save_checkpoint(path, OrderNet(cfg))
+    return path
+
+
+def test_cli_eval_order_with_a_model(tmp_path):
     data = tmp_path / "synth"
     assert main(["synth", "--n", "2", "--size", "48", "--seed", "5", "--quiet",
                  "--out", str(data)]) == 0  # fmt: skip
-    torch.manual_seed(0)
-    cfg = OrderNetConfig(width_mult=0.125, pool_bins=(1, 2), class_names=default_class_names())
-    ckpt = tmp_path / "model.pt"
-    save_checkpoint(ckpt, OrderNet(cfg))
+    ckpt = _tiny_model(tmp_path / "model.pt")
     out = tmp_path / "eval"
     assert main(["eval", "order", "--dataset", f"synth:{data}", "--model", str(ckpt),
                  "--out", str(out)]) == 0  # fmt: skip
@@ -40,3 +46,34 @@ def test_cli_eval_order_with_a_model(tmp_path):
                  "--class-agnostic", "--out", str(agnostic)]) == 2  # fmt: skip
     assert main(["eval", "order", "--dataset", f"synth:{data}", "--model", str(ckpt),
                  "--gt-inputs", "--out", str(out)]) == 2  # fmt: skip
+
+
+def _square(x0, y0, x1, y1):
+    return [x0, y0, x1, y0, x1, y1, x0, y1]
+
+
+def test_cli_eval_order_on_a_cocoa_folder(tmp_path, capsys):
+    data = tmp_path / "cocoa"
+    data.mkdir()
+    regions = [
+        {"segmentation": _square(8, 4, 30, 30), "order": 1, "name": "cup", "isStuff": False},
+        {"segmentation": _square(0, 0, 20, 20), "order": 2, "name": "book", "isStuff": False},
+    ]
+    (data / "7.json").write_text(json.dumps({"height": 40, "width": 48, "regions": regions}))
+    Image.fromarray(np.full((40, 48, 3), 90, np.uint8)).save(data / "7.jpg")
+    ckpt = _tiny_model(tmp_path / "model.pt")
+    out = tmp_path / "eval"
+    assert main(["eval", "order", "--dataset", f"cocoa:{data}", "--model", str(ckpt),
+                 "--out", str(out)]) == 0  # fmt: skip
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_images"] == 1 and summary["n_gt_pairs"] == 1
+    assert summary["class_agnostic"] is True  # COCO classes are not the network's
+    assert "by IoU alone" in (out / "summary.md").read_text()
+    # an image of another size than its annotation: one line, exit 2
+    Image.fromarray(np.full((30, 48, 3), 90, np.uint8)).save(data / "7.jpg")
+    assert main(["eval", "order", "--dataset", f"cocoa:{data}", "--model", str(ckpt),
+                 "--out", str(out)]) == 2  # fmt: skip
+    assert "each mask must have its image's size" in capsys.readouterr().err
+    # GT inputs exist only for synthetic scenes
+    assert main(["eval", "order", "--dataset", f"cocoa:{data}", "--gt-inputs",
+                 "--out", str(out)]) == 2  # fmt: skip

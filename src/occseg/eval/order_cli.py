@@ -54,10 +54,12 @@ from occseg.progress import progress_bar
 
 __all__ = [
     "GtInputsResult",
+    "cocoa_items",
     "gt_inputs_sample",
     "run_gt_inputs",
     "run_model",
     "synth_ground_truth",
+    "synth_items",
 ]
 
 console = Console(stderr=True)
@@ -241,46 +243,108 @@ def _one_class(seg: Segmentation) -> Segmentation:
     return replace(seg, classes=dict.fromkeys(seg.ids, 0))
 
 
+def synth_items(root: Path, class_names, *, mutual: str = "majority", limit: int = 0):
+    """``(rgb, ground truth, mutual pairs)`` of a synthetic data set, classes numbered as the
+    network's ``class_names`` (:func:`occseg.occlusion.targets.synth_classes`)."""
+    from occseg.occlusion.targets import synth_classes
+
+    data, n = _open_synth(root, limit)
+    for k in range(n):
+        sample = data[k]
+        gt, m = synth_ground_truth(sample, mutual)
+        classes = synth_classes(sample.meta, class_names)
+        yield sample.rgb, replace(gt, classes={i: classes.get(i, 1) - 1 for i in gt.ids}), m
+
+
+def cocoa_items(root: Path, *, limit: int = 0):
+    """``(rgb, ground truth, 0)`` of a COCOA folder (``N.jpg`` + ``N.json``): the visible
+    regions as instances and the annotated order (:mod:`occseg.data.cocoa`)."""
+    from occseg.data.cocoa import list_cocoa_folder, read_cocoa_image
+    from occseg.io.images import check_same_size, read_image
+
+    paths = list_cocoa_folder(root)
+    if not paths:
+        raise DatasetError(f"{root} has no COCOA N.json files")
+    for path in paths[:limit] if limit else paths:
+        sample = read_cocoa_image(path)
+        rgb = read_image(sample.image_path)
+        check_same_size(
+            rgb, sample.instances, image_name=str(sample.image_path), mask_name=str(path)
+        )
+        yield rgb, sample.to_segmentation(), 0
+
+
 def run_model(
-    root: Path,
+    items,
     model,
     *,
-    mutual: str = "majority",
     max_gap: int = 0,
-    limit: int = 0,
     class_agnostic: bool = False,
     progress=None,
+    **settings,
 ) -> GtInputsResult:
-    """Network maps + CRF labelling on a synthetic data set, evaluated against its GT.
+    """Network maps + CRF labelling of ``(rgb, ground truth, mutual pairs)`` items
+    (:func:`synth_items`, :func:`cocoa_items`), evaluated against their ground truth.
 
     ``model`` has ``class_names`` and ``predict_maps(image)``
     (:class:`occseg.predict.ordernet.OrderNetPredictor`). ``class_agnostic`` puts every
     ground-truth and predicted instance in one class, so OAIR and mAP match by IoU alone.
+    ``settings`` go into the summary.
     """
     from occseg.occlusion.pipeline import order_image
-    from occseg.occlusion.targets import synth_classes
 
-    data, n = _open_synth(root, limit)
     gts, preds = [], []
     n_mutual = 0
     t0 = time.perf_counter()
-    for k in range(n):
-        sample = data[k]
-        gt, m = synth_ground_truth(sample, mutual)
-        classes = synth_classes(sample.meta, model.class_names)
-        gts.append(replace(gt, classes={i: classes.get(i, 1) - 1 for i in gt.ids}))
-        n_mutual += m
-        result = order_image(sample.rgb, model, max_gap=max_gap)
-        preds.append(_prediction(result.instances, result.edges))
+    for rgb, gt, m in items:
+        result = order_image(rgb, model, max_gap=max_gap)
+        pred = _prediction(result.instances, result.edges)
         if class_agnostic:
-            gts[-1], preds[-1] = _one_class(gts[-1]), _one_class(preds[-1])
+            gt, pred = _one_class(gt), _one_class(pred)
+        gts.append(gt)
+        preds.append(pred)
+        n_mutual += m
         if progress:
             progress()
     seconds = time.perf_counter() - t0
     return _evaluate(
-        gts, preds, seconds, n_mutual_object_pairs=n_mutual, mutual=mutual, max_gap=max_gap,
-        class_agnostic=class_agnostic,
+        gts, preds, seconds, n_mutual_object_pairs=n_mutual, max_gap=max_gap,
+        class_agnostic=class_agnostic, **settings,
     )  # fmt: skip
+
+
+def _count(kind: str, root: Path, limit: int) -> int | None:
+    """How many images a run will label (for the progress bar)."""
+    if kind == "cocoa":
+        from occseg.data.cocoa import list_cocoa_folder
+
+        total = len(list_cocoa_folder(root))
+    else:
+        from occseg.data.synth import read_synth_dataset
+
+        total = len(read_synth_dataset(root))
+    return min(limit, total) if limit else total
+
+
+def _settings_text(s: dict, f) -> str:
+    """The run's inputs and ground truth in words, for ``summary.md``."""
+    if s.get("model"):
+        classes = "by IoU alone (one class)" if s.get("class_agnostic") else "by class and IoU"
+        return (
+            f"Inputs: the maps of {s['model']}, graph adjacency gap {s.get('max_gap')}; "
+            f"instances matched {classes}. Ground-truth order: {s['n_gt_pairs']} pairs."
+        )
+    return (
+        f"Inputs: ground-truth boundaries oriented by {s.get('inputs')}"
+        f"{', refined' if s.get('refine') else ', plain jump moves'}, graph adjacency gap "
+        f"{s.get('max_gap')}. "
+        f"Ground-truth order: {s['n_gt_pairs']} object pairs ({s.get('mutual')} for the "
+        f"{s.get('n_mutual_object_pairs')} mutually occluding pairs). Against every listed pair: "
+        f"OAIR accuracy {f(s.get('OAIR_accuracy@0.5_all_pairs'))}, recall "
+        f"{f(s.get('OAIR_recall@0.5_all_pairs'))}. Against the connected visible parts: "
+        f"OAIR accuracy {f(s.get('OAIR_accuracy@0.5_parts'))}, recall "
+        f"{f(s.get('OAIR_recall@0.5_parts'))}."
+    )
 
 
 def _write(out: Path, result: GtInputsResult, title: str) -> None:
@@ -301,15 +365,7 @@ def _write(out: Path, result: GtInputsResult, title: str) -> None:
         f"| {s['n_images']} | {f(s['WC'])} | {f(s['OAIR_accuracy@0.5'])} | "
         f"{f(s['OAIR_recall@0.5'])} | {f(s['mAP'])} | {f(s['cycle_rate'])} |",
         "",
-        f"Inputs: ground-truth boundaries oriented by {s.get('inputs')}"
-        f"{', refined' if s.get('refine') else ', plain jump moves'}, graph adjacency gap "
-        f"{s.get('max_gap')}. "
-        f"Ground-truth order: {s['n_gt_pairs']} object pairs ({s.get('mutual')} for the "
-        f"{s.get('n_mutual_object_pairs')} mutually occluding pairs). Against every listed pair: "
-        f"OAIR accuracy {f(s.get('OAIR_accuracy@0.5_all_pairs'))}, recall "
-        f"{f(s.get('OAIR_recall@0.5_all_pairs'))}. Against the connected visible parts: "
-        f"OAIR accuracy {f(s.get('OAIR_accuracy@0.5_parts'))}, recall "
-        f"{f(s.get('OAIR_recall@0.5_parts'))}.",
+        _settings_text(s, f),
         "",
         "![OAIR curves](oair.png)",
         "",
@@ -321,7 +377,9 @@ def _write(out: Path, result: GtInputsResult, title: str) -> None:
 
 @eval_app.command("order")
 def eval_order(
-    dataset: str = typer.Option(..., help="KIND:PATH; with --gt-inputs: synth:PATH."),
+    dataset: str = typer.Option(
+        ..., help="synth:PATH, or with --model also cocoa:PATH (a folder of N.jpg + N.json)."
+    ),
     out: Path = typer.Option(..., help="Output folder for summary.json, summary.md, oair.png."),
     gt_inputs: bool = typer.Option(
         False, "--gt-inputs", help="Label from ground-truth background and oriented boundaries."
@@ -348,10 +406,13 @@ def eval_order(
 ) -> None:
     """OAIR, weighted coverage, mask mAP and cycle rate of the CRF occlusion-order labelling."""
     kind, _, path = dataset.partition(":")
+    kind = kind.strip().lower()
     if gt_inputs == (model is not None):
         raise ConfigError("give exactly one of --gt-inputs and --model PATH")
-    if kind.strip().lower() != "synth" or not path.strip():
-        raise ConfigError(f"--dataset must be synth:PATH, got {dataset!r}")
+    if kind not in ("synth", "cocoa") or not path.strip() or (gt_inputs and kind != "synth"):
+        raise ConfigError(
+            f"--dataset must be synth:PATH (or cocoa:PATH with --model), got {dataset!r}"
+        )
     if mutual not in ("majority", "all") or inputs not in ("order", "pixels"):
         raise ConfigError("--mutual must be majority or all, --inputs order or pixels")
     if class_agnostic and model is None:
@@ -360,35 +421,29 @@ def eval_order(
         raise ConfigError("--limit must be >= 0 and --max-gap 0 or 1")
     root = Path(path.strip()).expanduser()
 
-    predictor = None
-    if model is not None:
+    def run(advance) -> GtInputsResult:
+        if model is None:
+            return run_gt_inputs(
+                root, mutual=mutual, inputs=inputs, refine=refine, max_gap=max_gap,
+                limit=limit, progress=advance,
+            )  # fmt: skip
         from occseg.predict.ordernet import load_order_model
 
         predictor = load_order_model(model)
-
-    def run(advance) -> GtInputsResult:
-        if predictor is not None:
-            result = run_model(
-                root, predictor, mutual=mutual, max_gap=max_gap, limit=limit,
-                class_agnostic=class_agnostic, progress=advance,
-            )  # fmt: skip
-            result.summary["model"] = str(model)
-            return result
-        return run_gt_inputs(
-            root,
-            mutual=mutual,
-            inputs=inputs,
-            refine=refine,
-            max_gap=max_gap,
-            limit=limit,
-            progress=advance,
-        )
+        if kind == "cocoa":  # COCO classes are not the network's: match by IoU alone
+            items, agnostic, settings = cocoa_items(root, limit=limit), True, {}
+        else:
+            items = synth_items(root, predictor.class_names, mutual=mutual, limit=limit)
+            agnostic, settings = class_agnostic, {"mutual": mutual}
+        result = run_model(
+            items, predictor, max_gap=max_gap, class_agnostic=agnostic, progress=advance,
+            **settings,
+        )  # fmt: skip
+        result.summary["model"] = str(model)
+        return result
 
     with progress_bar(console=console) as bar:
-        from occseg.data.synth import read_synth_dataset
-
-        total = len(read_synth_dataset(root))
-        task = bar.add_task("order labelling", total=min(limit, total) if limit else total)
+        task = bar.add_task("order labelling", total=_count(kind, root, limit))
         result = run(lambda: bar.advance(task))
     inputs = f"the network {model}" if model is not None else "ground-truth inputs"
     title = f"CRF occlusion order with {inputs} on {dataset}"

@@ -54,12 +54,35 @@ def test_protocol(scenes: Path, model_path: Path) -> None:
     assert again.interactive.ods == report.interactive.ods  # seeded perturbation
 
 
+def test_oracle_fixes_exactly_the_scribbled_errors() -> None:
+    from occseg.eval.boundaries import boundary_pr
+    from occseg.eval.interactive_boundaries import oracle_correction
+    from occseg.simulate.scribbles import error_segments
+
+    gt = np.zeros((200, 200), bool)  # tolerance: 0.0075 × 283 = 2.1 px
+    gt[50, 20:180] = True  # found
+    gt[150, 20:180] = True  # missed: an FN segment
+    prob = np.zeros((200, 200), np.float32)
+    ridge = [[0.9], [1.0], [0.9]]  # edge NMS smooths the map first: ridges, not 1-px lines
+    prob[49:52, 20:180] = ridge
+    prob[99:102, 20:180] = ridge  # a false ridge: an FP segment
+    prob[9:12, 20:40] = ridge  # a short false piece: not scribbled (≤ 30 px)
+    segments = error_segments(prob, gt, threshold=0.7)
+    assert [len(s) for s in segments.fn] == [160] and [len(s) for s in segments.fp] == [160]
+    fixed = oracle_correction(prob, segments)
+    assert np.all(fixed[98:103, 20:180] == 0) and np.all(fixed[150, 20:180] == 1)
+    assert np.array_equal(fixed[49:52], prob[49:52]) and fixed[10, 30] == prob[10, 30]
+    before, after = (boundary_pr([m], [[gt]], n_thresholds=9) for m in (prob, fixed))
+    assert before.ods < 0.6 and 0.9 < after.ods < 1.0  # the short piece remains
+
+
 def test_cli_eval_boundaries_model(scenes: Path, model_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "inter"
     args = ["eval", "boundaries", "--dataset", f"synth:{scenes}", "--method", str(model_path)]
-    assert main([*args, "--interactive", "--n-thresholds", "5", "--out", str(out)]) == 0
+    assert main([*args, "--interactive", "--oracle", "--n-thresholds", "5", "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert {"automatic", "interactive", "avgFN", "avgFP"} <= set(summary)
+    assert {"automatic", "interactive", "oracle", "avgFN", "avgFP"} <= set(summary)
+    assert "oracle" in (out / "summary.md").read_text()
     assert (out / "automatic" / "summary.json").is_file()
     assert (out / "interactive" / "pr.png").is_file() and (out / "pr.png").is_file()
     assert "avgFN" in (out / "summary.md").read_text()
@@ -76,8 +99,9 @@ def test_cli_eval_boundaries_errors(
     assert main([*base, "--method", "sobel", "--interactive"]) == 2
     assert main([*base, "--method", str(tmp_path / "none.pt")]) == 2
     assert main([*base, "--method", "sobel", "--split", "train"]) == 2  # synth has no splits
+    assert main([*base, "--method", "sobel", "--oracle"]) == 2  # --oracle needs --interactive
     err = capsys.readouterr().err
-    assert err.count("error:") == 3 and "Traceback" not in err
+    assert err.count("error:") == 4 and "Traceback" not in err
 
 
 def test_cli_boundaries(scenes: Path, model_path: Path, tmp_path: Path) -> None:

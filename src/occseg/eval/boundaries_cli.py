@@ -65,6 +65,8 @@ def write_interactive_report(report: InteractiveBoundaryReport, out: Path, *, ti
     summary["title"] = title
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, allow_nan=False) + "\n")
     rows = [("automatic", report.automatic), ("with scribbles", report.interactive)]
+    if report.oracle is not None:
+        rows.append(("scribbled errors fixed exactly (oracle)", report.oracle))
     fn, fp = report.effort.avg_fn, report.effort.avg_fp
     md = [
         f"# {title}",
@@ -114,6 +116,12 @@ def eval_boundaries(
     max_segments: int = typer.Option(
         0, help="--interactive: at most this many FN and FP segments per image (0 = all)."
     ),
+    oracle: bool = typer.Option(
+        False,
+        "--oracle",
+        help="--interactive: also score the automatic map with exactly the scribbled errors "
+        "fixed (the most the scribbles can give).",
+    ),
     limit: int = typer.Option(0, help="Evaluate only the first N images (0 = all)."),
     jobs: int = typer.Option(1, help="Worker processes."),
     n_thresholds: int = typer.Option(99, help="Number of thresholds."),
@@ -133,6 +141,8 @@ def eval_boundaries(
         )
     if interactive and model is None:
         raise ConfigError("--interactive needs an OB model checkpoint as --method")
+    if oracle and not interactive:
+        raise ConfigError("--oracle needs --interactive")
     if jobs < 1 or n_thresholds < 1 or limit < 0 or not (0 < max_dist < 1):
         raise ConfigError(
             "--jobs and --n-thresholds must be >= 1, --limit >= 0, 0 < --max-dist < 1"
@@ -161,6 +171,7 @@ def eval_boundaries(
                 n_thresholds=n_thresholds,
                 max_dist=max_dist,
                 jobs=jobs,
+                oracle=oracle,
                 progress=lambda: bar.advance(task),
             )
         write_interactive_report(both, out, title=title)
@@ -168,7 +179,9 @@ def eval_boundaries(
         typer.echo(
             f"{title}: automatic ODS={a.ods:.3f} OIS={a.ois:.3f} AP={a.ap:.3f}; with scribbles "
             f"ODS={i.ods:.3f} OIS={i.ois:.3f} AP={i.ap:.3f}; avgFN={both.effort.avg_fn:.4f} "
-            f"avgFP={both.effort.avg_fp:.6f} ({len(data)} images) -> {out}"
+            f"avgFP={both.effort.avg_fp:.6f}"
+            + ("" if both.oracle is None else f"; oracle ODS={both.oracle.ods:.3f}")
+            + f" ({len(data)} images) -> {out}"
         )
         return
 

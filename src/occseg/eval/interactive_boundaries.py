@@ -8,7 +8,12 @@ Paper ``000``, Sec. 3.2 "Training & Testing" and Sec. 4.1: each image is predict
    NMS and thresholding at ``T`` = 0.7), dilated by the model's disk, and the automatic output
    as the previous output.
 
-Both maps are scored with the boundary benchmark (:func:`occseg.eval.boundaries.boundary_pr`:
+With ``oracle``, a third map is scored: the automatic map corrected exactly where the simulated
+user scribbled (:func:`oracle_correction`), the most a perfectly obedient model could gain from
+the same scribbles by fixing just those errors. It tells how much of the remaining error the
+protocol's scribbles can reach at all.
+
+All maps are scored with the boundary benchmark (:func:`occseg.eval.boundaries.boundary_pr`:
 ODS, OIS, AP, R50), and the user effort with avgFN / avgFP
 (:func:`occseg.eval.scribble_metrics.scribble_effort`). The simulated user compares the output
 with the union of the annotators' boundaries.
@@ -16,19 +21,54 @@ with the union of the annotators' boundaries.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
+from scipy import ndimage
 
 from occseg.data.boundary_sample import BoundarySample
 from occseg.eval.boundaries import BoundaryReport, boundary_pr
 from occseg.eval.scribble_metrics import ScribbleEffort, scribble_effort
 from occseg.predict.boundaries import OBPredictor
-from occseg.simulate.scribbles import EVAL_MIN_LENGTH, simulate_scribbles
+from occseg.simulate.scribbles import EVAL_MIN_LENGTH, ErrorSegments, simulate_scribbles
 
-__all__ = ["InteractiveBoundaryReport", "evaluate_interactive_boundaries"]
+__all__ = ["InteractiveBoundaryReport", "evaluate_interactive_boundaries", "oracle_correction"]
+
+
+def oracle_correction(
+    prob: NDArray[np.floating], segments: ErrorSegments, max_dist: float = 0.0075
+) -> NDArray[np.float32]:
+    """The map a perfectly obedient model would return for the scribbles of ``segments``.
+
+    FN segment pixels become 1; FP segments are erased with everything within the matching
+    tolerance (``max_dist`` × diagonal) of them: no ground-truth boundary is that close to an FP
+    segment (that is what makes it one), and erasing the neighbourhood keeps edge NMS from
+    promoting the ridge's flanks (on images so small that the tolerance is under about 1.5 px,
+    the flanks can survive). Nothing else changes. For analysis, not part of paper ``000``.
+
+    Examples
+    --------
+    >>> prob = np.zeros((40, 40), np.float32); prob[10, 5:35] = 0.9
+    >>> seg = ErrorSegments(fn=[np.array([[30, x] for x in range(5, 35)])],
+    ...                     fp=[np.argwhere(prob > 0)])
+    >>> out = oracle_correction(prob, seg)
+    >>> float(out[10, 20]), float(out[30, 20])
+    (0.0, 1.0)
+    """
+    out = np.array(prob, dtype=np.float32, copy=True)
+    if segments.fp:
+        fp = np.zeros(out.shape, dtype=bool)
+        for seg in segments.fp:
+            fp[seg[:, 0], seg[:, 1]] = True
+        tol = max_dist * math.hypot(*out.shape[:2])
+        out[ndimage.distance_transform_edt(~fp) <= tol] = 0.0
+    for seg in segments.fn:
+        out[seg[:, 0], seg[:, 1]] = 1.0
+    return out
 
 
 @dataclass(frozen=True)
@@ -38,11 +78,13 @@ class InteractiveBoundaryReport:
     automatic: BoundaryReport
     interactive: BoundaryReport
     effort: ScribbleEffort
+    oracle: BoundaryReport | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ``automatic`` and ``interactive`` reports, ``avgFN``, ``avgFP``, gains."""
         effort = self.effort.as_dict()
-        return {
+        oracle = {} if self.oracle is None else {"oracle": self.oracle.to_dict()}
+        return oracle | {
             "automatic": self.automatic.to_dict(),
             "interactive": self.interactive.to_dict(),
             "avgFN": effort["avg_fn"],
@@ -68,6 +110,7 @@ def evaluate_interactive_boundaries(
     max_dist: float = 0.0075,
     nms: bool = True,
     jobs: int = 1,
+    oracle: bool = False,
     progress: Callable[[], None] | None = None,
 ) -> InteractiveBoundaryReport:
     """Run the two-step protocol on boundary samples.
@@ -89,6 +132,8 @@ def evaluate_interactive_boundaries(
     n_thresholds, max_dist, nms, jobs
         Boundary benchmark options (:func:`~occseg.eval.boundaries.boundary_pr`); ``nms``
         thins the soft maps by edge NMS first, as the paper's pipeline does (Sec. 3.2 (iv)).
+    oracle
+        Also score :func:`oracle_correction` of each automatic map.
     progress
         Called once per predicted image.
 
@@ -129,4 +174,10 @@ def evaluate_interactive_boundaries(
     def score(maps: list[np.ndarray]) -> BoundaryReport:
         return boundary_pr(maps, gts, n_thresholds, max_dist, nms=nms, jobs=jobs, names=names)
 
-    return InteractiveBoundaryReport(score(autos), score(inters), scribble_effort(segments, unions))
+    fixed = None
+    if oracle:
+        pairs = zip(autos, segments, strict=True)
+        fixed = score([oracle_correction(a, s, max_dist) for a, s in pairs])
+    return InteractiveBoundaryReport(
+        score(autos), score(inters), scribble_effort(segments, unions), fixed
+    )

@@ -21,20 +21,25 @@ with the union of the annotators' boundaries.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage
 
 from occseg.data.boundary_sample import BoundarySample
 from occseg.eval.boundaries import BoundaryReport, boundary_pr
 from occseg.eval.scribble_metrics import ScribbleEffort, scribble_effort
 from occseg.predict.boundaries import OBPredictor
-from occseg.simulate.scribbles import EVAL_MIN_LENGTH, ErrorSegments, simulate_scribbles
+from occseg.simulate.scribbles import (
+    EVAL_MIN_LENGTH,
+    ErrorSegments,
+    far_from,
+    matching_tolerance,
+    scribble_map,
+    simulate_scribbles,
+)
 
 __all__ = ["InteractiveBoundaryReport", "evaluate_interactive_boundaries", "oracle_correction"]
 
@@ -60,14 +65,9 @@ def oracle_correction(
     (0.0, 1.0)
     """
     out = np.array(prob, dtype=np.float32, copy=True)
-    if segments.fp:
-        fp = np.zeros(out.shape, dtype=bool)
-        for seg in segments.fp:
-            fp[seg[:, 0], seg[:, 1]] = True
-        tol = max_dist * math.hypot(*out.shape[:2])
-        out[ndimage.distance_transform_edt(~fp) <= tol] = 0.0
-    for seg in segments.fn:
-        out[seg[:, 0], seg[:, 1]] = 1.0
+    fp = scribble_map(segments.fp, out.shape, radius=0) > 0
+    out[~far_from(fp, matching_tolerance(out.shape, max_dist))] = 0.0
+    out[scribble_map(segments.fn, out.shape, radius=0) > 0] = 1.0
     return out
 
 

@@ -42,6 +42,8 @@ __all__ = [
     "ScribbleSimulation",
     "boundary_pieces",
     "error_segments",
+    "far_from",
+    "matching_tolerance",
     "perturb_segment",
     "scribble_map",
     "scribbles_from_segments",
@@ -181,11 +183,12 @@ def boundary_pieces(
 # --------------------------------------------------------------------------------------------
 # error segments
 # --------------------------------------------------------------------------------------------
-def _tolerance(shape: tuple[int, ...], max_dist: float) -> float:
+def matching_tolerance(shape: tuple[int, ...], max_dist: float) -> float:
+    """The boundary benchmark's matching tolerance in pixels: ``max_dist`` × image diagonal."""
     return max_dist * math.hypot(shape[0], shape[1])
 
 
-def _far_from(target: NDArray[np.bool_], tol: float) -> NDArray[np.bool_]:
+def far_from(target: NDArray[np.bool_], tol: float) -> NDArray[np.bool_]:
     """Pixels farther than ``tol`` from every ``target`` pixel (all pixels if there is none)."""
     if not target.any():
         return np.ones(target.shape, dtype=bool)
@@ -257,9 +260,9 @@ def error_segments(
     if p.shape != g.shape:
         raise ValueError(f"shape mismatch: prediction {p.shape} vs ground truth {g.shape}")
     pred = thinned_prediction(p, threshold, nms=nms)
-    tol = _tolerance(g.shape, max_dist)
-    fn = thin(g) & _far_from(pred, tol)
-    fp = pred & _far_from(g, tol)
+    tol = matching_tolerance(g.shape, max_dist)
+    fn = thin(g) & far_from(pred, tol)
+    fp = pred & far_from(g, tol)
     return ErrorSegments(
         boundary_pieces(fn, min_length=min_length, max_pieces=max_segments),
         boundary_pieces(fp, min_length=min_length, max_pieces=max_segments),
@@ -321,7 +324,7 @@ def stage1_segments(
     gt_pieces = boundary_pieces(thin(g), min_length=min_length)
     edges = thin(canny_boundaries(image) >= canny_level)
     fp_pieces = boundary_pieces(
-        edges & _far_from(g, _tolerance(g.shape, max_dist)), min_length=min_length
+        edges & far_from(g, matching_tolerance(g.shape, max_dist)), min_length=min_length
     )
     n_fn = int(rng.integers(0, max_segments + 1))
     n_fp = int(rng.integers(0, max_segments + 1))

@@ -53,7 +53,7 @@ from occseg.occlusion.targets import occludes_from_instances
 from occseg.progress import progress_bar
 
 __all__ = [
-    "GtInputsResult",
+    "OrderRunResult",
     "cocoa_items",
     "gt_inputs_sample",
     "run_gt_inputs",
@@ -172,7 +172,7 @@ def _open_synth(root: Path, limit: int):
 
 def _evaluate(
     gts: list[Segmentation], preds: list[Segmentation], seconds: float, **extra
-) -> GtInputsResult:
+) -> OrderRunResult:
     """OAIR/WC/mAP/cycle rate plus the run's settings and sizes in ``summary.json``."""
     report = evaluate_order(gts, preds)
     report.extra.update(extra)
@@ -183,11 +183,13 @@ def _evaluate(
             "n_pred_instances": sum(len(p.ids) for p in preds),
         }
     )
-    return GtInputsResult(report.to_dict(), report)
+    return OrderRunResult(report.to_dict(), report)
 
 
 @dataclass
-class GtInputsResult:
+class OrderRunResult:
+    """One ``eval order`` run (GT inputs or a network): ``summary.json`` and the report."""
+
     summary: dict
     report: object
 
@@ -207,7 +209,7 @@ def run_gt_inputs(
     max_gap: int = 0,
     limit: int = 0,
     progress=None,
-) -> GtInputsResult:
+) -> OrderRunResult:
     """Labelling with ground-truth inputs on a synthetic data set, evaluated against its GT."""
     data, n = _open_synth(root, limit)
     gts, gts_all, preds = [], [], []
@@ -282,7 +284,7 @@ def run_model(
     class_agnostic: bool = False,
     progress=None,
     **settings,
-) -> GtInputsResult:
+) -> OrderRunResult:
     """Network maps + CRF labelling of ``(rgb, ground truth, mutual pairs)`` items
     (:func:`synth_items`, :func:`cocoa_items`), evaluated against their ground truth.
 
@@ -347,7 +349,7 @@ def _settings_text(s: dict, f) -> str:
     )
 
 
-def _write(out: Path, result: GtInputsResult, title: str) -> None:
+def _write(out: Path, result: OrderRunResult, title: str) -> None:
     from occseg.io.atomic import atomic_write_text
 
     out.mkdir(parents=True, exist_ok=True)
@@ -421,7 +423,7 @@ def eval_order(
         raise ConfigError("--limit must be >= 0 and --max-gap 0 or 1")
     root = Path(path.strip()).expanduser()
 
-    def run(advance) -> GtInputsResult:
+    def run(advance) -> OrderRunResult:
         if model is None:
             return run_gt_inputs(
                 root, mutual=mutual, inputs=inputs, refine=refine, max_gap=max_gap,

@@ -24,9 +24,9 @@ import torch
 from occseg.eval.clicks import next_click
 from occseg.nn import ClickNet
 from occseg.predict import load_predictor
-from occseg.predict.base import Predictor
 from occseg.predict.clicknet import ClickNetPredictor
 from occseg.predict.registry import DEFAULT_CLICKNET, DEFAULT_CLICKNET_OPTIONS
+from occseg.predictor import Predictor
 from occseg.train.config import load_train_config
 from occseg.types import Click
 

@@ -69,6 +69,33 @@ class Instance:
     meta: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True, eq=False)
+class Segmentation:
+    """Instances of one image with classes, occlusion edges and (for predictions) scores.
+
+    Attributes
+    ----------
+    instances
+        ``H×W`` int ids, 0 = background.
+    classes
+        Class of each id (missing ids count as class 0).
+    edges
+        ``(front, back)`` id pairs of the occlusion graph.
+    scores
+        Confidence of each id (predictions; missing = 0).
+    """
+
+    instances: np.ndarray
+    classes: dict[int, int] = field(default_factory=dict)
+    edges: list[tuple[int, int]] = field(default_factory=list)
+    scores: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def ids(self) -> list[int]:
+        ids = np.unique(self.instances)
+        return [int(i) for i in ids if i != 0]
+
+
 def clicks_from_pairs(points: Sequence[tuple[int, int, bool]]) -> list[Click]:
     """Build clicks from ``(y, x, positive)`` triples."""
     return [Click(int(y), int(x), bool(p)) for y, x, p in points]

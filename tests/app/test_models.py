@@ -9,15 +9,16 @@ import numpy as np
 import pytest
 import torch
 
-from occseg.app import BoundaryModel, Extensions, OrderModel
+from occseg.app import Extensions
 from occseg.app.models import NetworkOrderModel, OBBoundaryModel, grown_instances
+from occseg.checkpoint import save_checkpoint
 from occseg.cli import main
 from occseg.errors import InteractionError
 from occseg.io import read_image
 from occseg.nn.obnet import OBNet, OBNetConfig
 from occseg.nn.ordernet import OrderNet, OrderNetConfig
 from occseg.occlusion.pipeline import OrderMaps
-from occseg.train.checkpoint import save_checkpoint
+from occseg.predictor import BoundaryModel, OrderModel
 from occseg.types import Scribble
 
 with warnings.catch_warnings():  # starlette's TestClient warns about the httpx version

@@ -12,8 +12,8 @@ from occseg.classical import (
     RandomWalkerPredictor,
 )
 from occseg.errors import InteractionError
-from occseg.predict.base import Predictor
 from occseg.predict.registry import load_predictor
+from occseg.predictor import Predictor
 from occseg.types import Click
 
 # honest single-click IoU floors on the synthetic disk (graph cut should be near perfect)

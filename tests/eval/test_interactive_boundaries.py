@@ -10,9 +10,9 @@ import pytest
 import torch
 from PIL import Image
 
+from occseg.checkpoint import save_checkpoint
 from occseg.cli import main
 from occseg.nn.obnet import OBNet, OBNetConfig
-from occseg.train.checkpoint import save_checkpoint
 
 TINY = {"width_mult": 0.25, "channels": 4, "boundary_channels": 4, "strip_kernel": 5}
 

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from occseg.eval.order import (
-    Segmentation,
     evaluate_order,
     match_instances,
     oair_counts,
     plot_oair,
     weighted_coverage,
 )
+from occseg.types import Segmentation
 
 
 def gt_image() -> Segmentation:
@@ -102,7 +102,7 @@ def test_cli_eval_order_gt_inputs_on_a_tiny_synthetic_set(tmp_path):
 
 
 def test_connected_parts_splits_objects_and_inherits_the_order():
-    from occseg.eval.order import Segmentation, connected_parts
+    from occseg.eval.order import connected_parts
 
     inst = np.zeros((5, 9), int)
     inst[1:4, 0:3] = 1

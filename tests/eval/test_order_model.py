@@ -12,8 +12,8 @@ from occseg.cli import main
 
 
 def _tiny_model(path):
+    from occseg.checkpoint import save_checkpoint
     from occseg.nn.ordernet import OrderNet, OrderNetConfig
-    from occseg.train.checkpoint import save_checkpoint
     from occseg.train.order import default_class_names
 
     torch.manual_seed(0)

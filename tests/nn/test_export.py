@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from occseg.checkpoint import save_checkpoint
 from occseg.nn import ClickNet, ClickNetConfig
-from occseg.nn.export import check_onnx, export_onnx, export_onnx_bytes
-from occseg.train.checkpoint import save_checkpoint
+from occseg.nn.export import export_onnx_bytes
+from occseg.predict.onnx import check_onnx, export_onnx
 
 pytest.importorskip("onnxruntime")
 torch.set_num_threads(1)

@@ -51,9 +51,9 @@ def test_ideal_maps_give_instances_classes_graph_and_files(tmp_path):
 
 
 def test_network_predictor_and_cli(tmp_path):
+    from occseg.checkpoint import save_checkpoint
     from occseg.nn.ordernet import OrderNet, OrderNetConfig
     from occseg.predict.ordernet import OrderNetPredictor
-    from occseg.train.checkpoint import save_checkpoint
 
     torch.manual_seed(0)
     net = OrderNet(OrderNetConfig(width_mult=0.125, pool_bins=(1, 2)))

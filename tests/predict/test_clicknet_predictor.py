@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
+from occseg.checkpoint import save_checkpoint
 from occseg.errors import ConfigError, InteractionError
 from occseg.eval.clicks import evaluate_clicks
 from occseg.nn import ClickNet, ClickNetConfig
 from occseg.predict import Predictor, load_predictor, registry
 from occseg.predict.clicknet import ClickNetPredictor, ZoomIn, box_iou, object_roi
 from occseg.predict.clicknet import HybridRefiner as HybridRefinerType
-from occseg.train.checkpoint import save_checkpoint
 from occseg.types import Click, Sample
 
 torch.set_num_threads(1)

@@ -60,7 +60,7 @@ def test_predictor_two_steps() -> None:
 
 
 def test_predictor_from_checkpoint(tmp_path: Path) -> None:
-    from occseg.train.checkpoint import save_checkpoint
+    from occseg.checkpoint import save_checkpoint
 
     net = OBNet(OBNetConfig(**TINY, scribble_radius=5)).eval()
     save_checkpoint(tmp_path / "ob.pt", net)

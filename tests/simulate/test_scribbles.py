@@ -6,14 +6,13 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from occseg.encode import SCRIBBLE_RADIUS, scribble_map
 from occseg.simulate.scribbles import (
     EVAL_MIN_LENGTH,
-    SCRIBBLE_RADIUS,
     ErrorSegments,
     boundary_pieces,
     error_segments,
     perturb_segment,
-    scribble_map,
     scribbles_from_segments,
     simulate_scribbles,
     stage1_scribbles,

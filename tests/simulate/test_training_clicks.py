@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from occseg.distances import distance_to_outside
-from occseg.nn.inputs import ClickEncoder
+from occseg.encode import ClickEncoder
 from occseg.simulate import (
     ClickSimulator,
     ErrorRegionClicker,
@@ -17,7 +17,7 @@ from occseg.simulate import (
     error_regions,
     make_simulator,
 )
-from occseg.simulate.iterative import iterative_rollout, sample_n_iters
+from occseg.train.iterative import iterative_rollout, sample_n_iters
 from occseg.types import Click
 
 

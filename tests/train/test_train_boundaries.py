@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from occseg.checkpoint import load_obnet, read_checkpoint
 from occseg.errors import ConfigError
 from occseg.nn.obnet import OBNet
 from occseg.train.boundaries import (
@@ -19,7 +20,6 @@ from occseg.train.boundaries import (
     stage2_start,
     train_boundaries,
 )
-from occseg.train.checkpoint import load_obnet, read_checkpoint
 from occseg.train.config import BoundaryTrainConfig, load_boundary_config
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -152,9 +152,9 @@ def test_resume_continues_exactly(scenes: Path, tmp_path: Path) -> None:
 
 
 def test_click_checkpoint_is_not_an_ob_checkpoint(tmp_path: Path) -> None:
+    from occseg.checkpoint import save_checkpoint
     from occseg.errors import FileFormatError
     from occseg.nn import ClickNet, ClickNetConfig
-    from occseg.train.checkpoint import save_checkpoint
 
     save_checkpoint(
         tmp_path / "c.pt", ClickNet(ClickNetConfig(backbone="resnet18", width_mult=0.125))

@@ -13,9 +13,9 @@ import pytest
 import torch
 from PIL import Image
 
+from occseg.checkpoint import load_clicknet, read_checkpoint
 from occseg.errors import ConfigError
 from occseg.train.augment import augment
-from occseg.train.checkpoint import load_clicknet, read_checkpoint
 from occseg.train.clicks import train_clicks
 from occseg.train.config import AugmentConfig, TrainConfig, load_train_config
 from occseg.train.loop import StepSampler, learning_rate_factor, make_optimizer

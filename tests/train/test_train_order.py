@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+from occseg.checkpoint import load_ordernet, read_checkpoint
 from occseg.errors import ConfigError
-from occseg.train.checkpoint import load_ordernet, read_checkpoint
 from occseg.train.order import (
     OrderTrainConfig,
     OrderTrainSet,

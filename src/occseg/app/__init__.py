@@ -5,17 +5,15 @@
 >>> app = create_app(Project(None, "out"), load_predictor("graphcut"))  # doctest: +SKIP
 """
 
-from occseg.app.capabilities import BoundaryModel, Extensions, OrderModel
+from occseg.app.capabilities import Extensions
 from occseg.app.export import ExportResult, export_coco
 from occseg.app.project import Project
 from occseg.app.serve import serve
 from occseg.app.server import create_app
 
 __all__ = [
-    "BoundaryModel",
     "ExportResult",
     "Extensions",
-    "OrderModel",
     "Project",
     "create_app",
     "export_coco",

@@ -5,10 +5,10 @@ offers them; the server reports them at ``GET /api/info`` and the page hides wha
 
 * **boundary clicks** — the click predictor declares ``supports_boundary_clicks = True`` and its
   ``predict`` accepts :class:`~occseg.types.BoundaryClick` among the interactions;
-* **boundary mode** — a :class:`BoundaryModel` re-estimates the occlusion-boundary map from FN/FP
-  scribbles (the page shows it thinned);
-* **automatic ordering** — an :class:`OrderModel` proposes ``(front, back)`` pairs from the masks
-  and, when present, the boundary map.
+* **boundary mode** — a :class:`~occseg.predictor.BoundaryModel` re-estimates the
+  occlusion-boundary map from FN/FP scribbles (the page shows it thinned);
+* **automatic ordering** — an :class:`~occseg.predictor.OrderModel` proposes ``(front, back)``
+  pairs from the masks and, when present, the boundary map.
 
 A click predictor that also has ``predict_boundaries`` / ``order_objects`` methods serves as the
 boundary / order model by itself; otherwise pass them to :func:`occseg.app.server.create_app`.
@@ -18,36 +18,12 @@ The library's trained networks serve as both through :mod:`occseg.app.models`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
-import numpy as np
+from occseg.predictor import BoundaryModel, OrderModel
 
-from occseg.types import Scribble
-
-__all__ = ["BoundaryModel", "Extensions", "OrderModel", "capabilities", "resolve_extensions"]
-
-
-@runtime_checkable
-class BoundaryModel(Protocol):
-    """Estimates an occlusion-boundary probability map, corrected by scribbles."""
-
-    def set_image(self, image: np.ndarray) -> None:
-        """Prepare for a new ``H×W×3 uint8`` RGB image."""
-
-    def predict_boundaries(self, scribbles: Sequence[Scribble]) -> np.ndarray:
-        """``H×W float32`` boundary probability given FN (``"fn"``) / FP (``"fp"``) scribbles."""
-
-
-@runtime_checkable
-class OrderModel(Protocol):
-    """Proposes the occlusion order of annotated objects."""
-
-    def order_objects(
-        self, image: np.ndarray, masks: Sequence[np.ndarray], boundaries: np.ndarray | None
-    ) -> list[tuple[int, int]]:
-        """``(front, back)`` index pairs: ``masks[front]`` occludes ``masks[back]``."""
+__all__ = ["Extensions", "capabilities", "resolve_extensions"]
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Classical (non-learned) click predictors: graph cut, GrabCut, random walker, geodesic.
 
-All implement the :class:`occseg.predict.base.Predictor` protocol and need no torch.
+All implement the :class:`occseg.predictor.Predictor` protocol and need no torch.
 """
 
 from occseg.classical.geodesic import GeodesicPredictor

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.ndimage import distance_transform_edt, gaussian_filter
 
 from occseg.encode import click_distance
-from occseg.predict.base import check_clicks, check_image
+from occseg.predictor import check_clicks, check_image
 from occseg.types import Click
 
 __all__ = [
@@ -278,8 +278,8 @@ class ClickPredictorBase:
     """Input checking and per-image caching shared by the classical click predictors.
 
     Subclasses implement :meth:`_prepare` (per image) and :meth:`_predict` (per click); this base
-    validates the image and the clicks with :func:`occseg.predict.base.check_image` /
-    :func:`~occseg.predict.base.check_clicks` and checks ``prev_prob``'s shape.
+    validates the image and the clicks with :func:`occseg.predictor.check_image` /
+    :func:`~occseg.predictor.check_clicks` and checks ``prev_prob``'s shape.
     """
 
     image: np.ndarray | None = None

@@ -27,6 +27,7 @@ from pycocotools import mask as mask_utils
 
 from occseg.errors import DatasetError, FileFormatError
 from occseg.io.coco import parse_depth_constraint, rle_to_mask
+from occseg.types import Segmentation
 
 __all__ = [
     "OcclusionSample",
@@ -67,10 +68,8 @@ class OcclusionSample:
     amodal: dict[int, np.ndarray] = field(default_factory=dict)
     names: dict[int, str] = field(default_factory=dict)
 
-    def to_segmentation(self):
-        """The ground truth as an :class:`occseg.eval.order.Segmentation`."""
-        from occseg.eval.order import Segmentation
-
+    def to_segmentation(self) -> Segmentation:
+        """The ground truth as an :class:`occseg.types.Segmentation`."""
         return Segmentation(self.instances, dict(self.classes), list(self.pairs))
 
 

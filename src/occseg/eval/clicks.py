@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from occseg.distances import distance_to_outside
-from occseg.predict.base import Predictor
+from occseg.predictor import Predictor
 from occseg.types import Click, Sample
 
 #: Click counts at which mIoU@k is reported.

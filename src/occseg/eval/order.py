@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 
 from occseg.occlusion.graph import cycle_fraction, find_cycles, reachability
+from occseg.types import Segmentation
 
 __all__ = [
     "OrderReport",
-    "Segmentation",
     "connected_parts",
     "evaluate_order",
     "iou_matrix",
@@ -41,33 +41,6 @@ __all__ = [
 ]
 
 IOU_THRESHOLDS = tuple(np.round(np.arange(0.5, 0.951, 0.05), 2).tolist())
-
-
-@dataclass(frozen=True, eq=False)
-class Segmentation:
-    """Instances of one image with classes, occlusion edges and (for predictions) scores.
-
-    Attributes
-    ----------
-    instances
-        ``H×W`` int ids, 0 = background.
-    classes
-        Class of each id (missing ids count as class 0).
-    edges
-        ``(front, back)`` id pairs of the occlusion graph.
-    scores
-        Confidence of each id (predictions; missing = 0).
-    """
-
-    instances: np.ndarray
-    classes: dict[int, int] = field(default_factory=dict)
-    edges: list[tuple[int, int]] = field(default_factory=list)
-    scores: dict[int, float] = field(default_factory=dict)
-
-    @property
-    def ids(self) -> list[int]:
-        ids = np.unique(self.instances)
-        return [int(i) for i in ids if i != 0]
 
 
 def iou_matrix(gt: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, list[int], list[int]]:

@@ -35,7 +35,6 @@ from rich.console import Console
 from occseg.cli import eval_app
 from occseg.errors import ConfigError, DatasetError
 from occseg.eval.order import (
-    Segmentation,
     connected_parts,
     evaluate_order,
     oair_counts,
@@ -51,6 +50,7 @@ from occseg.occlusion.ordering import (
 )
 from occseg.occlusion.targets import occludes_from_instances
 from occseg.progress import progress_bar
+from occseg.types import Segmentation
 
 __all__ = [
     "OrderRunResult",

@@ -1,6 +1,6 @@
 """Torch modules: backbones, the interactive models of the papers, and their losses.
 
-Nothing here reads files; checkpoints are read and written by :mod:`occseg.train.checkpoint`.
+Nothing here reads files; checkpoints are read and written by :mod:`occseg.checkpoint`.
 """
 
 from occseg.nn.clicknet import ClickNet, ClickNetConfig

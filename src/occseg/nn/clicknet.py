@@ -20,9 +20,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from occseg.encode import ENCODERS, InteractionEncoder, make_encoder
 from occseg.nn.backbones import BODY_NAMES, build_body
 from occseg.nn.backbones.base import resize_to
-from occseg.nn.inputs import ENCODERS, InteractionEncoder, make_encoder
 
 #: ImageNet statistics used to normalise the RGB input inside the model.
 IMAGE_MEAN = (0.485, 0.456, 0.406)

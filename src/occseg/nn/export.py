@@ -1,4 +1,4 @@
-"""ONNX export of the click model, and a check of ONNX Runtime against torch.
+"""ONNX serialisation of the click model (bytes; writing files is :mod:`occseg.predict.onnx`).
 
 The exported graph takes ``image`` (``B×3×H×W`` float in [0, 1]), ``maps`` (``B×C×H×W``) and
 ``prev`` (``B×1×H×W``) and returns ``logits`` (``B×1×H×W``); with ``dynamic=True`` batch, height
@@ -8,15 +8,11 @@ and width are free. Needs the optional ``onnx`` and ``onnxruntime`` packages (``
 from __future__ import annotations
 
 import io
-import os
 import warnings
-from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
-from occseg.errors import ConfigError
 from occseg.nn.clicknet import ClickNet
 
 
@@ -29,7 +25,10 @@ class _LogitsOnly(nn.Module):
         return self.model.forward_with_aux(image, maps, prev)[0]
 
 
-def _example(model: ClickNet, height: int, width: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
+def example_inputs(
+    model: ClickNet, height: int, width: int, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Random ``(image, maps, prev)`` inputs of one ``height``×``width`` image for ``model``."""
     g = torch.Generator().manual_seed(seed)
     c = model.config.interaction_channels
     image = torch.rand(1, 3, height, width, generator=g)
@@ -50,7 +49,7 @@ def export_onnx_bytes(
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
         torch.onnx.export(
             _LogitsOnly(model),
-            _example(model, height, width),
+            example_inputs(model, height, width),
             buf,
             input_names=["image", "maps", "prev"],
             output_names=["logits"],
@@ -59,46 +58,3 @@ def export_onnx_bytes(
             dynamo=False,
         )
     return buf.getvalue()
-
-
-def export_onnx(
-    model: ClickNet,
-    path: str | os.PathLike,
-    *,
-    height: int = 320,
-    width: int = 480,
-    dynamic: bool = True,
-) -> None:
-    """Export ``model`` to an ONNX file at ``path`` (written atomically)."""
-    from occseg.io import atomic_write_bytes
-
-    atomic_write_bytes(path, export_onnx_bytes(model, height=height, width=width, dynamic=dynamic))
-
-
-def check_onnx(
-    model: ClickNet,
-    onnx_model: str | os.PathLike | bytes,
-    *,
-    height: int = 320,
-    width: int = 480,
-    seed: int = 1,
-) -> float:
-    """Max absolute difference of logits between ONNX Runtime and torch on a random input.
-
-    Raises
-    ------
-    ConfigError
-        If ``onnxruntime`` is not installed.
-    """
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        raise ConfigError("onnxruntime is not installed: pip install 'occseg[export]'") from None
-    source = onnx_model if isinstance(onnx_model, bytes) else str(Path(onnx_model))
-    session = ort.InferenceSession(source, providers=["CPUExecutionProvider"])
-    image, maps, prev = _example(model, height, width, seed)
-    feeds = {"image": image.numpy(), "maps": maps.numpy(), "prev": prev.numpy()}
-    (got,) = session.run(["logits"], feeds)
-    with torch.inference_mode():
-        want = model.eval()(image, maps, prev).numpy()
-    return float(np.abs(got - want).max())

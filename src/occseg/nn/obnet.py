@@ -25,7 +25,7 @@ The outputs are logits; the probability map is their sigmoid. NMS and thresholdi
 (iv)-(v)) happen outside the network (:mod:`occseg.occlusion.nms`).
 
 :class:`OBNetConfig` describes a model completely, so a checkpoint holding it rebuilds the model
-alone (:mod:`occseg.train.checkpoint`).
+alone (:mod:`occseg.checkpoint`).
 """
 
 from __future__ import annotations

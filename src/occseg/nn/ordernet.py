@@ -19,7 +19,7 @@ upsampling (the 3-D kernel as bilinear on its channel diagonal, zero elsewhere).
 The oriented boundary prediction is ``o_p = [b_p ⊙ e_p, 1 - b_p]`` (Eq. 3, :func:`oriented`).
 
 :class:`OrderNetConfig` describes a model completely; checkpoints store it
-(:func:`occseg.train.checkpoint.load_ordernet`).
+(:func:`occseg.checkpoint.load_ordernet`).
 """
 
 from __future__ import annotations

@@ -22,11 +22,11 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from occseg.encode import scribble_map
 from occseg.errors import InteractionError
 from occseg.nn.obnet import OBNet, OBNetConfig
 from occseg.occlusion.nms import edge_nms
-from occseg.predict.base import check_image
-from occseg.simulate.scribbles import scribble_map
+from occseg.predictor import check_image
 from occseg.types import Scribble
 
 __all__ = ["OBPredictor", "previous_output", "scribble_maps"]
@@ -132,7 +132,7 @@ class OBPredictor:
 
     def __init__(self, model: OBNet | str | os.PathLike) -> None:
         if not isinstance(model, OBNet):
-            from occseg.train.checkpoint import load_obnet
+            from occseg.checkpoint import load_obnet
 
             model = load_obnet(model)
         self.net = model.eval()

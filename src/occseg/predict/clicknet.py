@@ -26,7 +26,7 @@ import torch
 
 from occseg.errors import ConfigError
 from occseg.nn.clicknet import ClickNet
-from occseg.predict.base import check_clicks, check_image
+from occseg.predictor import check_clicks, check_image
 from occseg.types import Click
 
 #: A box ``(y0, y1, x0, x1)``, end-exclusive.
@@ -169,7 +169,7 @@ class ClickNetPredictor:
     Parameters
     ----------
     model
-        A model, or the path of a checkpoint (see :mod:`occseg.train.checkpoint`).
+        A model, or the path of a checkpoint (see :mod:`occseg.checkpoint`).
     zoom_in
         :class:`ZoomIn` parameters, True for the defaults, False to always use the full image.
     flip
@@ -211,7 +211,7 @@ class ClickNetPredictor:
         if threads is not None:
             torch.set_num_threads(threads)
         if not isinstance(model, ClickNet):
-            from occseg.train.checkpoint import load_clicknet
+            from occseg.checkpoint import load_clicknet
 
             model = load_clicknet(model)
         self.model = model.eval()

@@ -49,6 +49,6 @@ class OrderNetPredictor:
 
 def load_order_model(path: str | os.PathLike) -> OrderNetPredictor:
     """A predictor from a checkpoint written by ``occseg train order``."""
-    from occseg.train.checkpoint import load_ordernet
+    from occseg.checkpoint import load_ordernet
 
     return OrderNetPredictor(load_ordernet(path))

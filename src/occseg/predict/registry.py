@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from occseg.errors import ConfigError
-from occseg.predict.base import Predictor
+from occseg.predictor import Predictor
 
 
 def _classical(name: str) -> Callable[..., Predictor]:

@@ -2,8 +2,8 @@
 
 :mod:`occseg.simulate.clicks` holds the samplers (NumPy only);
 :mod:`occseg.simulate.scribbles` the FN/FP scribble simulator for occlusion boundaries;
-:mod:`occseg.simulate.iterative` runs them against a torch model (imported on demand, so this
-package does not import torch). The standard evaluation clicker lives with its protocol in
+:mod:`occseg.train.iterative` runs them against a torch model during training (this package
+never imports torch). The standard evaluation clicker lives with its protocol in
 :mod:`occseg.eval.clicks`.
 """
 

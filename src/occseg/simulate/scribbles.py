@@ -25,18 +25,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage, sparse
 from scipy.sparse.csgraph import shortest_path
 
+from occseg.encode import SCRIBBLE_RADIUS, scribble_map
 from occseg.occlusion.detectors import canny_boundaries
 from occseg.occlusion.nms import edge_nms, thin
 
 __all__ = [
     "EVAL_MIN_LENGTH",
-    "SCRIBBLE_RADIUS",
     "TRAIN_MAX_SEGMENTS",
     "ErrorSegments",
     "ScribbleSimulation",
@@ -45,7 +44,6 @@ __all__ = [
     "far_from",
     "matching_tolerance",
     "perturb_segment",
-    "scribble_map",
     "scribbles_from_segments",
     "simulate_scribbles",
     "stage1_scribbles",
@@ -53,8 +51,6 @@ __all__ = [
     "thinned_prediction",
 ]
 
-#: Disk radius of the scribble encoding (paper ``000`` Sec. 4.1).
-SCRIBBLE_RADIUS = 12
 #: Evaluation uses every error segment longer than this (paper ``000`` Sec. 4.1).
 EVAL_MIN_LENGTH = 30
 #: Maximum number of FN (and of FP) segments per image in training (paper ``000`` Sec. 4.1).
@@ -400,46 +396,6 @@ def perturb_segment(
     h, w = shape
     inside = (pts[:, 0] >= 0) & (pts[:, 0] < h) & (pts[:, 1] >= 0) & (pts[:, 1] < w)
     return pts[inside]
-
-
-def _disk(radius: int) -> NDArray[np.uint8]:
-    r = int(radius)
-    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
-    return (yy * yy + xx * xx <= r * r).astype(np.uint8)
-
-
-def scribble_map(
-    segments: list[Segment], shape: tuple[int, int], *, radius: int = SCRIBBLE_RADIUS
-) -> NDArray[np.float32]:
-    """Rasterise point sets and dilate them by a disk (RITM-style disk encoding).
-
-    Paper ``000`` Sec. 3.2 "Scribble Simulation" (ii), radius 12 (Sec. 4.1).
-
-    Parameters
-    ----------
-    segments : list of (N, 2) int arrays
-        ``(y, x)`` points inside the image.
-    shape : (H, W)
-    radius : int
-        Disk radius in pixels: a pixel is covered when it is within ``radius`` of a point.
-
-    Returns
-    -------
-    (H, W) float32 array in ``{0, 1}``
-
-    Examples
-    --------
-    >>> m = scribble_map([np.array([[10, 10]])], (30, 30), radius=2)
-    >>> int(m.sum()), float(m[10, 12]), float(m[12, 12])
-    (13, 1.0, 0.0)
-    """
-    canvas = np.zeros(shape, dtype=np.uint8)
-    for seg in segments:
-        pts = np.asarray(seg, dtype=np.int64).reshape(-1, 2)
-        canvas[pts[:, 0], pts[:, 1]] = 1
-    if radius > 0 and canvas.any():
-        canvas = cv2.dilate(canvas, _disk(radius))
-    return canvas.astype(np.float32)
 
 
 def scribbles_from_segments(

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from occseg.checkpoint import OB_FORMAT
 from occseg.data.boundary_sample import BoundarySample
 from occseg.errors import ConfigError
 from occseg.nn.losses import class_balanced_bce, deep_supervision_loss
@@ -41,7 +42,6 @@ from occseg.nn.obnet import OBNet
 from occseg.predict.boundaries import previous_output
 from occseg.simulate.scribbles import simulate_scribbles, stage1_scribbles
 from occseg.train.augment import colour_jitter
-from occseg.train.checkpoint import OB_FORMAT
 from occseg.train.config import AugmentConfig, BoundaryTrainConfig
 from occseg.train.loop import dist_info, run_training
 

@@ -107,8 +107,8 @@ def export_onnx_cmd(
     check: bool = typer.Option(True, help="Compare ONNX Runtime with torch (max abs diff)."),
 ) -> None:
     """Export a click model to ONNX (inputs image, maps, prev; output logits)."""
-    from occseg.nn.export import check_onnx, export_onnx
-    from occseg.train.checkpoint import load_clicknet
+    from occseg.checkpoint import load_clicknet
+    from occseg.predict.onnx import check_onnx, export_onnx
 
     model = load_clicknet(checkpoint)
     export_onnx(model, out, height=height, width=width, dynamic=dynamic)

@@ -30,14 +30,14 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from occseg.checkpoint import FORMAT
+from occseg.encode import InteractionEncoder
 from occseg.nn.clicknet import ClickNet
-from occseg.nn.inputs import InteractionEncoder
 from occseg.nn.losses import get_loss
 from occseg.simulate.clicks import InteractionSimulator, make_simulator
-from occseg.simulate.iterative import encode_batch, iterative_rollout, sample_n_iters
 from occseg.train.augment import augment
-from occseg.train.checkpoint import FORMAT
 from occseg.train.config import TrainConfig
+from occseg.train.iterative import encode_batch, iterative_rollout, sample_n_iters
 from occseg.train.loop import run_training
 from occseg.train.sources import MixedSource, make_source
 

@@ -164,8 +164,8 @@ def run_training(
     The dataset item ``k`` must depend on ``k`` alone; step ``s`` gets the generator
     ``default_rng([seed, 2, s, rank])``.
     """
+    from occseg.checkpoint import read_checkpoint, save_checkpoint
     from occseg.progress import progress_bar
-    from occseg.train.checkpoint import read_checkpoint, save_checkpoint
 
     rank, world = dist_info()
     if world > 1 and not dist.is_initialized():

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from occseg.checkpoint import ORDER_FORMAT
 from occseg.data.synth import SynthDataset, SynthSample
 from occseg.errors import ConfigError, DatasetError
 from occseg.nn.losses import oosis_loss
@@ -40,7 +41,6 @@ from occseg.occlusion.targets import (
     semantic_targets,
     synth_classes,
 )
-from occseg.train.checkpoint import ORDER_FORMAT
 from occseg.train.config import read_yaml_config, refuse_unknown
 from occseg.train.loop import run_training
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from occseg.checkpoint import load_clicknet, read_checkpoint, save_checkpoint
 from occseg.errors import ConfigError, FileFormatError
 from occseg.nn import ClickNet, ClickNetConfig
-from occseg.train.checkpoint import load_clicknet, read_checkpoint, save_checkpoint
 
 torch.set_num_threads(1)
 

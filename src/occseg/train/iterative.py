@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from occseg.nn.inputs import InteractionEncoder
+from occseg.encode import InteractionEncoder
 from occseg.simulate.clicks import InteractionSimulator
 
 #: ``forward(maps B×C×H×W, prev B×1×H×W) -> probability B×1×H×W``.

@@ -1,4 +1,4 @@
-"""The ``Predictor`` protocol shared by classical and learned predictors.
+"""The model protocols: ``Predictor`` (clicks → mask) and the boundary and order models.
 
 Modelled on Segment Anything's ``SamPredictor``: :meth:`Predictor.set_image` runs the expensive
 per-image work once; :meth:`Predictor.predict` is called once per interaction.
@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from occseg.errors import InteractionError
-from occseg.types import Click
+from occseg.types import Click, Scribble
 
 
 @runtime_checkable
@@ -27,6 +27,27 @@ class Predictor(Protocol):
 
         ``prev_prob`` is the previous prediction of the same object (None for the first click).
         """
+
+
+@runtime_checkable
+class BoundaryModel(Protocol):
+    """Estimates an occlusion-boundary probability map, corrected by scribbles."""
+
+    def set_image(self, image: np.ndarray) -> None:
+        """Prepare for a new ``H×W×3 uint8`` RGB image."""
+
+    def predict_boundaries(self, scribbles: Sequence[Scribble]) -> np.ndarray:
+        """``H×W float32`` boundary probability given FN (``"fn"``) / FP (``"fp"``) scribbles."""
+
+
+@runtime_checkable
+class OrderModel(Protocol):
+    """Proposes the occlusion order of annotated objects."""
+
+    def order_objects(
+        self, image: np.ndarray, masks: Sequence[np.ndarray], boundaries: np.ndarray | None
+    ) -> list[tuple[int, int]]:
+        """``(front, back)`` index pairs: ``masks[front]`` occludes ``masks[back]``."""
 
 
 def check_image(image: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -73,7 +73,7 @@ def save_checkpoint(
     payload = {
         "format": _format_of(model),
         "version": VERSION,
-        "model_config": model.config.to_dict(),
+        "model_config": cast(Any, model).config.to_dict(),
         "model": state,
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
         "step": int(step),

@@ -97,7 +97,7 @@ def scribble_map(
     >>> int(m.sum()), float(m[10, 12]), float(m[12, 12])
     (13, 1.0, 0.0)
     """
-    canvas = np.zeros(shape, dtype=np.uint8)
+    canvas: np.ndarray = np.zeros(shape, dtype=np.uint8)
     for seg in segments:
         pts = np.asarray(seg, dtype=np.int64).reshape(-1, 2)
         canvas[pts[:, 0], pts[:, 1]] = 1

@@ -312,13 +312,13 @@ class ClickPredictorBase:
                 )
         if not any(c.positive for c in clicks):
             return np.zeros(shape, np.float32)
-        prob = self._predict(list(clicks), prev_prob)
+        prob = self._predict(shape, list(clicks), prev_prob)
         return np.clip(prob, 0.0, 1.0).astype(np.float32, copy=False)
 
     def _prepare(self, image: np.ndarray) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _predict(
-        self, clicks: list[Click], prev_prob: np.ndarray | None
+        self, shape: tuple[int, int], clicks: list[Click], prev_prob: np.ndarray | None
     ) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -85,8 +85,9 @@ class GeodesicPredictor(ClickPredictorBase):
             self._cache[key] = geodesic_distance(seeds, self._costs, init, self.n_passes)
         return self._cache[key]
 
-    def _predict(self, clicks: list[Click], prev_prob: np.ndarray | None) -> np.ndarray:
-        shape = self.image.shape[:2]
+    def _predict(
+        self, shape: tuple[int, int], clicks: list[Click], prev_prob: np.ndarray | None
+    ) -> np.ndarray:
         fg, bg = seed_masks(clicks, shape, self.seed_radius)
         init = None
         key_border: tuple = ()

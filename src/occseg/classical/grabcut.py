@@ -78,8 +78,9 @@ class GrabCutPredictor(ClickPredictorBase):
         small, self._scale, _ = downscale(image, self.max_side)
         self._bgr = cv2.cvtColor(small, cv2.COLOR_RGB2BGR)
 
-    def _predict(self, clicks: list[Click], prev_prob: np.ndarray | None) -> np.ndarray:
-        full = self.image.shape[:2]
+    def _predict(
+        self, full: tuple[int, int], clicks: list[Click], prev_prob: np.ndarray | None
+    ) -> np.ndarray:
         shape = self._bgr.shape[:2]
         s = self._scale
         clicks = scale_clicks(clicks, s, shape)
@@ -107,7 +108,10 @@ class GrabCutPredictor(ClickPredictorBase):
         bgd_model = np.zeros((1, 65), np.float64)
         fgd_model = np.zeros((1, 65), np.float64)
         cv2.setRNGSeed(self.seed)
-        cv2.grabCut(self._bgr, mask, None, bgd_model, fgd_model, self.n_iter, cv2.GC_INIT_WITH_MASK)
+        # rect=None: ignored with GC_INIT_WITH_MASK (OpenCV's stubs require a rectangle)
+        cv2.grabCut(  # type: ignore[call-overload]
+            self._bgr, mask, None, bgd_model, fgd_model, self.n_iter, cv2.GC_INIT_WITH_MASK
+        )
         obj = ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.float32)
         if shape != full:
             obj = cv2.resize(obj, full[::-1], interpolation=cv2.INTER_LINEAR)

@@ -194,8 +194,9 @@ class GraphCutPredictor(ClickPredictorBase):
         g.maxflow()
         return ~g.get_grid_segments(nodes)
 
-    def _predict(self, clicks: list[Click], prev_prob: np.ndarray | None) -> np.ndarray:
-        shape = self.image.shape[:2]
+    def _predict(
+        self, shape: tuple[int, int], clicks: list[Click], prev_prob: np.ndarray | None
+    ) -> np.ndarray:
         prev = None if prev_prob is None else prev_prob > 0.5
         fg_seed, bg_seed = seed_masks(clicks, shape, self.seed_radius)
         fg_col, bg_col = seed_masks(
@@ -224,9 +225,9 @@ class GraphCutPredictor(ClickPredictorBase):
             extra_fg += self.kappa * ~prev
             extra_bg += self.kappa * prev
 
-        mask = None
-        for _ in range(self.n_iter):
-            if mask is not None:
+        mask = np.zeros(shape, bool)
+        for iteration in range(self.n_iter):
+            if iteration:
                 fg_col = (mask | fg_seed) & ~bg_seed
                 bg_col = (~mask | bg_seed) & ~fg_seed
             d_fg = self._hist.neg_log_likelihood(fg_col) + extra_fg

@@ -79,8 +79,10 @@ class RandomWalkerPredictor(ClickPredictorBase):
         small, self._scale, _ = downscale(image, self.max_side)
         self._lab = cv2.cvtColor(small, cv2.COLOR_RGB2Lab).astype(np.float64)
 
-    def _predict(self, clicks: list[Click], prev_prob: np.ndarray | None) -> np.ndarray:
-        h, w = self.image.shape[:2]
+    def _predict(
+        self, shape: tuple[int, int], clicks: list[Click], prev_prob: np.ndarray | None
+    ) -> np.ndarray:
+        h, w = shape
         sh, sw = self._lab.shape[:2]
         s = self._scale
         small = scale_clicks(clicks, s, (sh, sw))

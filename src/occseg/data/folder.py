@@ -82,7 +82,7 @@ def open_folder(root: str | os.PathLike) -> Dataset:
                 "name it <image stem>.png or <image stem>_<k>.png"
             )
         per_image[stem].append((k, mask.name, SampleRef(mask.stem, images[stem], mask)))
-    refs = []
+    refs: list[SampleRef] = []
     for stem in sorted(per_image):
         if not per_image[stem]:
             raise DatasetError(

@@ -50,7 +50,7 @@ class SynthSample:
     @property
     def ob(self) -> np.ndarray:
         """``H×W bool`` occlusion-boundary map."""
-        return self.ob_occludes.any(axis=2)
+        return np.asarray(self.ob_occludes.any(axis=2))
 
     @property
     def occlusions(self) -> list[tuple[int, int]]:

@@ -22,11 +22,9 @@ from torch import nn
 
 from occseg.encode import ENCODERS, InteractionEncoder, make_encoder
 from occseg.nn.backbones import BODY_NAMES, build_body
-from occseg.nn.backbones.base import resize_to
+from occseg.nn.backbones.base import ImageNormalize, resize_to
 
 #: ImageNet statistics used to normalise the RGB input inside the model.
-IMAGE_MEAN = (0.485, 0.456, 0.406)
-IMAGE_STD = (0.229, 0.224, 0.225)
 
 #: Default parameter of each click encoding (disk radius 5, RITM Table 1; DT truncation 255).
 DEFAULT_ENCODING_PARAM = {"disk": 5.0, "distance": 255.0, "gaussian": 10.0}
@@ -160,8 +158,7 @@ class ClickNet(nn.Module):
                 n_maps, config.conv1s_hidden, self.body.stem_channels, config.conv1s_scale
             )
         self.head = nn.Conv2d(self.body.out_channels, 1, 1)
-        self.register_buffer("mean", torch.tensor(IMAGE_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(IMAGE_STD).view(1, 3, 1, 1), persistent=False)
+        self.normalize = ImageNormalize()
 
     def backbone_parameters(self) -> list[nn.Parameter]:
         """The backbone's parameters (RITM trains them at 1/10 of the learning rate)."""
@@ -185,7 +182,7 @@ class ClickNet(nn.Module):
         self, image: torch.Tensor, maps: torch.Tensor, prev: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Return ``(logits, aux_logits)`` at input resolution (``aux`` None without OCR)."""
-        x = (image - self.mean) / self.std
+        x = self.normalize(image)
         maps = self._inputs(image, maps, prev)
         if self.maps_block is None:  # Conv1E
             feats, aux = self.body(torch.cat([x, maps], dim=1))

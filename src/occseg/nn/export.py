@@ -50,7 +50,7 @@ def export_onnx_bytes(
         torch.onnx.export(
             _LogitsOnly(model),
             example_inputs(model, height, width),
-            buf,
+            buf,  # type: ignore[arg-type]  # the exporter writes to file objects too
             input_names=["image", "maps", "prev"],
             output_names=["logits"],
             dynamic_axes=axes if dynamic else None,

@@ -31,15 +31,14 @@ alone (:mod:`occseg.checkpoint`).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
 
 from occseg.nn.backbones import BODY_NAMES, build_trunk
-from occseg.nn.backbones.base import resize_to
+from occseg.nn.backbones.base import ImageNormalize, resize_to
 from occseg.nn.backbones.blocks import conv_bn_relu
-from occseg.nn.clicknet import IMAGE_MEAN, IMAGE_STD
 
 #: Number of side outputs (one per backbone level; Sec. 3.2 (iii): "five OB probability maps").
 N_SIDES = 5
@@ -247,10 +246,9 @@ class OBNet(nn.Module):
         # fusion: HED's weighted sum of the side outputs + a refinement with boundary features
         self.fuse_sides = nn.Conv2d(N_SIDES, 1, 1)
         nn.init.constant_(self.fuse_sides.weight, 1.0 / N_SIDES)
-        nn.init.zeros_(self.fuse_sides.bias)
+        nn.init.zeros_(cast(torch.Tensor, self.fuse_sides.bias))
         self.fuse_detail = nn.Sequential(conv_bn_relu(N_SIDES + b, b, 3), nn.Conv2d(b, 1, 1))
-        self.register_buffer("mean", torch.tensor(IMAGE_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(IMAGE_STD).view(1, 3, 1, 1), persistent=False)
+        self.normalize = ImageNormalize()
 
     def backbone_parameters(self) -> list[nn.Parameter]:
         """The backbone's parameters (may be trained at a lower rate)."""
@@ -267,7 +265,7 @@ class OBNet(nn.Module):
         """Return ``(fused, sides)`` logits at input resolution (``B×1×H×W``, ``B×5×H×W``)."""
         if prev is None or not self.config.prev_output:
             prev = image.new_zeros((image.shape[0], 1, *image.shape[2:]))
-        rgb = (image - self.mean) / self.std
+        rgb = self.normalize(image)
         inter = torch.cat([maps, prev], dim=1)
         levels = self.backbone.forward_levels(torch.cat([rgb, inter], dim=1))
         ref = levels[0]  # the stride-2 level fixes the decoder's size

@@ -31,9 +31,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from occseg.nn.backbones.base import ImageNormalize
 from occseg.nn.backbones.blocks import conv_bn_relu, make_stage, scaled
 from occseg.nn.backbones.resnet import RESNET_SPECS, ResNet
-from occseg.nn.clicknet import IMAGE_MEAN, IMAGE_STD
 
 __all__ = [
     "N_ORIENTATIONS",
@@ -212,8 +212,7 @@ class OrderNet(nn.Module):
         f = config.output_stride
         self.up_s = bilinear_deconv(config.n_classes, f, depthwise=True)
         self.up_be = bilinear_deconv(1 + N_ORIENTATIONS, f, depthwise=False)
-        self.register_buffer("mean", torch.tensor(IMAGE_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(IMAGE_STD).view(1, 3, 1, 1), persistent=False)
+        self.normalize = ImageNormalize()
 
     def backbone_parameters(self) -> list[nn.Parameter]:
         """Parameters of the ResNet trunk."""
@@ -226,7 +225,7 @@ class OrderNet(nn.Module):
 
     def forward(self, image: torch.Tensor) -> OrderNetOutput:
         h, w = image.shape[-2:]
-        x = (image - self.mean) / self.std
+        x = self.normalize(image)
         feats = self.fuse(self.ppm(self.trunk(x)[-1]))
         s = self.up_s(self.head_s(feats))[..., :h, :w]
         be = self.up_be(torch.cat([self.head_b(feats), self.head_e(feats)], dim=1))[..., :h, :w]

@@ -15,7 +15,7 @@ __all__ = ["DETECTORS", "canny_boundaries", "detect_boundaries", "sobel_boundari
 
 
 def _gray(image: NDArray[np.uint8]) -> NDArray[np.float32]:
-    img = np.asarray(image)
+    img: np.ndarray = np.asarray(image)
     if img.ndim == 3:
         img = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
     return img.astype(np.float32) / 255.0
@@ -34,7 +34,7 @@ def sobel_boundaries(image: NDArray[np.uint8], *, sigma: float = 0.0) -> NDArray
     -------
     (H, W) float32 array in ``[0, 1]``
     """
-    g = _gray(image)
+    g: np.ndarray = _gray(image)
     if sigma > 0:
         g = cv2.GaussianBlur(g, (0, 0), sigma)
     gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
@@ -64,7 +64,7 @@ def canny_boundaries(
     -------
     (H, W) float32 array in ``[0, 1]``
     """
-    g = _gray(image)
+    g: np.ndarray = _gray(image)
     if sigma > 0:
         g = cv2.GaussianBlur(g, (0, 0), sigma)
     g8 = np.clip(np.rint(g * 255.0), 0, 255).astype(np.uint8)
@@ -76,7 +76,7 @@ def canny_boundaries(
         return out
     for high in np.linspace(peak / levels, peak, levels, endpoint=False):
         out += cv2.Canny(g8, 0.4 * high, high, L2gradient=True) > 0
-    return out / levels
+    return out / np.float32(levels)
 
 
 DETECTORS = {"sobel": sobel_boundaries, "canny": canny_boundaries}

@@ -61,8 +61,10 @@ def conv_tri(image: NDArray[np.floating], r: int) -> NDArray[np.float64]:
         kernel = np.concatenate([np.arange(1, rad + 2), np.arange(rad, 0, -1)]).astype(np.float64)
         kernel /= (rad + 1) ** 2
     # BORDER_REFLECT is "fedcba|abcdefgh|hgfedcb", MATLAB's 'symmetric' padding.
-    return cv2.sepFilter2D(
-        img, cv2.CV_64F, kernel, kernel, anchor=(-1, -1), delta=0, borderType=cv2.BORDER_REFLECT
+    return np.asarray(
+        cv2.sepFilter2D(
+            img, cv2.CV_64F, kernel, kernel, anchor=(-1, -1), delta=0, borderType=cv2.BORDER_REFLECT
+        )
     )
 
 

@@ -56,7 +56,7 @@ Example
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, overload
 
 import cv2
 import maxflow
@@ -368,7 +368,12 @@ def jump_move(
     ``fast`` solves on the active region (module notes) and returns the same move as the plain
     whole-image graph cut.
     """
-    pb = pb_or_bg if isinstance(pb_or_bg, _Problem) else _problem(pb_or_bg, occ_pairs, lam, mu)
+    if isinstance(pb_or_bg, _Problem):
+        pb = pb_or_bg
+    elif occ_pairs is None:
+        raise ValueError("jump_move(bg_prob, x, occ_pairs): give the occlusion pairs with bg_prob")
+    else:
+        pb = _problem(pb_or_bg, occ_pairs, lam, mu)
     x = np.asarray(x, np.int64)
     target = x + 1
     if not fast:
@@ -463,6 +468,34 @@ _CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
 
 
 # ----------------------------------------------------------------------------- labellings
+
+
+@overload
+def order_labeling(
+    bg_prob: np.ndarray,
+    occ_pairs: np.ndarray,
+    *,
+    lam: float = ...,
+    mu: float = ...,
+    method: Method = ...,
+    max_moves: int = ...,
+    margin: int | None = ...,
+    return_history: Literal[False] = ...,
+) -> np.ndarray: ...
+
+
+@overload
+def order_labeling(
+    bg_prob: np.ndarray,
+    occ_pairs: np.ndarray,
+    *,
+    lam: float = ...,
+    mu: float = ...,
+    method: Method = ...,
+    max_moves: int = ...,
+    margin: int | None = ...,
+    return_history: Literal[True],
+) -> tuple[np.ndarray, list[float]]: ...
 
 
 def order_labeling(
@@ -743,8 +776,8 @@ def extract_instances(
         border = _inner_border(inst).ravel()
         on = np.bincount(flat, weights=bp * border, minlength=k + 1)[1:]
         inside = np.bincount(flat, weights=bp * ~border, minlength=k + 1)[1:]
-        scores = on - inside
-    return InstanceSet(inst, order, classes, np.asarray(scores, np.float64))
+        scores = (on - inside).astype(np.float64)
+    return InstanceSet(inst, order, classes, scores)
 
 
 def _inner_border(inst: np.ndarray) -> np.ndarray:

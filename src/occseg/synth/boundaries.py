@@ -107,13 +107,14 @@ def occlusion_boundaries(
             event[same] = ~cont
         p_front = depth[sl_p] <= depth[sl_q]
         k_p, k_q = (RIGHT, LEFT) if axis == 1 else (BOTTOM, TOP)
-        occludes[(*sl_p, k_p)] = event & p_front
-        occludes[(*sl_q, k_q)] = event & ~p_front
+        at_p, at_q = (*sl_p, k_p), (*sl_q, k_q)
+        occludes[at_p] = event & p_front
+        occludes[at_q] = event & ~p_front
         cross = event & (ip != iq) & (ip >= 0) & (iq >= 0)
         front = np.where(p_front, ip, iq)[cross]
         back = np.where(p_front, iq, ip)[cross]
         pairs.append(np.stack([front, back], axis=1))
-    ob = occludes.any(axis=2)
+    ob = np.asarray(occludes.any(axis=2))
     all_pairs = np.concatenate(pairs) if pairs else np.zeros((0, 2), np.int64)
     uniq = np.unique(all_pairs.astype(np.int64), axis=0) if len(all_pairs) else all_pairs
     occlusions = [(int(a), int(b)) for a, b in uniq]
@@ -152,7 +153,7 @@ def boundary_angle(occludes: np.ndarray, sigma: float = 1.0) -> np.ndarray:
     >>> float(boundary_angle(occ, sigma=0)[0, 0])
     0.0
     """
-    ob = occludes.any(axis=2)
+    ob = np.asarray(occludes.any(axis=2))
     flags = occludes.astype(np.float64)
     nx = flags[..., RIGHT] - flags[..., LEFT]
     ny = flags[..., BOTTOM] - flags[..., TOP]

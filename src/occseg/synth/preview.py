@@ -61,7 +61,7 @@ def _tile(img: np.ndarray, width: int, nearest: bool, thin: bool = False) -> np.
         k = int(np.ceil(w / width))
         img = ndimage.grey_dilation(img, size=(k, k, 1))
     size = (width, max(1, round(h * width / w)))
-    resample = Image.NEAREST if nearest else Image.BILINEAR
+    resample = Image.Resampling.NEAREST if nearest else Image.Resampling.BILINEAR
     return np.asarray(Image.fromarray(img).resize(size, resample))
 
 

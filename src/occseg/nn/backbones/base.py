@@ -5,6 +5,29 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+#: ImageNet channel statistics of RGB in [0, 1] (the normalisation of ImageNet-trained backbones).
+IMAGE_MEAN = (0.485, 0.456, 0.406)
+IMAGE_STD = (0.229, 0.224, 0.225)
+
+
+class ImageNormalize(nn.Module):
+    """``(image - mean) / std`` per channel for ``B×3×H×W`` RGB in [0, 1] (no learned weights)."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def __init__(
+        self,
+        mean: tuple[float, float, float] = IMAGE_MEAN,
+        std: tuple[float, float, float] = IMAGE_STD,
+    ) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return (image - self.mean) / self.std
+
 
 class SegmentationBody(nn.Module):
     """A backbone with its neck: image → features at 1/4 of the input resolution.

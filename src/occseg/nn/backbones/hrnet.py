@@ -9,6 +9,7 @@ configurations: 18s = (1, 3, 2) modules with 2 blocks, 18/32 = (1, 4, 3) modules
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -61,7 +62,7 @@ class HighResolutionModule(nn.Module):
         out = []
         for i, row in enumerate(self.fuse):
             y = xs[i]
-            for j, layer in enumerate(row):
+            for j, layer in enumerate(cast(nn.ModuleList, row)):
                 if j != i:
                     y = y + resize_to(layer(xs[j]), xs[i])
             out.append(self.relu(y))
@@ -123,7 +124,8 @@ class HRNet(nn.Module):
             x = x + stem_extra
         xs = [self.layer1(self.conv2(x))]
         for transition, stage in zip(self.transitions, self.stages, strict=True):
-            xs = [t(xs[min(i, len(xs) - 1)]) for i, t in enumerate(transition)]
+            steps = cast(nn.ModuleList, transition)
+            xs = [t(xs[min(i, len(xs) - 1)]) for i, t in enumerate(steps)]
             xs = stage(xs)
         return [x, *xs]
 

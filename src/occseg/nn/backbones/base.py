@@ -51,6 +51,9 @@ class SegmentationBody(nn.Module):
     in_channels: int
     stem_channels: int
     out_channels: int
+    #: The input normalisation the backbone was pre-trained with (see :class:`ImageNormalize`).
+    image_mean: tuple[float, float, float] = IMAGE_MEAN
+    image_std: tuple[float, float, float] = IMAGE_STD
 
     def backbone_parameters(self) -> list[nn.Parameter]:
         """Parameters of the backbone proper (trained at a lower rate; RITM Sec. 5)."""

@@ -22,6 +22,9 @@ from importlib import resources
 import torch
 from torch import nn
 
+from occseg.nn.backbones.base import SegmentationBody, resize_to
+from occseg.nn.backbones.blocks import conv_bn_relu, scaled
+
 #: ``(255 x - 127) / 128`` written as a normalisation of x in [0, 1].
 EFFICIENTNET_MEAN = (127.0 / 255.0,) * 3
 EFFICIENTNET_STD = (128.0 / 255.0,) * 3
@@ -191,3 +194,58 @@ def pretrained_efficientnet_lite(name: str = "efficientnet_lite0") -> EfficientN
     net = EfficientNetLite(name)
     net.load_state_dict(imagenet_state_dict(name), strict=True)
     return net
+
+
+class EfficientNetFPN(SegmentationBody):
+    """EfficientNet-Lite trunk + a feature pyramid (Lin et al., CVPR 2017) to 1/4 resolution.
+
+    Lateral 1×1 convolutions bring the stride-4/8/16/32 levels to ``fpn_width`` channels, the
+    top-down path adds each coarser level upsampled, and a 3×3 convolution smooths the stride-4
+    sum. The trunk is built untrained; :meth:`load_imagenet` loads the packaged weights (the
+    trainer does, once, before training; a checkpoint holds them afterwards).
+
+    Parameters
+    ----------
+    name
+        One of :data:`LITE_SPECS`.
+    width_mult
+        Multiplies the pyramid width (96 at 1.0); the trunk keeps its ImageNet widths.
+    in_channels
+        3 (Conv1S) or more (Conv1E; the extra stem channels start at zero).
+    """
+
+    image_mean = EFFICIENTNET_MEAN
+    image_std = EFFICIENTNET_STD
+
+    def __init__(
+        self, name: str = "efficientnet_lite0", width_mult: float = 1.0, in_channels: int = 3
+    ) -> None:
+        super().__init__()
+        self.backbone = EfficientNetLite(name, in_channels)
+        width = scaled(96, width_mult)
+        self.lateral = nn.ModuleList(
+            nn.Conv2d(c, width, 1) for c in self.backbone.level_channels[1:]
+        )
+        self.smooth = conv_bn_relu(width, width, 3)
+        self.in_channels = in_channels
+        self.stem_channels = self.backbone.stem_channels
+        self.out_channels = width
+
+    def load_imagenet(self) -> None:
+        """Load the packaged ImageNet weights into the trunk (extra input channels stay 0)."""
+        state = imagenet_state_dict(self.backbone.name)
+        stem = state["_conv_stem.weight"]
+        if self.in_channels != stem.shape[1]:
+            padded = stem.new_zeros(stem.shape[0], self.in_channels, *stem.shape[2:])
+            padded[:, : stem.shape[1]] = stem
+            state["_conv_stem.weight"] = padded
+        self.backbone.load_state_dict(state, strict=True)
+
+    def forward(
+        self, x: torch.Tensor, stem_extra: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        levels = self.backbone.forward_levels(x, stem_extra)[1:]
+        top = self.lateral[-1](levels[-1])
+        for lateral, level in zip(self.lateral[-2::-1], levels[-2::-1], strict=True):
+            top = lateral(level) + resize_to(top, level)
+        return self.smooth(top), None

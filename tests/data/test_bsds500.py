@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 import scipy.io
 
-from occseg.data import list_bsds500, open_bsds500, read_bsds_ground_truth
+from occseg.data import (
+    list_bsds500,
+    open_bsds500,
+    open_bsds500_objects,
+    open_dataset,
+    read_bsds_ground_truth,
+)
 from occseg.errors import ConfigError, DatasetError, FileFormatError
 
 H, W = 10, 20
@@ -78,6 +84,26 @@ def test_open_bsds500_regions(tmp_path, fx):
     assert ds[2].mask.all()
     assert len(open_bsds500(tmp_path, min_area_fraction=0.0)) == 8
     assert len(open_bsds500(tmp_path, min_area_fraction=0.5)) == 4
+
+
+def test_one_annotator_largest_regions(tmp_path, fx):
+    _bsds(tmp_path, fx)
+    one = open_bsds500(tmp_path, annotator=0, largest=1, min_area_fraction=0.0)
+    assert one.names == ["2018_a0_r1", "3096_a0_r1"]  # region 1 (120 px) beats 2 (79 px)
+    two = open_bsds500(tmp_path, annotator=0, largest=2, min_area_fraction=0.0)
+    assert two.names == [f"{n}_a0_r{r}" for n in ("2018", "3096") for r in (1, 2)]
+    assert open_bsds500(tmp_path, annotator=7).names[0] == "2018_a1_r1"  # last annotator
+    with pytest.raises(ConfigError):
+        open_bsds500(tmp_path, largest=0)
+
+
+def test_bsds500_objects_is_the_second_development_set(tmp_path, fx):
+    _bsds(tmp_path, fx)
+    ds = open_dataset(f"bsds500_objects:{tmp_path}")
+    assert ds.name == "bsds500-objects-test"
+    assert ds.names == [f"{n}_a0_r{r}" for n in ("2018", "3096") for r in (1, 2)]
+    assert np.array_equal(ds[1].mask, _segmentations()[0] == 2)
+    assert open_bsds500_objects(tmp_path, largest=1).names == ["2018_a0_r1", "3096_a0_r1"]
 
 
 def test_list_bsds500(tmp_path, fx):

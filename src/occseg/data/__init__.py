@@ -23,7 +23,13 @@ from occseg.data.base import Dataset, SampleRef, resolve_root
 from occseg.data.berkeley import open_berkeley
 from occseg.data.boundaries import BOUNDARY_READERS, open_boundary_dataset
 from occseg.data.boundary_sample import BoundaryDataset, BoundarySample
-from occseg.data.bsds500 import BSDSGroundTruth, list_bsds500, open_bsds500, read_bsds_ground_truth
+from occseg.data.bsds500 import (
+    BSDSGroundTruth,
+    list_bsds500,
+    open_bsds500,
+    open_bsds500_objects,
+    read_bsds_ground_truth,
+)
 from occseg.data.coco_mval import open_coco_mval
 from occseg.data.davis import open_davis
 from occseg.data.folder import open_folder
@@ -45,6 +51,7 @@ READERS: dict[str, Reader] = {
     "sbd": open_sbd,
     "pascal_voc": open_pascal_voc,
     "bsds500": open_bsds500,
+    "bsds500_objects": open_bsds500_objects,
     "folder": open_folder,
     "synth": open_synth,
 }
@@ -156,6 +163,7 @@ __all__ = [
     "open_berkeley",
     "open_boundary_dataset",
     "open_bsds500",
+    "open_bsds500_objects",
     "open_coco_mval",
     "open_dataset",
     "open_davis",

@@ -128,7 +128,12 @@ def load_bsds500_sample(ref: SampleRef) -> Sample:
 
 
 def open_bsds500(
-    root: str | os.PathLike, split: str = "test", min_area_fraction: float = 0.01
+    root: str | os.PathLike,
+    split: str = "test",
+    min_area_fraction: float = 0.01,
+    *,
+    annotator: int | None = None,
+    largest: int | None = None,
 ) -> Dataset:
     """Open BSDS500 with one sample per (image, annotator, region).
 
@@ -147,6 +152,11 @@ def open_bsds500(
         ``"train"``, ``"val"`` or ``"test"`` (default; the boundary benchmark's 200 images).
     min_area_fraction
         Regions smaller than this fraction of the image (default 0.01) are dropped.
+    annotator
+        Only this annotator's regions (0-based; images with fewer annotators use their last
+        one); None = every annotator.
+    largest
+        Keep only the ``largest`` largest regions of each annotator's map (ties by label).
 
     Returns
     -------
@@ -160,18 +170,45 @@ def open_bsds500(
     DatasetError
         If a folder is missing or an image has no ground truth.
     ConfigError
-        If ``min_area_fraction`` is not in ``[0, 1)``.
+        If ``min_area_fraction`` is not in ``[0, 1)``, or ``annotator`` / ``largest`` negative.
     """
     if not 0.0 <= min_area_fraction < 1.0:
         raise ConfigError(f"min_area_fraction must be in [0, 1), got {min_area_fraction}")
+    if (annotator is not None and annotator < 0) or (largest is not None and largest < 1):
+        raise ConfigError(f"annotator must be >= 0 and largest >= 1, got {annotator}, {largest}")
     refs = []
     pairs = list_bsds500(root, split)
     root = resolve_root(root, "bsds500")
     for image, mat in pairs:
-        for k, seg in enumerate(read_bsds_ground_truth(mat).segmentations):
-            counts = np.bincount(seg.ravel())
-            keep = np.flatnonzero((counts > 0) & (counts >= min_area_fraction * seg.size))
-            for region in keep[keep > 0]:
+        segs = read_bsds_ground_truth(mat).segmentations
+        chosen = range(len(segs)) if annotator is None else [min(annotator, len(segs) - 1)]
+        for k in chosen:
+            counts = np.bincount(segs[k].ravel())
+            counts[0] = 0  # label 0 is not a region
+            keep = np.flatnonzero((counts > 0) & (counts >= min_area_fraction * segs[k].size))
+            if largest is not None:
+                by_size = keep[np.argsort(-counts[keep], kind="stable")]
+                keep = np.sort(by_size[:largest])
+            for region in keep:
                 name = f"{image.stem}_a{k}_r{int(region)}"
                 refs.append(SampleRef(name, image, mat, instance_id=int(region), annotator=k))
     return Dataset(f"bsds500-{split}", refs, load_bsds500_sample, root)
+
+
+def open_bsds500_objects(
+    root: str | os.PathLike,
+    split: str = "test",
+    annotator: int = 0,
+    largest: int = 2,
+    min_area_fraction: float = 0.02,
+) -> Dataset:
+    """BSDS500 as an object set for click evaluation: each image's largest regions of one annotator.
+
+    The second development set beside COCO-MVal: ``bsds500_objects:PATH`` gives, for each of the
+    200 test images, the ``largest`` (2) largest regions of annotator ``annotator`` (0) covering
+    at least ``min_area_fraction`` of the image: whole objects and large surfaces, never the
+    small fragments of a fine annotation. Train on train+val only when this set is used.
+    See :func:`open_bsds500` for the layout and errors.
+    """
+    data = open_bsds500(root, split, min_area_fraction, annotator=annotator, largest=largest)
+    return Dataset(f"bsds500-objects-{split}", data.refs, load_bsds500_sample, data.root)

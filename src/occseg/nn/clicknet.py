@@ -5,8 +5,11 @@ default) and the previous mask (Sec. 3.3: the third interaction channel, zero fo
 click). The interaction maps enter the backbone either by **Conv1S** (a small convolution block
 whose output has the shape of the stem's first convolution block and is summed with it — RITM's
 choice) or by **Conv1E** (concatenated to the image before the first convolution; the ablation of
-Table 1). The body (HRNet+OCR or ResNet+DeepLabV3+) yields features at 1/4 resolution; a 1×1
-head gives logits that are bilinearly upsampled to the input size.
+Table 1). The body (HRNet+OCR, ResNet+DeepLabV3+ or EfficientNet-Lite+FPN) yields features at
+1/4 resolution; a 1×1 head gives logits that are bilinearly upsampled to the input size.
+
+A third fusion, ``"late"`` (ours, :mod:`occseg.nn.late_fusion`), keeps the clicks out of the
+body: :meth:`ClickNet.encode` runs once per image, :meth:`ClickNet.decode` once per click.
 
 :class:`ClickNetConfig` describes a model completely, so a checkpoint holding it (see
 :mod:`occseg.nn.checkpoint`) rebuilds the model alone.
@@ -23,11 +26,12 @@ from torch import nn
 from occseg.encode import ENCODERS, InteractionEncoder, make_encoder
 from occseg.nn.backbones import BODY_NAMES, build_body
 from occseg.nn.backbones.base import ImageNormalize, resize_to
-
-#: ImageNet statistics used to normalise the RGB input inside the model.
+from occseg.nn.late_fusion import ClickDecoder, LocalRefiner
 
 #: Default parameter of each click encoding (disk radius 5, RITM Table 1; DT truncation 255).
 DEFAULT_ENCODING_PARAM = {"disk": 5.0, "distance": 255.0, "gaussian": 10.0}
+#: How the interaction maps enter the network.
+FUSIONS = ("conv1s", "conv1e", "late")
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,8 @@ class ClickNetConfig:
     ocr_width
         HRNet only; None = the paper's 48/64/128 scaled by ``width_mult``.
     fusion
-        ``"conv1s"`` (RITM) or ``"conv1e"`` (ablation).
+        ``"conv1s"`` (RITM), ``"conv1e"`` (ablation) or ``"late"`` (encode once, decode per
+        click; :mod:`occseg.nn.late_fusion`).
     interaction
         Interaction type, a key of :data:`occseg.nn.inputs.ENCODERS` (``"clicks"``).
     encoding
@@ -59,6 +64,11 @@ class ClickNetConfig:
         Initial value of the Conv1S block's learnable output scale (0.05 in RITM's code, chosen
         not to disturb a pre-trained backbone; from random initialisation a larger value lets
         the clicks act sooner).
+    decoder_width
+        Late fusion only: width of the per-click decoder.
+    refine_window
+        Late fusion only: side of the window around the latest click in which the predictor
+        runs the full-resolution refinement (0: nowhere; training refines whole crops).
     pretrained
         The trainer initialised the backbone from packaged ImageNet weights
         (:meth:`ClickNet.load_pretrained`). Recorded for the record; rebuilding a model from a
@@ -75,13 +85,15 @@ class ClickNetConfig:
     prev_mask: bool = True
     conv1s_hidden: int = 16
     conv1s_scale: float = 0.05
+    decoder_width: int = 64
+    refine_window: int = 192
     pretrained: bool = False
 
     def __post_init__(self) -> None:
         if self.backbone not in BODY_NAMES:
             raise ValueError(f"backbone must be one of {BODY_NAMES}, got {self.backbone!r}")
-        if self.fusion not in ("conv1s", "conv1e"):
-            raise ValueError(f"fusion must be 'conv1s' or 'conv1e', got {self.fusion!r}")
+        if self.fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {FUSIONS}, got {self.fusion!r}")
         if self.interaction not in ENCODERS:
             raise ValueError(f"interaction must be one of {sorted(ENCODERS)}")
         if not self.width_mult > 0:
@@ -163,7 +175,13 @@ class ClickNet(nn.Module):
             self.maps_block = conv1s_block(
                 n_maps, config.conv1s_hidden, self.body.stem_channels, config.conv1s_scale
             )
-        self.head = nn.Conv2d(self.body.out_channels, 1, 1)
+        self.decoder: ClickDecoder | None = None
+        self.refiner: LocalRefiner | None = None
+        if config.fusion == "late":
+            self.decoder = ClickDecoder(self.body.out_channels, n_maps, config.decoder_width)
+            self.refiner = LocalRefiner(n_maps)
+        else:
+            self.head = nn.Conv2d(self.body.out_channels, 1, 1)
         self.normalize = ImageNormalize(self.body.image_mean, self.body.image_std)
 
     def load_pretrained(self) -> None:
@@ -200,10 +218,52 @@ class ClickNet(nn.Module):
             maps = torch.cat([maps, prev], dim=1)
         return maps
 
+    @property
+    def encodes_once(self) -> bool:
+        """Whether :meth:`encode` / :meth:`decode` split the work (late fusion)."""
+        return self.decoder is not None
+
+    def encode(self, image: torch.Tensor) -> torch.Tensor:
+        """Late fusion: the per-image features ``B×F×H/4×W/4`` of ``image`` (``B×3×H×W``)."""
+        if not self.encodes_once:
+            raise ValueError(
+                f"fusion {self.config.fusion!r} needs the clicks to encode; use forward"
+            )
+        return self.body(self.normalize(image))[0]
+
+    def decode(
+        self,
+        features: torch.Tensor,
+        image: torch.Tensor,
+        maps: torch.Tensor,
+        prev: torch.Tensor | None = None,
+        window: tuple[slice, slice] | None = None,
+    ) -> torch.Tensor:
+        """Late fusion: logits ``B×1×H×W`` from cached :meth:`encode` features and the clicks.
+
+        ``window`` (rows, columns) limits the full-resolution refinement to that region; its
+        output there equals a whole-image pass except within ``LocalRefiner.halo`` pixels of the
+        window's inner edges. None refines everywhere (training).
+        """
+        if self.decoder is None or self.refiner is None:
+            raise ValueError(f"fusion {self.config.fusion!r} has no per-click decoder")
+        maps = self._inputs(image, maps, prev)
+        logits = resize_to(self.decoder(features, maps), image)
+        rgb = self.normalize(image)
+        if window is None:
+            return self.refiner(rgb, logits, maps)
+        ys, xs = window
+        local = self.refiner(rgb[..., ys, xs], logits[..., ys, xs], maps[..., ys, xs])
+        logits = logits.clone()
+        logits[..., ys, xs] = local
+        return logits
+
     def forward_with_aux(
         self, image: torch.Tensor, maps: torch.Tensor, prev: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Return ``(logits, aux_logits)`` at input resolution (``aux`` None without OCR)."""
+        if self.encodes_once:
+            return self.decode(self.encode(image), image, maps, prev), None
         x = self.normalize(image)
         maps = self._inputs(image, maps, prev)
         if self.maps_block is None:  # Conv1E

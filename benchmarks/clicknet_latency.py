@@ -27,7 +27,7 @@ from occseg.predict import load_predictor
 from occseg.predict.clicknet import ClickNetPredictor
 from occseg.predict.registry import DEFAULT_CLICKNET, DEFAULT_CLICKNET_OPTIONS
 from occseg.predictor import Predictor
-from occseg.train.config import load_train_config
+from occseg.train.config import load_config
 from occseg.types import Click
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,7 +100,7 @@ def main() -> None:
         net: ClickNetPredictor = ClickNetPredictor(source, **options)
     else:
         source = f"random weights, model of {args.config}"
-        model = ClickNet(load_train_config(args.config).model_config())
+        model = ClickNet(load_config("clicks", args.config).model_config())
         net = ClickNetPredictor(model, **options)
     n_params = sum(p.numel() for p in net.model.parameters()) / 1e6
 

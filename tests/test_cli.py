@@ -48,7 +48,7 @@ def test_user_errors_give_one_line_and_exit_2(tmp_path, capsys, args, message):
     err = capsys.readouterr().err
     assert code == 2
     assert message in err and "Traceback" not in err
-    assert err.strip().count("\n") == 0 or "error:" in err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("error: ")
 
 
 def test_eval_clicks_writes_the_report(tmp_path, capsys):

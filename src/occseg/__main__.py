@@ -1,7 +1,8 @@
-"""``python -m occseg``: the same as the ``occseg`` command."""
+"""``python -m occseg``: the same as the ``occseg`` command (also under ``torchrun -m occseg``)."""
 
 import sys
 
 from occseg.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when a spawned worker process re-imports this module
+    sys.exit(main())

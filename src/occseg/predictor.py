@@ -19,6 +19,10 @@ from occseg.types import Click, Scribble
 class Predictor(Protocol):
     """Turns an image and clicks into an object probability map."""
 
+    @property
+    def threshold(self) -> float:
+        """The mask is ``prob > threshold`` (read by the click protocol and the app alike)."""
+
     def set_image(self, image: np.ndarray) -> None:
         """Prepare for a new ``H×W×3 uint8`` RGB image."""
 

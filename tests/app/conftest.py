@@ -42,6 +42,8 @@ class RegionPredictor:
     those under negative clicks; ``prev_prob`` is ignored.
     """
 
+    threshold = 0.49
+
     def set_image(self, image: np.ndarray) -> None:
         flat = image.astype(np.int64)
         key = (flat[..., 0] << 16) | (flat[..., 1] << 8) | flat[..., 2]
@@ -64,6 +66,7 @@ class BoxPredictor:
     """Stub model: a 7×7 square around every positive click; supports boundary clicks."""
 
     supports_boundary_clicks = True
+    threshold = 0.49
 
     def __init__(self) -> None:
         self.shape = (0, 0)

@@ -103,31 +103,6 @@ def test_model_crash_is_a_500_with_a_message_and_rolls_back(make_client, stubs):
     assert client.get(f"{URL}/annotation").json()["objects"] == []
 
 
-def test_large_images_are_segmented_at_a_bounded_size(stubs):
-    from occseg.app.scaling import ScaledPredictor
-
-    img = np.full((300, 400, 3), 20, np.uint8)
-    img[60:240, 100:300] = (200, 40, 40)
-    inner = stubs.RegionPredictor()
-    seen = {}
-    original = inner.set_image
-    inner.set_image = lambda image: (seen.update(shape=image.shape), original(image))
-    p = ScaledPredictor(inner, max_side=100)
-    p.set_image(img)
-    assert seen["shape"] == (75, 100, 3)
-    prob = p.predict([Click(150, 200, True)], prev_prob=np.zeros((300, 400), np.float32))
-    assert prob.shape == (300, 400) and prob.dtype == np.float32
-    truth = np.zeros((300, 400), bool)
-    truth[60:240, 100:300] = True
-    iou = ((prob >= 0.5) & truth).sum() / ((prob >= 0.5) | truth).sum()
-    assert iou > 0.95
-    small = ScaledPredictor(stubs.RegionPredictor(), max_side=1000)  # small images pass through
-    small.set_image(img)
-    assert np.array_equal(small.predict([Click(150, 200, True)]) >= 0.5, truth)
-    assert not p.supports_boundary_clicks
-    assert ScaledPredictor(stubs.BoxPredictor(), 100).supports_boundary_clicks
-
-
 def test_create_app_scales_only_plain_click_models(make_client, stubs):
     class Recording(stubs.RegionPredictor):
         def set_image(self, image):
@@ -147,3 +122,46 @@ def test_create_app_scales_only_plain_click_models(make_client, stubs):
     # (same project folder as above: the document is at version 1)
     assert client.post(f"{URL}/clicks", json={"version": 1, "y": 30, "x": 30}).status_code == 200
     assert both.shape == (60, 80)
+
+
+def test_automatic_order_adds_to_the_manual_order_and_is_undoable(make_client, stubs):
+    client = make_client(stubs.BoxPredictor(), Extensions(order=stubs.AreaOrder()))
+    v = 0
+
+    def post(path, **body):
+        nonlocal v
+        r = client.post(f"{URL}/{path}", json={"version": v, **body})
+        assert r.status_code == 200, r.text
+        v += 1
+        return r.json()
+
+    # areas: object 1 two 7×7 squares, object 2 one, object 3 three; the stub puts small in front
+    post("clicks", y=10, x=10)
+    post("clicks", y=10, x=30, object_id=1)
+    post("clicks", y=40, x=10)
+    for x in (40, 55, 70):
+        post("clicks", y=50, x=x, object_id=None if x == 40 else 3)
+    manual = post("order", action="add", front=1, back=2)["doc"]["order"]
+    assert manual["edges"] == [[1, 2]] and manual["can_undo"]
+    auto = post("order/auto")
+    assert auto["added"] == 2  # (2, 1) contradicts the manual pair: not added, not flipped
+    assert auto["doc"]["order"]["edges"] == [[1, 2], [2, 3], [1, 3]]
+    assert post("order/auto")["added"] == 0  # nothing left open
+    assert post("order/undo")["doc"]["order"]["edges"] == [[1, 2]]  # the automatic pairs
+    post("order", action="clear")
+    assert post("order/undo")["doc"]["order"]["edges"] == [[1, 2]]  # a clear, undone
+    after = post("order/undo")["doc"]["order"]
+    assert after["edges"] == [] and not after["can_undo"]
+    r = client.post(f"{URL}/order/undo", json={"version": v})
+    assert r.status_code == 422 and "no order change" in r.json()["detail"]
+
+
+def test_order_undo_leaves_out_deleted_objects(make_client, stubs):
+    client = make_client(stubs.BoxPredictor())
+    for v, (y, x) in enumerate([(10, 10), (40, 40), (10, 60)]):
+        client.post(f"{URL}/clicks", json={"version": v, "y": y, "x": x})
+    client.post(f"{URL}/order", json={"version": 3, "action": "add", "front": 1, "back": 2})
+    client.post(f"{URL}/order", json={"version": 4, "action": "add", "front": 3, "back": 2})
+    client.delete(f"{URL}/objects/1", params={"version": 5})
+    r = client.post(f"{URL}/order/undo", json={"version": 6})
+    assert r.status_code == 200 and r.json()["doc"]["order"]["edges"] == []

@@ -293,8 +293,17 @@ def test_optional_capabilities_appear_in_the_page(browser, images, tmp_path, stu
         _click_image(page, 80, 120)
         _wait_version(page, 5)
         assert page.evaluate("window.occseg.state.doc.order.edges") == [[1, 2]]
-        page.locator("#auto-order").click()  # the stub puts the smaller object in front
+        # the stub puts the smaller object (2) in front: the pair set by hand is kept
+        page.locator("#auto-order").click()
         _wait_version(page, 6)
+        assert page.evaluate("window.occseg.state.doc.order.edges") == [[1, 2]]
+        assert "added 0 pairs" in page.locator("#toast-text").inner_text()
+        page.keyboard.press("Control+z")  # in order mode: undo the last order change
+        _wait_version(page, 7)
+        assert page.evaluate("window.occseg.state.doc.order.edges") == []
+        assert page.locator("#undo-order").is_disabled()
+        page.locator("#auto-order").click()  # nothing set by hand: the model's pair is added
+        _wait_version(page, 8)
         assert page.evaluate("window.occseg.state.doc.order.edges") == [[2, 1]]
 
         page.keyboard.press("3")  # boundary mode: drag an FN scribble
@@ -304,12 +313,12 @@ def test_optional_capabilities_appear_in_the_page(browser, images, tmp_path, stu
         page.mouse.move((a["x"] + b["x"]) / 2, a["y"], steps=5)
         page.mouse.move(b["x"], b["y"], steps=5)
         page.mouse.up()
-        _wait_version(page, 7)
+        _wait_version(page, 9)
         page.wait_for_function("window.occseg.state.boundaryImage !== null")
         scribble = page.evaluate("window.occseg.state.doc.scribbles[0]")
         assert scribble["kind"] == "fn" and len(scribble["points"]) >= 2
         page.keyboard.press("Control+z")
-        _wait_version(page, 8)
+        _wait_version(page, 10)
         assert page.evaluate("window.occseg.state.doc.scribbles") == []
         page.screenshot(path=str(tmp_path / "boundary.png"))
 
@@ -317,10 +326,10 @@ def test_optional_capabilities_appear_in_the_page(browser, images, tmp_path, stu
         page.locator("#objects li[data-id='2'] .meta").click()
         assert page.evaluate("window.occseg.state.selected") == 2
         page.keyboard.press("Delete")
-        _wait_version(page, 9)
+        _wait_version(page, 11)
         assert page.locator("#objects li").count() == 1
         page.locator("#toast-undo").click()
-        _wait_version(page, 10)
+        _wait_version(page, 12)
         assert page.locator("#objects li").count() == 2
         assert page.evaluate("window.occseg.state.doc.order.edges") == [[2, 1]]
         assert not errors, errors

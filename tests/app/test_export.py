@@ -12,6 +12,7 @@ from pycocotools.coco import COCO
 
 from occseg.app.export import export_coco, occlusion_boundaries
 from occseg.cli import main
+from occseg.errors import DatasetError
 from occseg.io.coco import (
     format_depth_constraint,
     mask_to_rle,
@@ -122,3 +123,35 @@ def test_occlusion_boundaries_lie_on_the_front_object():
     back[2:6, 5:8] = True  # overlaps the front object's right column
     ob = occlusion_boundaries(front, back)
     assert ob[2:6, 5].all() and ob.sum() == 4 and not (ob & ~front).any()
+
+
+def test_export_refuses_missing_or_changed_images(client, tmp_path, images_dir, capsys):
+    _annotate(client)
+    project = tmp_path / "out"
+    saved = json.loads((project / "annotations" / "scene.png.json").read_text())
+    assert saved["image_file"]["bytes"] == (images_dir / "scene.png").stat().st_size
+    original = (images_dir / "scene.png").read_bytes()
+    changed = bytearray(original)
+    changed[-20] ^= 0xFF  # same size, other content
+    (images_dir / "scene.png").write_bytes(bytes(changed))
+    assert main(["export", "coco", "--project", str(project)]) == 2
+    err = capsys.readouterr().err
+    assert "changed since it was annotated" in err and len(err.strip().splitlines()) == 1
+    (images_dir / "scene.png").unlink()
+    with pytest.raises(DatasetError, match="missing"):
+        export_coco(project)
+    (images_dir / "scene.png").write_bytes(original)
+    assert export_coco(project).n_annotations == 2
+
+
+def test_documents_made_before_fingerprints_get_one_when_opened(make_client, tmp_path):
+    client = make_client()
+    _annotate(client)
+    path = tmp_path / "out" / "annotations" / "scene.png.json"
+    doc = json.loads(path.read_text())
+    del doc["image_file"]
+    path.write_text(json.dumps(doc))
+    assert export_coco(tmp_path / "out").n_annotations == 2  # nothing to compare with yet
+    restarted = make_client()
+    restarted.patch(f"{URL}/objects/1", json={"version": doc["version"], "label": "crate"})
+    assert json.loads(path.read_text())["image_file"]["sha256"]

@@ -13,19 +13,24 @@ import scipy.io
 from PIL import Image
 from scipy.optimize import linear_sum_assignment
 
+from occseg import parallel
 from occseg.cli import main
+from occseg.errors import ConfigError, FileFormatError
 from occseg.eval.boundaries import (
+    BoundaryReport,
     _area_pr,
     _max_f,
     _r50,
     boundary_pr,
     image_counts,
     match_boundaries,
+    merge_boundary_reports,
     occlusion_pr,
     plot_pr,
     thresholds_for,
 )
 from occseg.occlusion import thin
+from occseg.parallel import Shard
 
 
 def _lines(h: int = 120, w: int = 160) -> np.ndarray:
@@ -192,7 +197,8 @@ def _synthetic(seed: int, h: int = 90, w: int = 120) -> tuple[np.ndarray, list[n
     return np.round(prob * 255) / 255, gts
 
 
-def test_jobs_give_identical_counts() -> None:
+def test_jobs_give_identical_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "cpu_count", lambda: 2)  # a real pool even on one CPU
     cases = [_synthetic(s) for s in range(3)]
     probs = [c[0] for c in cases]
     gts = [c[1] for c in cases]
@@ -204,6 +210,55 @@ def test_jobs_give_identical_counts() -> None:
         assert np.array_equal(a.cnt_p, b.cnt_p) and np.array_equal(a.cnt_r, b.cnt_r)
     assert r1.ods == r2.ods and r1.ois == r2.ois and r1.ap == r2.ap
     assert 0.0 < r1.ods < 1.0 and r1.ois >= r1.ods - 1e-9
+
+
+def _via_json(report: BoundaryReport) -> BoundaryReport:
+    """The report as another machine hands it back: written as JSON, read again."""
+    return BoundaryReport.from_dict(json.loads(json.dumps(report.to_dict(), allow_nan=False)))
+
+
+def test_shards_merge_into_the_unsharded_report() -> None:
+    cases = [_synthetic(s, 48, 64) for s in range(5)]
+    probs, gts = [c[0] for c in cases], [c[1] for c in cases]
+    names = [f"img{i}" for i in range(5)]
+    whole = boundary_pr(probs, gts, 9, 0.02, names=names)
+    parts = []
+    for k in (3, 1, 2):
+        shard = Shard(k, 3)
+        sel = [shard.select(x) for x in (probs, gts, names)]
+        part = boundary_pr(sel[0], sel[1], 9, 0.02, names=sel[2], shard=shard)
+        assert part.names == sel[2] and part.to_dict()["shard"] == f"{k}/3"
+        parts.append(_via_json(part))
+    merged = merge_boundary_reports(parts)
+    assert merged.names == names and merged.shard is None
+    assert [c.to_dict() for c in merged.counts] == [c.to_dict() for c in whole.counts]
+    assert merged.to_dict() == whole.to_dict()
+    with pytest.raises(ConfigError, match="missing"):
+        merge_boundary_reports(parts[:2])
+    with pytest.raises(ConfigError, match="not from a sharded run"):
+        merge_boundary_reports([*parts, whole])
+    with pytest.raises(FileFormatError, match="sharded"):
+        BoundaryReport.from_dict(whole.to_dict())
+
+
+def test_occlusion_shards_keep_their_orientation_counts() -> None:
+    cases = [_synthetic(s, 48, 64) for s in (5, 6, 7)]
+    probs, gts = [c[0] for c in cases], [c[1] for c in cases]
+    oris = [np.full(p.shape, 0.3) for p in probs]
+    errors = (np.pi, 1.2, 1.2)  # image 0 annotated the other way round
+    gori = [[np.full(p.shape, 0.3 + e) for _ in g] for (p, g), e in zip(cases, errors, strict=True)]
+    whole = occlusion_pr(probs, oris, gts, gori, 9, 0.02)
+    parts = [
+        _via_json(occlusion_pr(*(s.select(x) for x in (probs, oris, gts, gori)), 9, 0.02, shard=s))
+        for s in (Shard(1, 2), Shard(2, 2))
+    ]
+    merged = merge_boundary_reports(parts)
+    assert merged.orientation is not None and whole.orientation is not None
+    assert merged.orientation.ods == whole.orientation.ods
+    assert merged.to_dict()["orientation"] == whole.to_dict()["orientation"]
+    plain = _via_json(boundary_pr(probs[1::2], gts[1::2], 9, 0.02, shard=Shard(2, 2)))
+    with pytest.raises(ConfigError, match="other settings"):
+        merge_boundary_reports([parts[0], plain])
 
 
 def test_occlusion_orientation(tmp_path: Path) -> None:

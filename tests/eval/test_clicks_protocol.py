@@ -78,6 +78,8 @@ def test_matches_exact_euclidean_distance(seed):
 class ScriptedPredictor:
     """Returns a fixed sequence of masks, one per click, and records what it was given."""
 
+    threshold = 0.49
+
     def __init__(self, masks):
         self.masks, self.calls = masks, []
 
@@ -120,12 +122,14 @@ def test_threshold_never_reached_counts_max_clicks():
     assert summary["mIoU@k"]["5"] == 0.0 and "10" not in summary["mIoU@k"]
 
 
-def test_prediction_threshold_is_049():
+def test_the_mask_is_prob_above_the_predictor_threshold():
     gt = np.zeros((10, 10), bool)
     gt[2:8, 2:8] = True
     prob = np.where(gt, 0.495, 0.485).astype(np.float32)
 
     class Const:
+        threshold = 0.49  # RITM's, as every occseg predictor
+
         def set_image(self, image):
             pass
 
@@ -133,6 +137,11 @@ def test_prediction_threshold_is_049():
             return prob
 
     assert evaluate_clicks(Const(), [_sample(gt)]).results[0].ious == [1.0]
+    Const.threshold = 0.48  # everything is object
+    (result,) = evaluate_clicks(Const(), [_sample(gt)], max_clicks=1).results
+    assert result.ious == [0.36]
+    (result,) = evaluate_clicks(Const(), [_sample(gt)], max_clicks=1, pred_thr=0.49).results
+    assert result.ious == [1.0]  # an explicit threshold still wins
 
 
 def test_summary_counts_and_carry_forward():
@@ -172,7 +181,7 @@ def test_exact_ties_are_repeatable_and_negative():
 
 def test_parse_options_types_and_errors():
     from occseg.errors import ConfigError
-    from occseg.eval.cli import parse_options
+    from occseg.eval.click_run import parse_options
 
     got = parse_options(["refine=hybrid", "flip=false", "refine.weight=2.5", "zoom-in=True", "n=3"])
     assert got == {

@@ -14,7 +14,7 @@ from occseg.cli import main
 def _tiny_model(path):
     from occseg.checkpoint import save_checkpoint
     from occseg.nn.ordernet import OrderNet, OrderNetConfig
-    from occseg.train.order import default_class_names
+    from occseg.train.config import default_class_names
 
     torch.manual_seed(0)
     cfg = OrderNetConfig(width_mult=0.125, pool_bins=(1, 2), class_names=default_class_names())

@@ -59,6 +59,28 @@ def test_predictor_two_steps() -> None:
     assert np.array_equal(predictor.predict(strokes), refined)  # automatic step run inside
 
 
+def test_predictor_user_errors_are_interaction_errors() -> None:
+    torch.manual_seed(0)
+    predictor = OBPredictor(OBNet(OBNetConfig(**TINY)))
+    with pytest.raises(InteractionError, match="set_image"):
+        predictor.predict([Scribble(((1, 1),), "fn")])
+    with pytest.raises(InteractionError, match="RGB image"):
+        predictor.set_image(np.zeros((45, 70), np.uint8))
+    predictor.set_image(np.zeros((45, 70, 3), np.uint8))
+    strokes = [Scribble(((20, 5), (20, 60)), "fn")]
+    wrong = np.zeros((70, 45), np.float32)
+    for call in (
+        lambda: predictor.predict(strokes, previous_prob=wrong),
+        lambda: predictor.predict([], previous_prob=wrong),
+        lambda: predictor.refine(wrong.T, wrong.T, wrong),
+        lambda: predictor.forward(wrong, wrong.T, wrong.T),
+    ):
+        with pytest.raises(InteractionError, match="shape"):
+            call()
+    with pytest.raises(InteractionError, match="outside"):
+        predictor.predict([Scribble(((20, 5), (20, 70)), "fp")])
+
+
 def test_predictor_from_checkpoint(tmp_path: Path) -> None:
     from occseg.checkpoint import save_checkpoint
 
@@ -95,7 +117,7 @@ def test_shipped_model_beats_sobel_on_unseen_scenes(tmp_path: Path) -> None:
     from occseg.data.boundaries import open_boundary_dataset
     from occseg.eval.boundaries import boundary_pr
     from occseg.occlusion.detectors import detect_boundaries
-    from occseg.predict.cli import DEFAULT_OBNET
+    from occseg.predict.boundary_map import DEFAULT_OBNET
     from occseg.synth import generate_dataset
 
     assert DEFAULT_OBNET.is_file() and DEFAULT_OBNET.stat().st_size <= 10 * 2**20

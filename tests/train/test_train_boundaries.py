@@ -20,7 +20,7 @@ from occseg.train.boundaries import (
     stage2_start,
     train_boundaries,
 )
-from occseg.train.config import BoundaryTrainConfig, load_boundary_config
+from occseg.train.config import BoundaryTrainConfig, load_config
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 TINY_MODEL = {"width_mult": 0.25, "channels": 4, "boundary_channels": 4, "strip_kernel": 5}
@@ -53,7 +53,7 @@ def _config(out: Path, scenes: Path, **overrides) -> BoundaryTrainConfig:
 
 
 def test_shipped_config_loads() -> None:
-    cfg = load_boundary_config(CONFIGS / "obnet-cpu.yaml")
+    cfg = load_config("boundaries", CONFIGS / "obnet-cpu.yaml")
     mc = cfg.model_config()
     assert mc.scribble_radius == 12 and mc.prev_threshold == 0.7 and not mc.binary_prev
     assert cfg.stage2_epoch == 5 and cfg.max_segments == 5 and cfg.threshold == 0.7
@@ -67,7 +67,7 @@ def test_config_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="KIND:PATH"):
         BoundaryTrainConfig.from_dict({"data": ["just/a/path"]})
     with pytest.raises(ConfigError, match="no training data"):
-        train_boundaries(BoundaryTrainConfig(out=str(tmp_path)), progress=False)
+        train_boundaries(BoundaryTrainConfig.from_dict({"out": str(tmp_path)}), progress=False)
 
 
 def test_negative_weights_rise_under_fp_scribbles_only() -> None:
@@ -82,7 +82,7 @@ def test_negative_weights_rise_under_fp_scribbles_only() -> None:
 
 
 def test_stage2_start_in_epochs() -> None:
-    cfg = BoundaryTrainConfig(batch_size=4)
+    cfg = BoundaryTrainConfig.from_dict({"batch_size": 4})
     assert stage2_start(cfg, n_images=10) == 4 * 3  # 3 steps per epoch, stage 2 from epoch 5
     assert stage2_start(cfg, n_images=10, world=2) == 4 * 2
     assert stage2_start(BoundaryTrainConfig(stage2_step=7), 10) == 7

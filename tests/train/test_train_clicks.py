@@ -17,7 +17,7 @@ from occseg.checkpoint import load_clicknet, read_checkpoint
 from occseg.errors import ConfigError
 from occseg.train.augment import augment
 from occseg.train.clicks import train_clicks
-from occseg.train.config import AugmentConfig, TrainConfig, load_train_config
+from occseg.train.config import AugmentConfig, LoopConfig, TrainConfig, load_config
 from occseg.train.loop import StepSampler, learning_rate_factor, make_optimizer
 from occseg.train.sources import (
     CocoSource,
@@ -36,9 +36,9 @@ TINY = CONFIGS / "clicknet-tiny-test.yaml"
 
 def test_shipped_configs_load() -> None:
     for path in sorted(CONFIGS.glob("clicknet-*.yaml")):
-        cfg = load_train_config(path)
+        cfg = load_config("clicks", path)
         assert cfg.model_config().backbone
-    cfg = load_train_config(CONFIGS / "clicknet-hrnet18s-cpu.yaml")
+    cfg = load_config("clicks", CONFIGS / "clicknet-hrnet18s-cpu.yaml")
     assert cfg.max_iters == 3 and 256 <= min(cfg.crop_size) <= 320
 
 
@@ -46,15 +46,15 @@ def test_config_errors(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("stepz: 3\n")
     with pytest.raises(ConfigError, match="unknown option"):
-        load_train_config(bad)
+        load_config("clicks", bad)
     bad.write_text("model: {backbone: vgg}\n")
     with pytest.raises(ConfigError, match="backbone"):
-        load_train_config(bad)
+        load_config("clicks", bad)
     bad.write_text("augment: {flipp: true}\n")
     with pytest.raises(ConfigError, match=r"augment\.flipp"):
-        load_train_config(bad)
+        load_config("clicks", bad)
     with pytest.raises(ConfigError, match="does not exist"):
-        load_train_config(tmp_path / "none.yaml")
+        load_config("clicks", tmp_path / "none.yaml")
     with pytest.raises(ConfigError, match="unknown data kind"):
         make_source([{"kind": "imagenet"}])
 
@@ -136,13 +136,15 @@ def test_coco_source_with_lvis(tmp_path: Path) -> None:
 
 
 def test_lr_schedule_and_param_groups() -> None:
-    cfg = TrainConfig(steps=100, lr=1.0, lr_milestones=(0.5, 0.9), lr_gamma=0.1)
+    cfg = LoopConfig(steps=100, lr=1.0, lr_milestones=(0.5, 0.9), lr_gamma=0.1)
     assert [learning_rate_factor(s, cfg) for s in (0, 49, 50, 89, 90)] == pytest.approx(
         [1, 1, 0.1, 0.1, 0.01]
     )
     from occseg.nn import ClickNet, ClickNetConfig
 
-    opt = make_optimizer(ClickNet(ClickNetConfig(width_mult=0.125)), TrainConfig(lr=1e-3))
+    opt = make_optimizer(
+        ClickNet(ClickNetConfig(width_mult=0.125)), TrainConfig.from_dict({"lr": 1e-3}).loop
+    )
     assert [g["lr"] for g in opt.param_groups] == pytest.approx([1e-4, 1e-3])
 
 
@@ -156,7 +158,7 @@ def _tiny(tmp_path: Path, **overrides) -> TrainConfig:
     options = {"out": str(tmp_path), "crop_size": [32, 32], "batch_size": 2, "steps": 6}
     options.update(log_every=1, checkpoint_every=3)
     options.update(overrides)
-    return load_train_config(TINY, **options)
+    return load_config("clicks", TINY, **options)
 
 
 def test_resume_continues_exactly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -186,7 +188,7 @@ def test_two_process_gloo_training_loss_falls(tmp_path: Path) -> None:
     """torchrun, 2 processes, gloo: the loss falls on a tiny generated set."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
-    cmd += ["-m", "occseg.train", "clicks", "--config", str(TINY), "--out", str(tmp_path)]
+    cmd += ["-m", "occseg", "train", "clicks", "--config", str(TINY), "--out", str(tmp_path)]
     cmd += ["--no-progress"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -11,13 +11,8 @@ import torch
 
 from occseg.checkpoint import load_ordernet, read_checkpoint
 from occseg.errors import ConfigError
-from occseg.train.order import (
-    OrderTrainConfig,
-    OrderTrainSet,
-    load_order_config,
-    train_order,
-    training_targets,
-)
+from occseg.train.config import OrderTrainConfig, load_config
+from occseg.train.order import OrderTrainSet, train_order, training_targets
 
 
 @pytest.fixture(scope="module")
@@ -87,9 +82,9 @@ def test_config_errors(tmp_path, scenes):
         OrderTrainConfig.from_dict({})
     path = tmp_path / "c.yaml"
     path.write_text(f"data: {scenes}\nsteps: 5\n")
-    assert load_order_config(path, steps=7).steps == 7
+    assert load_config("order", path, steps=7).loop.steps == 7
 
 
 def test_shipped_config_loads():
-    cfg = load_order_config(Path(__file__).parents[2] / "configs" / "ordernet-cpu.yaml")
+    cfg = load_config("order", Path(__file__).parents[2] / "configs" / "ordernet-cpu.yaml")
     assert cfg.model_config().backbone == "resnet18"

@@ -3,19 +3,26 @@
 A document is a plain JSON-ready dict, so what is saved is exactly what is served::
 
     {"format": "occseg-annotation", "format_version": 1, "image": "cat.png",
-     "width": W, "height": H, "version": 12, "next_id": 3,
+     "width": W, "height": H, "image_file": {"bytes": 81234, "sha256": "<hex>"},
+     "version": 12, "next_id": 3,
      "objects": [{"id": 1, "label": "cat", "color": "#e6194b", "visible": true,
                   "finished": true,
                   "steps": [{"y": 10, "x": 20, "positive": true, "kind": "click",
                              "rle": "<COCO compressed counts>", "ms": 31.5}, ...],
                   "redo": [...]}],
      "order": [[front_id, back_id], ...],
+     "order_history": [[[front_id, back_id], ...], ...],
      "scribbles": [{"kind": "fn", "points": [[y, x], ...]}, ...],
      "trash": [{"object": {...}, "order": [[front_id, back_id], ...]}, ...]}
 
-Each step keeps the mask *after* it, so undo/redo are exact and need no model. The ``version``
-grows by one on every change; a change made against an older version is refused
-(:class:`VersionConflict`), so two tabs cannot silently overwrite each other.
+The objects' clicks are the serialised form of a :class:`~occseg.predict.session.Session`
+(:func:`session_dict`): the server replays them through the predictor to get the probabilities
+back after a restart, so the app gives the masks of the click protocol. Each step also keeps the
+mask *after* it, so the page, undo/redo and the export need no model. ``order_history`` holds
+the orders before the last changes (:func:`undo_order`). ``image_file`` is the size and SHA-256
+of the image file when the document was made; the export refuses an image that no longer
+matches. The ``version`` grows by one on every change; a change made against an older version
+is refused (:class:`VersionConflict`), so two tabs cannot silently overwrite each other.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ import numpy as np
 from occseg.app.ordering import find_cycles, relative_depth
 from occseg.errors import FileFormatError, InteractionError, OccsegError
 from occseg.io.coco import mask_to_rle, rle_area, rle_to_mask
+from occseg.predict.session import Interaction, interaction_from_dict
+from occseg.types import Scribble
 
 FORMAT = "occseg-annotation"
 FORMAT_VERSION = 1
@@ -41,6 +50,7 @@ PALETTE = (
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 MAX_LABEL = 100
 MAX_TRASH = 20  # deleted objects kept for "undo delete"
+MAX_ORDER_HISTORY = 50  # order changes that can be undone
 
 
 class VersionConflict(OccsegError):
@@ -51,24 +61,31 @@ class ObjectNotFound(OccsegError):
     """The request names an object that the document does not hold."""
 
 
-def new_document(image: str, height: int, width: int) -> dict[str, Any]:
-    """An empty document for ``image`` of the given size (version 0)."""
+def new_document(
+    image: str, height: int, width: int, image_file: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """An empty document for ``image`` of the given size (version 0); ``image_file`` is the
+    fingerprint of the image file (see :func:`occseg.app.project.file_fingerprint`)."""
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "image": image,
         "width": int(width),
         "height": int(height),
+        "image_file": image_file,
         "version": 0,
         "next_id": 1,
         "objects": [],
         "order": [],
+        "order_history": [],
         "scribbles": [],
         "trash": [],
     }
 
 
-def validate_document(doc: Any, *, image: str, height: int, width: int) -> dict[str, Any]:
+def validate_document(
+    doc: Any, *, image: str, height: int | None, width: int | None
+) -> dict[str, Any]:
     """Check a loaded document's structure and image size; raise :class:`FileFormatError`."""
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise FileFormatError(f"annotation of {image} is not an occseg annotation file")
@@ -86,12 +103,17 @@ def validate_document(doc: Any, *, image: str, height: int, width: int) -> dict[
                 int(step["y"]), int(step["x"]), str(step["rle"])
         for front, back in doc["order"]:
             int(front), int(back)
+        for order in doc.get("order_history", []):
+            for front, back in order:
+                int(front), int(back)
     except (KeyError, TypeError, ValueError):
         raise FileFormatError(
             f"annotation of {image} lacks required fields; restore it from a backup or move it away"
         ) from None
     doc.setdefault("scribbles", [])
     doc.setdefault("trash", [])
+    doc.setdefault("order_history", [])
+    doc.setdefault("image_file", None)
     return doc
 
 
@@ -142,10 +164,35 @@ def object_mask(doc: dict, obj: dict) -> np.ndarray:
     return rle_to_mask(_rle(doc, obj["steps"][-1]["rle"]))
 
 
-def interactions_of(obj: dict) -> list[tuple[int, int, bool, str]]:
-    """``(y, x, positive, kind)`` of every interaction of ``obj`` still in effect, in order;
-    ``kind`` is ``"click"`` or ``"boundary"`` (a boundary click)."""
-    return [(s["y"], s["x"], s["positive"], s.get("kind", "click")) for s in obj["steps"]]
+def interactions_of(obj: dict) -> tuple[tuple[Interaction, ...], tuple[Interaction, ...]]:
+    """The interactions of ``obj`` in effect and its undone ones (next to redo last)."""
+    return (
+        tuple(interaction_from_dict(s) for s in obj["steps"]),
+        tuple(interaction_from_dict(s) for s in obj["redo"]),
+    )
+
+
+def session_dict(doc: dict) -> dict[str, Any]:
+    """The document's objects as a :meth:`~occseg.predict.session.Session.from_dict` dict."""
+    keys = ("y", "x", "positive", "kind")
+    return {
+        "objects": [
+            {
+                "id": obj["id"],
+                "clicks": [{k: s[k] for k in keys if k in s} for s in obj["steps"]],
+                "redo": [{k: s[k] for k in keys if k in s} for s in obj["redo"]],
+            }
+            for obj in doc["objects"]
+        ]
+    }
+
+
+def scribbles_of(doc: dict) -> list[Scribble]:
+    """The document's boundary scribbles."""
+    return [
+        Scribble(tuple((int(y), int(x)) for y, x in s["points"]), s["kind"])
+        for s in doc.get("scribbles", [])
+    ]
 
 
 def check_point(doc: dict, y: int, x: int) -> None:
@@ -219,21 +266,64 @@ def restore_object(doc: dict, object_id: int) -> dict:
     return obj
 
 
+def _remember_order(doc: dict) -> None:
+    """Keep the current order for :func:`undo_order` (call before changing it)."""
+    history = [*doc.get("order_history", []), [list(e) for e in doc["order"]]]
+    doc["order_history"] = history[-MAX_ORDER_HISTORY:]
+
+
 def set_in_front(doc: dict, front: int, back: int) -> None:
     """Record that object ``front`` occludes object ``back`` (replacing the reverse edge)."""
     if front == back:
         raise InteractionError("an object cannot be in front of itself; pick two objects")
     get_object(doc, front), get_object(doc, back)
+    _remember_order(doc)
     doc["order"] = [e for e in doc["order"] if sorted(e) != sorted([front, back])]
     doc["order"].append([front, back])
 
 
 def remove_order(doc: dict, front: int, back: int) -> None:
     """Forget the order between ``front`` and ``back`` (either direction)."""
-    before = len(doc["order"])
-    doc["order"] = [e for e in doc["order"] if sorted(e) != sorted([front, back])]
-    if len(doc["order"]) == before:
+    kept = [e for e in doc["order"] if sorted(e) != sorted([front, back])]
+    if len(kept) == len(doc["order"]):
         raise InteractionError(f"no order is set between objects {front} and {back}")
+    _remember_order(doc)
+    doc["order"] = kept
+
+
+def clear_order(doc: dict) -> None:
+    """Forget the whole order (undoable)."""
+    _remember_order(doc)
+    doc["order"] = []
+
+
+def add_proposed_order(doc: dict, pairs: list[tuple[int, int]]) -> int:
+    """Add ``(front, back)`` object-id pairs of an automatic ordering to the order.
+
+    The order set so far wins: a pair is added only if neither direction is set yet, so
+    automatic ordering never removes or flips what the annotator decided. Returns the number of
+    pairs added (undoable as one change).
+    """
+    known = {frozenset(e) for e in doc["order"]}
+    new = []
+    for front, back in pairs:
+        get_object(doc, front), get_object(doc, back)
+        if front != back and frozenset((front, back)) not in known:
+            known.add(frozenset((front, back)))
+            new.append([int(front), int(back)])
+    if new:
+        _remember_order(doc)
+        doc["order"] = [*doc["order"], *new]
+    return len(new)
+
+
+def undo_order(doc: dict) -> None:
+    """Go back to the order before the last order change (edges of deleted objects left out)."""
+    if not doc.get("order_history"):
+        raise InteractionError("there is no order change to undo")
+    alive = {o["id"] for o in doc["objects"]}
+    previous = doc["order_history"].pop()
+    doc["order"] = [list(e) for e in previous if set(e) <= alive]
 
 
 def order_summary(doc: dict) -> dict[str, Any]:
@@ -245,6 +335,7 @@ def order_summary(doc: dict) -> dict[str, Any]:
         "edges": [list(e) for e in edges],
         "cycles": find_cycles(ids, edges),
         "depth": {str(k): v for k, v in depth.items()},
+        "can_undo": bool(doc.get("order_history")),
     }
 
 
@@ -262,8 +353,13 @@ def public_view(doc: dict) -> dict[str, Any]:
                 "visible": obj["visible"],
                 "finished": obj["finished"],
                 "clicks": [
-                    {"y": y, "x": x, "positive": p, "kind": k}
-                    for y, x, p, k in interactions_of(obj)
+                    {
+                        "y": s["y"],
+                        "x": s["x"],
+                        "positive": s["positive"],
+                        "kind": s.get("kind", "click"),
+                    }
+                    for s in obj["steps"]
                 ],
                 "can_undo": bool(obj["steps"]),
                 "can_redo": bool(obj["redo"]),

@@ -13,6 +13,9 @@ relative depth and numbered by ``"order"`` (1-based); the image entry carries
 ``"depth_constraint"``, comma-separated ``"front-back"`` pairs of those numbers (``"1-2,1-3"``),
 and ``"annotation_ids"`` in that order (as ``occseg synth`` writes them).
 Every annotation also keeps ``"relative_depth"`` (0 = front-most) and its app object id.
+
+A project whose image folder lost or changed an annotated image is refused
+(:func:`check_images`): its masks would no longer describe the images beside them.
 """
 
 from __future__ import annotations
@@ -21,17 +24,18 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import ndimage
 
 from occseg.app.document import object_mask, order_summary, validate_document
-from occseg.app.project import PROJECT_FILE
+from occseg.app.project import PROJECT_FILE, file_fingerprint
 from occseg.errors import DatasetError, FileFormatError
 from occseg.io import atomic_write_json, write_png
 from occseg.io.coco import format_depth_constraint, mask_to_rle, rle_area, rle_bbox
 
-__all__ = ["ExportResult", "export_coco", "occlusion_boundaries"]
+__all__ = ["ExportResult", "check_images", "export_coco", "occlusion_boundaries"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,30 @@ def _load_documents(project: Path) -> tuple[dict, list[dict]]:
     return meta, docs
 
 
+def check_images(images_dir: Path, docs: list[dict]) -> None:
+    """Refuse to export annotations whose image file is missing or changed since it was
+    annotated (size and SHA-256 of the file, recorded in each document's ``image_file``).
+
+    Raises
+    ------
+    DatasetError
+        Naming the first such image.
+    """
+    for doc in docs:
+        path = images_dir / str(doc["image"])
+        if not path.is_file():
+            raise DatasetError(
+                f"image {doc['image']} is missing from {images_dir}; restore the image folder "
+                "the project was annotated on before exporting"
+            )
+        expected = doc.get("image_file")
+        if expected and file_fingerprint(path) != expected:
+            raise DatasetError(
+                f"image {path} changed since it was annotated (other size or content); restore "
+                "the original image before exporting"
+            )
+
+
 def export_coco(
     project: str | Path, out: str | Path | None = None, *, finished_only: bool = False
 ) -> ExportResult:
@@ -98,11 +126,13 @@ def export_coco(
     project = Path(project)
     out = Path(out) if out is not None else project / "export"
     meta, docs = _load_documents(project)
+    check_images(Path(str(meta.get("images_dir", ""))), docs)
     labels = list(dict.fromkeys(meta.get("classes", [])))
     for doc in docs:
         labels += [o["label"] for o in doc["objects"] if o["steps"] and o["label"] not in labels]
     cat_id = {name: k + 1 for k, name in enumerate(labels)}
-    images, annotations = [], []
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
     for img_id, doc in enumerate(docs, start=1):
         name, h, w = doc["image"], doc["height"], doc["width"]
         depth = {int(k): v for k, v in order_summary(doc)["depth"].items()}

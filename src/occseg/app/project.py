@@ -13,6 +13,7 @@ client ever reaches the file system.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from pathlib import Path
@@ -33,6 +34,22 @@ SAMPLE_IMAGES = ("astronaut", "coffee", "chelsea", "rocket")
 
 class ImageNotFound(OccsegError):
     """The request names an image that is not in the project."""
+
+
+def file_fingerprint(path: str | Path) -> dict[str, Any]:
+    """``{"bytes": size, "sha256": hex digest}`` of a file.
+
+    Size and content hash rather than the modification time: copying or checking out a project
+    changes every mtime (false alarms), while the hash changes only with the content. Reading
+    the file once when its document is made costs about as much as decoding the image.
+    """
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return {"bytes": size, "sha256": digest.hexdigest()}
 
 
 def write_samples(folder: Path, names: tuple[str, ...] = SAMPLE_IMAGES) -> Path:
@@ -160,8 +177,10 @@ class Project:
                         f"{path} is not valid JSON ({exc}); restore it or move it away"
                     ) from None
                 doc = validate_document(doc, image=name, height=h, width=w)
+                if doc["image_file"] is None:  # made before fingerprints: from now on
+                    doc["image_file"] = file_fingerprint(self.image_path(name))
             else:
-                doc = new_document(name, h, w)
+                doc = new_document(name, h, w, file_fingerprint(self.image_path(name)))
             self._docs[name] = doc
             return doc
 

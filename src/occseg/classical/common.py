@@ -283,6 +283,8 @@ class ClickPredictorBase:
     """
 
     image: np.ndarray | None = None
+    #: The mask is ``prob > threshold`` (as for every predictor; see :mod:`occseg.predictor`).
+    threshold: float = 0.49
 
     def set_image(self, image: np.ndarray) -> None:
         """Prepare for a new ``H×W×3 uint8`` RGB image."""

@@ -58,7 +58,9 @@ from numpy.typing import NDArray
 from scipy import sparse
 from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
+from occseg.errors import ConfigError, FileFormatError
 from occseg.occlusion.nms import edge_nms, thin
+from occseg.parallel import Shard, ordered_map, unshard
 
 __all__ = [
     "BoundaryCounts",
@@ -68,6 +70,7 @@ __all__ = [
     "boundary_pr",
     "image_counts",
     "match_boundaries",
+    "merge_boundary_reports",
     "occlusion_pr",
     "plot_pr",
     "summarize",
@@ -303,6 +306,10 @@ class BoundaryCounts:
     cnt_r_occ: NDArray[np.int64] | None = None
     cnt_p_occ: NDArray[np.int64] | None = None
 
+    def to_dict(self) -> dict[str, list[int]]:
+        """The counts as JSON lists (the orientation counts only when present)."""
+        return {k: v.tolist() for k, v in vars(self).items() if v is not None}
+
 
 def _as_gt_list(gts: Any, shape: tuple[int, ...]) -> list[NDArray[np.bool_]]:
     if isinstance(gts, np.ndarray) and gts.ndim == 2:
@@ -359,7 +366,7 @@ def image_counts(
     if p.ndim != 2:
         raise ValueError(f"probability map must be 2-D, got shape {p.shape}")
     if np.ndim(thresholds) == 0:
-        thr = thresholds_for(int(thresholds))  # type: ignore[arg-type]
+        thr = thresholds_for(int(thresholds))
     else:
         thr = np.asarray(thresholds, dtype=np.float64)
     gt_list = _as_gt_list(gts, p.shape)
@@ -620,12 +627,15 @@ class BoundaryReport(PRSummary):
         Filled by :func:`occlusion_pr` when orientations are evaluated.
     max_dist : float
         The matching tolerance used (fraction of the diagonal).
+    shard : Shard or None
+        The shard of a larger run these images are (see :func:`merge_boundary_reports`).
     """
 
     counts: list[BoundaryCounts] = field(repr=False)
     names: list[str] = field(repr=False)
     orientation: OrientationReport | None = None
     max_dist: float = 0.0075
+    shard: Shard | None = None
 
     @property
     def image_thresholds(self) -> NDArray[np.float64]:
@@ -661,7 +671,38 @@ class BoundaryReport(PRSummary):
             ]
         if self.orientation is not None:
             out["orientation"] = self.orientation.to_dict()
+        if self.shard is not None:  # what merging needs: the raw counts of every image
+            out["shard"] = str(self.shard)
+            out["counts"] = [
+                {"name": n, **c.to_dict()} for n, c in zip(self.names, self.counts, strict=True)
+            ]
         return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BoundaryReport:
+        """Rebuild a sharded run's report from its :meth:`to_dict` (which holds the raw counts).
+
+        Raises
+        ------
+        FileFormatError
+            If ``data`` is not the dictionary of a sharded report.
+        """
+        try:
+            entries = data["counts"]
+            names = [str(e["name"]) for e in entries]
+            counts = [
+                BoundaryCounts(**{k: np.asarray(v, np.int64) for k, v in e.items() if k != "name"})
+                for e in entries
+            ]
+            thresholds = thresholds_for(int(data["n_thresholds"]))
+            max_dist = float(data["max_dist"])
+            shard = Shard.parse(data["shard"])
+        except (KeyError, TypeError, ValueError, ConfigError) as exc:
+            raise FileFormatError(
+                f"not the summary of a sharded boundary evaluation ({exc}); only a run with a "
+                "shard writes the per-image counts that merging needs"
+            ) from None
+        return _report(counts, thresholds, names, max_dist, shard)
 
 
 def _report(
@@ -669,13 +710,15 @@ def _report(
     thresholds: NDArray[np.float64],
     names: list[str],
     max_dist: float,
+    shard: Shard | None = None,
 ) -> BoundaryReport:
     s = summarize(counts, thresholds)
     orientation = None
     if counts and all(c.cnt_r_occ is not None for c in counts):
         so = summarize(counts, thresholds, oriented=True)
         cnt_r = np.sum([c.cnt_r for c in counts], axis=0).astype(float)
-        cnt_r_occ = np.sum([c.cnt_r_occ for c in counts], axis=0).astype(float)
+        occ = [c.cnt_r_occ for c in counts if c.cnt_r_occ is not None]  # all, checked above
+        cnt_r_occ = np.sum(occ, axis=0).astype(float)
         acc = cnt_r_occ / (cnt_r + (cnt_r == 0))
         orientation = OrientationReport(
             ods=so.ods,
@@ -692,7 +735,43 @@ def _report(
         names=names,
         orientation=orientation,
         max_dist=float(max_dist),
+        shard=shard,
     )
+
+
+def merge_boundary_reports(reports: Iterable[BoundaryReport]) -> BoundaryReport:
+    """Join the reports of shards ``1/N`` ... ``N/N`` of one benchmark run (in any order).
+
+    The per-image counts go back in input order, so the result equals the report of the
+    unsharded run. A shard's report written with :meth:`BoundaryReport.to_dict` is read back with
+    :meth:`BoundaryReport.from_dict`.
+
+    Raises
+    ------
+    ConfigError
+        If a report is not from a sharded run, the reports differ in thresholds, tolerance or
+        orientation, or a shard is missing or given twice.
+    """
+    reports = list(reports)
+    if not reports:
+        raise ConfigError("no boundary reports to merge")
+    sharded = [(r.shard, r) for r in reports if r.shard is not None]
+    if len(sharded) < len(reports):
+        raise ConfigError("a boundary report is not from a sharded run; merge shard outputs only")
+    first = reports[0]
+    for r in reports[1:]:
+        if (
+            r.max_dist != first.max_dist
+            or not np.array_equal(r.curve.thresholds, first.curve.thresholds)
+            or (r.orientation is None) != (first.orientation is None)
+        ):
+            raise ConfigError(
+                f"shard {r.shard} was run with other settings than shard {first.shard}; "
+                "merge the shards of one run"
+            )
+    counts = unshard((shard, r.counts) for shard, r in sharded)
+    names = unshard((shard, r.names) for shard, r in sharded)
+    return _report(counts, first.curve.thresholds, names, first.max_dist)
 
 
 # --------------------------------------------------------------------------------------------
@@ -706,41 +785,12 @@ def _counts_job(args: tuple[Any, ...]) -> BoundaryCounts:
 def _run_counts(
     jobs_iter: Iterable[tuple[Any, ...]], jobs: int, progress: Callable[[], None] | None
 ) -> list[BoundaryCounts]:
-    out: list[BoundaryCounts] = []
-    if jobs <= 1:
-        for args in jobs_iter:
-            out.append(_counts_job(args))
-            if progress is not None:
-                progress()
-        return out
-    from concurrent.futures import ProcessPoolExecutor
-
-    results: dict[int, BoundaryCounts] = {}
-    with ProcessPoolExecutor(max_workers=jobs) as ex:
-        pending: dict[Any, int] = {}
-        it = iter(enumerate(jobs_iter))
-        exhausted = False
-        while pending or not exhausted:
-            while not exhausted and len(pending) < 2 * jobs:  # bounded: inputs load lazily
-                try:
-                    i, args = next(it)
-                except StopIteration:
-                    exhausted = True
-                    break
-                pending[ex.submit(_counts_job, args)] = i
-            if not pending:
-                break
-            done = next(iter(_as_completed(list(pending))))
-            results[pending.pop(done)] = done.result()
-            if progress is not None:
-                progress()
-    return [results[i] for i in range(len(results))]
-
-
-def _as_completed(futures: list[Any]) -> Iterable[Any]:
-    from concurrent.futures import as_completed
-
-    return as_completed(futures)
+    return ordered_map(
+        _counts_job,
+        jobs_iter,
+        jobs=jobs,
+        progress=None if progress is None else lambda _: progress(),
+    )
 
 
 def boundary_pr(
@@ -754,6 +804,7 @@ def boundary_pr(
     jobs: int = 1,
     names: Sequence[str] | None = None,
     progress: Callable[[], None] | None = None,
+    shard: Shard | None = None,
 ) -> BoundaryReport:
     """BSDS boundary benchmark: ODS, OIS, AP and R50 of soft boundary maps.
 
@@ -781,6 +832,10 @@ def boundary_pr(
         Image names for the report.
     progress : callable, optional
         Called once per finished image.
+    shard : Shard, optional
+        The inputs are this shard's images of a larger set: select them with
+        ``shard.select(dataset)`` (so that no other image is read or predicted) and pass the
+        shard here; the report records it and :func:`merge_boundary_reports` joins all shards.
 
     Returns
     -------
@@ -803,7 +858,7 @@ def boundary_pr(
     nm = [str(n) for n in names] if names is not None else [str(i) for i in range(len(counts))]
     if len(nm) != len(counts):
         raise ValueError(f"{len(nm)} names for {len(counts)} images")
-    return _report(counts, thresholds, nm, max_dist)
+    return _report(counts, thresholds, nm, max_dist, shard)
 
 
 def occlusion_pr(
@@ -819,6 +874,7 @@ def occlusion_pr(
     jobs: int = 1,
     names: Sequence[str] | None = None,
     progress: Callable[[], None] | None = None,
+    shard: Shard | None = None,
 ) -> BoundaryReport:
     """Occlusion-boundary benchmark with orientation (boundary PR + orientation PR + AOR).
 
@@ -836,7 +892,7 @@ def occlusion_pr(
         Predicted boundary orientation (radians, left-hand rule: occluder on the left).
     gt_sets, gt_orientations : iterables
         Per image, the annotators' boundary maps and their orientation maps.
-    n_thresholds, max_dist, jobs, names, progress
+    n_thresholds, max_dist, jobs, names, progress, shard
         As in :func:`boundary_pr`.
     nms, thin : bool
         Pre-processing (defaults: NMS once, no per-threshold thinning).
@@ -859,7 +915,7 @@ def occlusion_pr(
     )
     counts = _run_counts(job_args, jobs, progress)
     nm = [str(n) for n in names] if names is not None else [str(i) for i in range(len(counts))]
-    return _report(counts, thresholds, nm, max_dist)
+    return _report(counts, thresholds, nm, max_dist, shard)
 
 
 def plot_pr(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from occseg.distances import distance_to_outside
+from occseg.predict.session import Session
 from occseg.predictor import Predictor
 from occseg.types import Click, Sample
 
@@ -104,30 +105,34 @@ def evaluate_sample(
     *,
     max_clicks: int = 20,
     target_iou: float | None = 0.90,
-    pred_thr: float = 0.49,
+    pred_thr: float | None = None,
 ) -> SampleResult:
     """Run the simulated user on one sample.
 
-    The previous probability is fed back; the run stops once IoU reaches ``target_iou`` (never,
-    if it is None, so all ``max_clicks`` are made).
+    The user's clicks drive a :class:`~occseg.predict.session.Session` (as the annotation app
+    does), which feeds the previous probability back; the mask is ``prob > pred_thr``, by default
+    the predictor's own ``threshold``. The run stops once IoU reaches ``target_iou`` (never, if it
+    is None, so all ``max_clicks`` are made).
     """
     gt, ignore = sample.mask, sample.ignore
     not_clicked = np.ones(gt.shape, bool)
     pred = np.zeros(gt.shape, bool)
-    prob: np.ndarray | None = None
     clicks: list[Click] = []
     ious: list[float] = []
+    session = Session(predictor, sample.image)
+    threshold = session.threshold if pred_thr is None else pred_thr
     start = time.perf_counter()
-    predictor.set_image(sample.image)
+    session.prepare()
     seconds = time.perf_counter() - start
+    obj = session.add_object()
     for _ in range(max_clicks):
         click = next_click(gt, pred, not_clicked, ignore)
         clicks.append(click)
         not_clicked[click.y, click.x] = False
         start = time.perf_counter()
-        prob = predictor.predict(clicks, prev_prob=prob)
+        prob = session.add_click(obj, click)
         seconds += time.perf_counter() - start
-        pred = prob > pred_thr
+        pred = prob > threshold
         ious.append(iou(gt, pred, ignore))
         if target_iou is not None and ious[-1] >= target_iou:
             break
@@ -177,14 +182,15 @@ def evaluate_clicks(
     samples: Iterable[Sample],
     max_clicks: int = 20,
     target_iou: float | None = 0.90,
-    pred_thr: float = 0.49,
+    pred_thr: float | None = None,
     *,
     progress: Callable[[SampleResult], None] | None = None,
 ) -> ClickReport:
     """Evaluate ``predictor`` with the standard protocol on ``samples``.
 
     NoC@85 and NoC@90 come from the same run, which stops at ``target_iou`` (pass None to always
-    make ``max_clicks`` clicks, for exact mIoU@k). ``progress`` is called after each sample.
+    make ``max_clicks`` clicks, for exact mIoU@k). The mask is ``prob > pred_thr``, by default the
+    predictor's ``threshold``. ``progress`` is called after each sample.
     """
     results = []
     for sample in samples:

@@ -144,7 +144,10 @@ def mask_map(gts: Sequence[Segmentation], preds: Sequence[Segmentation]) -> floa
 
     from occseg.io.coco import mask_to_rle
 
-    images, anns, dets, cats = [], [], [], set()
+    images: list[dict] = []
+    anns: list[dict] = []
+    dets: list[dict] = []
+    cats: set[int] = set()
     for k, (gt, pred) in enumerate(zip(gts, preds, strict=True)):
         h, w = gt.instances.shape
         images.append({"id": k, "height": h, "width": w})

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 
-from occseg.eval.clicks import ClickReport, clicks_to_json
+from occseg.errors import FileFormatError
+from occseg.eval.clicks import ClickReport, SampleResult, clicks_to_json
 from occseg.io.atomic import atomic_write_json, atomic_write_text
+from occseg.types import Click
 
 
 def click_summary_markdown(summaries: list[dict]) -> str:
@@ -83,3 +86,37 @@ def write_click_report(report: ClickReport, out: Path, *, title: str = "") -> di
             title,
         )
     return summary
+
+
+def read_click_report(out: Path) -> ClickReport:
+    """Read back the report :func:`write_click_report` wrote into ``out``.
+
+    IoUs and seconds are as written (rounded to 1e-6); the meta (method, options, data set,
+    shard) comes from ``summary.json``.
+
+    Raises
+    ------
+    FileFormatError
+        If ``summary.json`` or ``per_sample.json`` is missing or malformed.
+    """
+    out = Path(out)
+    try:
+        summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        per_sample = json.loads((out / "per_sample.json").read_text(encoding="utf-8"))
+        results = [
+            SampleResult(
+                str(r["name"]),
+                [float(v) for v in r["ious"]],
+                [Click(int(y), int(x), bool(p)) for y, x, p in r["clicks"]],
+                float(r["seconds"]),
+            )
+            for r in per_sample
+        ]
+        max_clicks = int(summary["max_clicks"])
+    except (OSError, KeyError, TypeError, ValueError) as exc:  # JSON errors are ValueErrors
+        raise FileFormatError(
+            f"{out} holds no readable click report ({exc}); point to an `occseg eval clicks` --out"
+        ) from None
+    standard = ClickReport([], max_clicks).summary()
+    meta = {k: v for k, v in summary.items() if k not in standard}
+    return ClickReport(results, max_clicks, meta=meta)

@@ -68,7 +68,7 @@ class ClickNetConfig:
         Late fusion only: width of the per-click decoder.
     refine_window
         Late fusion only: side of the window around the latest click in which the predictor
-        runs the full-resolution refinement (0: nowhere; training refines whole crops).
+        runs the full-resolution refinement (at least 16; training refines whole crops).
     pretrained
         The trainer initialised the backbone from packaged ImageNet weights
         (:meth:`ClickNet.load_pretrained`). Recorded for the record; rebuilding a model from a
@@ -96,6 +96,8 @@ class ClickNetConfig:
             raise ValueError(f"fusion must be one of {FUSIONS}, got {self.fusion!r}")
         if self.interaction not in ENCODERS:
             raise ValueError(f"interaction must be one of {sorted(ENCODERS)}")
+        if self.refine_window < 16:
+            raise ValueError(f"refine_window must be at least 16, got {self.refine_window}")
         if not self.width_mult > 0:
             raise ValueError(f"width_mult must be positive, got {self.width_mult}")
         self.make_encoder()  # validates the encoding

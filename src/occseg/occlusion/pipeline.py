@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from occseg.errors import ImageReadError
 from occseg.occlusion.decode import BOUNDARY_THRESHOLD, OrientedBoundaries, occlusion_inputs
 from occseg.occlusion.graph import depth_image, label_edges, relative_depth
 from occseg.occlusion.ordering import (
@@ -180,7 +181,16 @@ def order_maps(
 
 
 def order_image(image: np.ndarray, model: OrderModel, **options: Any) -> OrderResult:
-    """Both stages on one ``H×W×3 uint8`` RGB image; ``options`` go to :func:`order_maps`."""
+    """Both stages on one ``H×W×3 uint8`` RGB image; ``options`` go to :func:`order_maps`.
+
+    Raises
+    ------
+    ImageReadError
+        If the image is smaller than 2×2 pixels (it has no boundary to decode).
+    """
+    if min(image.shape[:2]) < 2:
+        h, w = image.shape[:2]
+        raise ImageReadError(f"the image is {w}×{h} pixels; occlusion ordering needs 2×2 or more")
     return order_maps(model.predict_maps(image), **options)
 
 

@@ -114,6 +114,15 @@ def scribble_maps(
     return fn, fp
 
 
+def _check_map(name: str, array: NDArray[np.floating], shape: tuple[int, int]) -> None:
+    """Raise :class:`InteractionError` unless ``array`` is an ``H×W`` map of ``shape``."""
+    if np.shape(array) != shape:
+        raise InteractionError(
+            f"{name} has shape {np.shape(array)} but the image is {shape}; pass a map of the "
+            "image's size"
+        )
+
+
 class OBPredictor:
     """Whole-image inference with an :class:`~occseg.nn.OBNet` (automatic, then interactive).
 
@@ -160,9 +169,17 @@ class OBPredictor:
         fp_map: NDArray[np.floating],
         prev: NDArray[np.floating],
     ) -> NDArray[np.float32]:
-        """The network's probability map for given input maps (each ``H×W``)."""
+        """The network's probability map for given input maps (each ``H×W``).
+
+        Raises
+        ------
+        InteractionError
+            Before :meth:`set_image`, or for a map of another size than the image.
+        """
         h, w = self.shape
         assert self._image is not None
+        for name, array in (("fn_map", fn_map), ("fp_map", fp_map), ("previous output", prev)):
+            _check_map(name, array, (h, w))
         ph, pw = -h % _PAD, -w % _PAD
         image = np.pad(self._image, ((0, ph), (0, pw), (0, 0)), mode="edge")
         maps = np.stack([fn_map, fp_map, prev]).astype(np.float32)
@@ -185,6 +202,7 @@ class OBPredictor:
         previous_prob: NDArray[np.floating],
     ) -> NDArray[np.float32]:
         """Step 2: the map given FN/FP maps and the previous step's probabilities."""
+        _check_map("previous_prob", previous_prob, self.shape)
         cfg = self.config
         prev = previous_output(previous_prob, cfg.prev_threshold, binary=cfg.binary_prev)
         return self.forward(fn_map, fp_map, prev)
@@ -197,7 +215,15 @@ class OBPredictor:
         """The OB probability map: automatic without scribbles, else refined by them.
 
         ``previous_prob`` is the previous step's output (computed automatically if None).
+
+        Raises
+        ------
+        InteractionError
+            Before :meth:`set_image`, for a scribble point outside the image, or a
+            ``previous_prob`` of another size than the image.
         """
+        if previous_prob is not None:
+            _check_map("previous_prob", previous_prob, self.shape)
         if not scribbles and previous_prob is None:
             return self.automatic()
         if previous_prob is None:

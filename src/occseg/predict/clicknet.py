@@ -10,27 +10,28 @@ Test-time procedure of RITM (Sec. 5, following f-BRS, Sofiiuk et al. 2020):
   ≥ 0.5, recomputed otherwise; the probability outside the crop is 0;
 * **flip averaging**: the mean of the predictions on the image and its horizontal mirror;
 * the evaluation threshold is 0.49 (:attr:`ClickNetPredictor.threshold`).
+
+Zoom-in and flip are the test-time transforms of :mod:`occseg.predict.transforms`, worn by the
+bare network (:class:`NetworkPredictor`).
 """
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Protocol
 
 import cv2
 import numpy as np
 import torch
 
-from occseg.errors import ConfigError
+from occseg.errors import ConfigError, InteractionError
 from occseg.nn.clicknet import ClickNet
-from occseg.predictor import check_clicks, check_image
+from occseg.nn.late_fusion import click_window
+from occseg.predict.transforms import Flip, Transform, ZoomIn, with_transforms
+from occseg.predictor import check_image
 from occseg.types import Click
-
-#: A box ``(y0, y1, x0, x1)``, end-exclusive.
-Box = tuple[int, int, int, int]
 
 
 class Refiner(Protocol):
@@ -100,7 +101,7 @@ class HybridRefiner:
     from the clicks, distance prior, contrast n-links, hard click constraints) with the network's
     probability as one more data term of weight ``weight`` (issue 4, item 7)."""
 
-    def __init__(self, weight: float = 1.0, **graphcut: float) -> None:
+    def __init__(self, weight: float = 1.0, **graphcut: Any) -> None:
         from occseg.classical import GraphCutPredictor
 
         self.weight = float(weight)
@@ -116,70 +117,72 @@ class HybridRefiner:
 REFINERS: dict[str, type] = {"graphcut": GraphCutRefiner, "hybrid": HybridRefiner}
 
 
-@dataclass(frozen=True)
-class ZoomIn:
-    """Zoom-in parameters (f-BRS / RITM defaults)."""
+class NetworkPredictor:
+    """The bare network behind the ``Predictor`` protocol: the whole view, no checks.
 
-    target_size: int = 400
-    expansion: float = 1.4
-    min_crop: int = 200
-    skip_clicks: int = 1
-    recompute_iou: float = 0.5
-    threshold: float = 0.49
+    ``set_image`` takes the ``H×W×3`` image as ``float32`` in [0, 1] (or ``uint8``); clicks
+    outside the view are left out of the input maps. :class:`ClickNetPredictor` dresses it with
+    the test-time transforms and the input checks.
 
+    An encode-once model (``fusion="late"``) encodes each image once, at its first click, and
+    then runs only the decoder per click, with the full-resolution refinement in a window of
+    ``refine_window`` pixels around the latest click.
+    """
 
-def box_iou(a: Box, b: Box) -> float:
-    """IoU of two end-exclusive boxes ``(y0, y1, x0, x1)``."""
-    h = max(0, min(a[1], b[1]) - max(a[0], b[0]))
-    w = max(0, min(a[3], b[3]) - max(a[2], b[2]))
-    inter = h * w
-    area = (a[1] - a[0]) * (a[3] - a[2]) + (b[1] - b[0]) * (b[3] - b[2]) - inter
-    return inter / area if area > 0 else 0.0
+    threshold = 0.49
 
+    def __init__(self, model: ClickNet) -> None:
+        self.model = model.eval()
+        self.encoder = model.config.make_encoder()
+        self._image: np.ndarray | None = None
+        self._features: torch.Tensor | None = None
 
-def _expand(lo: int, hi: int, ratio: float, minimum: int, size: int) -> tuple[int, int]:
-    """Expand the end-exclusive span ``[lo, hi)`` around its centre, clamped to ``[0, size)``."""
-    centre = 0.5 * (lo + hi)
-    length = min(size, max((hi - lo) * ratio, minimum))
-    n = round(length)
-    start = min(max(0, round(centre - 0.5 * length)), size - n)
-    return max(0, start), min(size, start + n)
+    def set_image(self, image: np.ndarray) -> None:
+        """Hold ``image`` (``uint8`` is scaled to [0, 1]); forget the cached encoding."""
+        self._image = image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else image
+        self._features = None
 
-
-def object_roi(
-    mask: np.ndarray, clicks: Sequence[Click], expansion: float = 1.4, min_crop: int = 200
-) -> Box:
-    """Zoom-in box around ``mask`` ∪ positive clicks, expanded and at least ``min_crop`` wide."""
-    h, w = mask.shape
-    region = mask.copy()
-    for c in clicks:
-        if c.positive:
-            region[c.y, c.x] = True
-    ys, xs = np.nonzero(region.any(1))[0], np.nonzero(region.any(0))[0]
-    if ys.size == 0:
-        return 0, h, 0, w
-    y0, y1 = _expand(int(ys[0]), int(ys[-1]) + 1, expansion, min_crop, h)
-    x0, x1 = _expand(int(xs[0]), int(xs[-1]) + 1, expansion, min_crop, w)
-    return y0, y1, x0, x1
+    @torch.inference_mode()
+    def predict(self, clicks: Sequence[Click], prev_prob: np.ndarray | None = None) -> np.ndarray:
+        """The network's probability (``H×W float32``) for the clicks and previous probability."""
+        if self._image is None:
+            raise InteractionError("call set_image(image) before predict(clicks)")
+        h, w = self._image.shape[:2]
+        prev = np.zeros((h, w), np.float32) if prev_prob is None else prev_prob
+        maps = self.encoder.encode(list(clicks), (h, w))
+        x = torch.from_numpy(np.ascontiguousarray(self._image.transpose(2, 0, 1)))[None]
+        m = torch.from_numpy(maps)[None]
+        p = torch.from_numpy(np.ascontiguousarray(prev, np.float32))[None, None]
+        if not self.model.encodes_once:
+            return torch.sigmoid(self.model(x, m, p))[0, 0].numpy()
+        if self._features is None:
+            self._features = self.model.encode(x)
+        latest = clicks[-1] if clicks else Click(h // 2, w // 2, True)
+        size = self.model.config.refine_window
+        window = click_window((h, w), (latest.y, latest.x), size)
+        return torch.sigmoid(self.model.decode(self._features, x, m, p, window))[0, 0].numpy()
 
 
 class ClickNetPredictor:
     """Click predictor over a trained :class:`~occseg.nn.ClickNet`.
+
+    The network wears the test-time transforms of :mod:`occseg.predict.transforms`
+    (:class:`~occseg.predict.transforms.ZoomIn`, then :class:`~occseg.predict.transforms.Flip`)
+    on the image as floats; to bound the image size, wrap the predictor:
+    ``with_transforms(ClickNetPredictor(...), [LimitLongestSide(1280)])``.
 
     Parameters
     ----------
     model
         A model, or the path of a checkpoint (see :mod:`occseg.checkpoint`).
     zoom_in
-        :class:`ZoomIn` parameters, True for the defaults, False to always use the full image.
+        :class:`~occseg.predict.transforms.ZoomIn` parameters, True for the defaults, False to
+        always use the full image.
     flip
         Average with the horizontally flipped prediction.
-    max_size
-        If set, the full-image pass (first click, or no zoom-in) downsizes images whose longer
-        side exceeds this.
     refine
         Optional :class:`Refiner` (or a name in :data:`REFINERS`, e.g. ``"graphcut"``) applied
-        to the network's probability before it is pasted back into the image.
+        to the network's probability on the whole image (0.5 outside the zoom-in crop).
     refine_options
         Keyword arguments of a refiner given by name, e.g. ``{"weight": 0.5}`` for ``"hybrid"``.
     threads
@@ -195,6 +198,7 @@ class ClickNetPredictor:
     >>> prob = p.predict(clicks, prev_prob=prob)             # doctest: +SKIP
     """
 
+    #: The mask is ``prob > threshold`` (RITM's evaluation threshold).
     threshold = 0.49
 
     def __init__(
@@ -203,7 +207,6 @@ class ClickNetPredictor:
         *,
         zoom_in: ZoomIn | bool = True,
         flip: bool = True,
-        max_size: int | None = None,
         refine: Refiner | str | None = None,
         refine_options: dict[str, Any] | None = None,
         threads: int | None = None,
@@ -215,96 +218,66 @@ class ClickNetPredictor:
 
             model = load_clicknet(model)
         self.model = model.eval()
-        self.encoder = model.config.make_encoder()
-        self.zoom = ZoomIn() if zoom_in is True else (zoom_in or None)
-        self.flip = flip
-        self.max_size = max_size
         if isinstance(refine, str):
             if refine not in REFINERS:
                 raise ConfigError(f"unknown refiner {refine!r}; choose one of {sorted(REFINERS)}")
             try:
-                refine = REFINERS[refine](**(refine_options or {}))
+                self.refine: Refiner | None = REFINERS[refine](**(refine_options or {}))
             except TypeError as exc:
                 raise ConfigError(f"bad options for refiner {refine!r}: {exc}") from None
-        self.refine: Refiner | None = refine
-        self._image: np.ndarray | None = None
-        self._roi: Box | None = None
+        else:
+            self.refine = refine
+        zoom = ZoomIn() if zoom_in is True else (zoom_in or None)
+        transforms: list[Transform] = []
+        if zoom is not None:
+            # a copy: the crop is this predictor's state; a refiner sees "no idea" outside it
+            transforms.append(replace(zoom, fill=0.5) if refine is not None else replace(zoom))
+        if flip:
+            transforms.append(Flip())
+        self.network = with_transforms(NetworkPredictor(self.model), transforms)
+        self._image_u8: np.ndarray | None = None
+
+    @property
+    def zoom(self) -> ZoomIn | None:
+        """The zoom-in transform (None when off)."""
+        return next((t for t in self.network.transforms if isinstance(t, ZoomIn)), None)
+
+    @property
+    def flip(self) -> bool:
+        """Whether predictions are flip-averaged."""
+        return any(isinstance(t, Flip) for t in self.network.transforms)
 
     def set_image(self, image: np.ndarray) -> None:
         """Prepare for a new ``H×W×3 uint8`` image (resets the zoom-in crop)."""
         self._image_u8 = check_image(image).copy()  # a new object per image (refiner caches)
-        self._image = self._image_u8.astype(np.float32) / 255.0
-        self._roi = None
-
-    def _choose_roi(self, clicks: Sequence[Click], prev_prob: np.ndarray | None) -> Box | None:
-        zoom = self.zoom
-        if zoom is None or len(clicks) <= zoom.skip_clicks or prev_prob is None:
-            return None
-        box = object_roi(prev_prob > zoom.threshold, clicks, zoom.expansion, zoom.min_crop)
-        if self._roi is None or box_iou(box, self._roi) < zoom.recompute_iou:
-            self._roi = box
-        return self._roi
-
-    def _target_size(self, h: int, w: int, zoomed: bool) -> tuple[int, int]:
-        if zoomed:
-            side = self.zoom.target_size  # type: ignore[union-attr]
-        elif self.max_size is not None and max(h, w) > self.max_size:
-            side = self.max_size
-        else:
-            return h, w
-        scale = side / max(h, w)
-        return max(1, round(h * scale)), max(1, round(w * scale))
-
-    @torch.inference_mode()
-    def _run(self, image: np.ndarray, maps: np.ndarray, prev: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None]
-        m = torch.from_numpy(maps)[None]
-        p = torch.from_numpy(prev)[None, None]
-        if self.flip:
-            x, m, p = (torch.cat([t, t.flip(-1)]) for t in (x, m, p))
-        prob = torch.sigmoid(self.model(x, m, p))[:, 0]
-        prob = 0.5 * (prob[0] + prob[1].flip(-1)) if self.flip else prob[0]
-        return prob.numpy()
+        self.network.set_image(self._image_u8.astype(np.float32) / 255.0)
 
     def predict(self, clicks: Sequence[Click], prev_prob: np.ndarray | None = None) -> np.ndarray:
-        """Object probability (``H×W float32``) for all clicks so far (see the module doc)."""
-        if self._image is None:
-            raise RuntimeError("call set_image() before predict()")
-        image = self._image
-        h, w = image.shape[:2]
-        check_clicks(clicks, (h, w))
-        if prev_prob is not None and prev_prob.shape != (h, w):
-            raise ValueError(f"prev_prob has shape {prev_prob.shape}, expected {(h, w)}")
-        roi = self._choose_roi(clicks, prev_prob)
-        y0, y1, x0, x1 = roi if roi is not None else (0, h, 0, w)
-        ch, cw = y1 - y0, x1 - x0
-        th, tw = self._target_size(ch, cw, roi is not None)
-        crop = image[y0:y1, x0:x1]
-        prev = np.zeros((ch, cw), np.float32) if prev_prob is None else prev_prob[y0:y1, x0:x1]
-        if (th, tw) != (ch, cw):
-            crop = cv2.resize(crop, (tw, th), interpolation=cv2.INTER_LINEAR)
-            prev = cv2.resize(prev.astype(np.float32), (tw, th), interpolation=cv2.INTER_LINEAR)
-        sy, sx = th / ch, tw / cw
-        # Any point interaction (Click, BoundaryClick) is mapped into the crop the same way.
-        local = [
-            replace(c, y=math.floor((c.y - y0 + 0.5) * sy), x=math.floor((c.x - x0 + 0.5) * sx))
-            for c in clicks
-        ]
-        maps = self.encoder.encode(local, (th, tw))
-        prob = self._run(crop, maps, np.ascontiguousarray(prev, np.float32))
-        if (th, tw) != (ch, cw):
-            prob = cv2.resize(prob, (cw, ch), interpolation=cv2.INTER_LINEAR)
+        """Object probability (``H×W float32``) for all clicks so far (see the module doc).
+
+        Raises
+        ------
+        InteractionError
+            Before :meth:`set_image`, without clicks, for a click outside the image or a
+            ``prev_prob`` of another shape than the image.
+        """
+        if self._image_u8 is None:
+            raise InteractionError("call set_image(image) before predict(clicks)")
+        if not clicks:
+            raise InteractionError("predict needs at least one click")
+        prob = self.network.predict(clicks, prev_prob)  # checks the clicks and prev_prob
         if self.refine is not None:
-            # on the whole image: the cut sees objects the zoom-in crop cut off; outside the
-            # crop the network says nothing (0.5)
-            full = np.full((h, w), 0.5, np.float32)
-            full[y0:y1, x0:x1] = prob
-            return np.asarray(self.refine(self._image_u8, full, list(clicks)), np.float32)
-        if roi is None:
-            return np.ascontiguousarray(prob, np.float32)
-        out = np.zeros((h, w), np.float32)
-        out[y0:y1, x0:x1] = prob
-        return out
+            # on the whole image: the cut sees objects the zoom-in crop cut off
+            return np.asarray(self.refine(self._image_u8, prob, list(clicks)), np.float32)
+        return np.ascontiguousarray(prob, np.float32)
+
+    def get_state(self) -> Any:
+        """The zoom-in crop of the current object (see :class:`~occseg.predict.session.Session`)."""
+        return self.network.get_state()
+
+    def set_state(self, state: Any) -> None:
+        """Restore a state returned by :meth:`get_state`."""
+        self.network.set_state(state)
 
     def __repr__(self) -> str:
         cfg: Any = self.model.config

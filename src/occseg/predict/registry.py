@@ -6,6 +6,7 @@ Names map to factories; a path to a checkpoint file loads a learned model
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,26 @@ from occseg.errors import ConfigError
 from occseg.predictor import Predictor
 
 
+def _construct(cls: Callable[..., Predictor], *args: Any, **options: Any) -> Predictor:
+    """``cls(*args, **options)``, with a :class:`ConfigError` naming the known options."""
+    signature = inspect.signature(cls)
+    try:
+        signature.bind(*args, **options)
+    except TypeError:
+        known = list(signature.parameters)[len(args) :]
+        unknown = sorted(set(options) - set(known)) or sorted(options)
+        raise ConfigError(
+            f"{getattr(cls, '__name__', cls)} does not take the option(s) {', '.join(unknown)}; "
+            f"it takes: {', '.join(known)}"
+        ) from None
+    return cls(*args, **options)
+
+
 def _classical(name: str) -> Callable[..., Predictor]:
     def make(**kwargs: Any) -> Predictor:
         from occseg import classical
 
-        return getattr(classical, name)(**kwargs)
+        return _construct(getattr(classical, name), **kwargs)
 
     return make
 
@@ -30,7 +46,7 @@ DEFAULT_CLICKNET = Path(__file__).resolve().parent.parent / "models" / "clicknet
 def _clicknet_from(path: Path, **kwargs: Any) -> Predictor:
     from occseg.predict.clicknet import ClickNetPredictor
 
-    return ClickNetPredictor(path, **kwargs)
+    return _construct(ClickNetPredictor, path, **kwargs)
 
 
 #: How ``load_predictor("clicknet")`` uses the shipped model: its probability as one more data

@@ -12,22 +12,27 @@ Layout of a data set folder::
     000000/ob_angle.npy   H×W float32 radians (PIOD, occluder on the left), NaN off-boundary
     000000/meta.json      camera K and pose, objects, lights, "occlusions": [[front, back], ...]
 
+A shard ``K/N`` of a data set writes its samples (named by their index in the whole data set) and,
+instead of the two index files, ``shard-K-of-N.json``: its records, from which the index files of
+the whole data set are written once all shards are done.
+
 Every file is written atomically and deterministically: the same seed gives the same bytes.
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
+import json
 import os
-from collections.abc import Callable, Sequence
-from multiprocessing import get_context
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from occseg.errors import FileFormatError, OccsegError
 from occseg.io import atomic_write_bytes, atomic_write_json, write_png
+from occseg.parallel import Shard
 from occseg.synth.render import SceneRender
 
 #: Category ids of the COCO file, by object kind.
@@ -170,50 +175,38 @@ def sample_record(folder: str, render: SceneRender, objects: Sequence[dict]) -> 
     }
 
 
-def run_jobs(
-    task: Callable[[int], dict],
-    indices: Sequence[int],
-    jobs: int,
-    progress: bool = True,
-    label: str = "synth",
-) -> list[dict]:
-    """Run ``task(i)`` for every index (in ``jobs`` processes) with a progress bar; keep order."""
-    from occseg.progress import progress_bar
-
-    results: list[dict] = []
-    with progress_bar(disable=not progress) as bar:
-        handle = bar.add_task(label, total=len(indices))
-        if jobs <= 1:
-            for i in indices:
-                results.append(task(i))
-                bar.advance(handle)
-        else:
-            with _single_threaded_children():
-                ctx = get_context("forkserver")
-                # Workers fork from a clean server that has imported the renderer but never
-                # started Embree's thread pool (forking after that is unsafe).
-                ctx.set_forkserver_preload(["occseg.synth.dataset"])
-                pool = ctx.Pool(jobs)
-            with pool:
-                for res in pool.imap(task, indices, chunksize=1):
-                    results.append(res)
-                    bar.advance(handle)
-    return results
+def shard_file_name(shard: Shard) -> str:
+    """The name of the file a shard writes instead of the index files: ``shard-K-of-N.json``."""
+    return f"shard-{shard.index}-of-{shard.count}.json"
 
 
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+def write_shard_records(
+    out: str | os.PathLike, shard: Shard, records: Sequence[dict], info: dict
+) -> None:
+    """Write a shard's records and the data set's ``info`` (see :func:`finish_dataset`)."""
+    doc = {
+        "format": "occseg-synth-shard",
+        "format_version": FORMAT_VERSION,
+        "shard": str(shard),
+        "info": info,
+        "records": list(records),
+    }
+    atomic_write_json(Path(out) / shard_file_name(shard), doc, indent=None)
 
 
-@contextlib.contextmanager
-def _single_threaded_children():
-    """Start worker processes with one BLAS/OpenMP thread each (processes already fill cores)."""
-    saved = {k: os.environ.get(k) for k in _THREAD_VARS}
-    os.environ.update({k: "1" for k in _THREAD_VARS})
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+def read_shard_records(folder: str | os.PathLike) -> list[tuple[Shard, dict, list[dict]]]:
+    """Every ``shard-K-of-N.json`` in ``folder`` as ``(shard, info, records)``.
+
+    Raises
+    ------
+    FileFormatError
+        If such a file is unreadable or malformed.
+    """
+    found = []
+    for path in sorted(Path(folder).glob("shard-*-of-*.json")):
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            found.append((Shard.parse(doc["shard"]), dict(doc["info"]), list(doc["records"])))
+        except (OSError, KeyError, TypeError, ValueError, OccsegError) as exc:
+            raise FileFormatError(f"{path} is not a readable synth shard file ({exc})") from None
+    return found

@@ -53,7 +53,7 @@ def stage2_start(config: BoundaryTrainConfig, n_images: int, world: int = 1) -> 
     ``stage2_epoch`` (an epoch = ``ceil(n_images / (batch_size · world))`` steps)."""
     if config.stage2_step is not None:
         return int(config.stage2_step)
-    per_epoch = math.ceil(n_images / (config.batch_size * world))
+    per_epoch = math.ceil(n_images / (config.loop.batch_size * world))
     return (config.stage2_epoch - 1) * per_epoch
 
 
@@ -92,7 +92,7 @@ class BoundaryTrainSet(Dataset):
         self.samples = samples
         self.config = config
         self.stage2_from = stage2_from
-        self.per_step = config.batch_size * world
+        self.per_step = config.loop.batch_size * world
         self.radius = config.model_config().scribble_radius
 
     def __len__(self) -> int:
@@ -100,7 +100,7 @@ class BoundaryTrainSet(Dataset):
 
     def __getitem__(self, k: int) -> dict[str, Any]:
         cfg = self.config
-        rng = np.random.default_rng([cfg.seed, 1, int(k)])
+        rng = np.random.default_rng([cfg.loop.seed, 1, int(k)])
         sample = self.samples[int(rng.integers(len(self.samples)))]
         image, gt, valid = random_crop(sample.image, sample.boundary_union, cfg.crop_size, rng)
         if cfg.flip and rng.random() < 0.5:
@@ -240,7 +240,7 @@ def train_boundaries(
     """Train (or resume training) the OB model as configured; returns a summary dict.
 
     Writes ``last.pt``, ``model.pt``, ``metrics.jsonl`` (step, loss, fused_loss, stage,
-    fn_area, fp_area, lr, seconds) and ``config.json`` into ``config.out``
+    fn_area, fp_area, lr, seconds) and ``config.json`` into ``config.loop.out``
     (:func:`occseg.train.loop.run_training`). ``samples`` replaces the configured ``data``
     (tests, notebooks). The summary adds ``stage2_start``.
 
@@ -255,7 +255,7 @@ def train_boundaries(
         raise ConfigError("no training images: the data sets under 'data:' are empty")
     _, world = dist_info()
     start2 = stage2_start(config, len(samples), world)
-    torch.manual_seed(config.seed)
+    torch.manual_seed(config.loop.seed)
     net = OBNet(config.model_config())
 
     def step_fn(

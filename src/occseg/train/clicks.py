@@ -15,7 +15,7 @@ reproducible and a resumed run continues exactly as if it had not stopped.
 Multi-process (data-parallel) training uses ``torch.distributed`` with the gloo backend; start
 one process per core with torchrun, e.g.::
 
-    torchrun --standalone --nproc_per_node 2 -m occseg.train clicks --config CONFIG
+    torchrun --standalone --nproc_per_node 2 -m occseg train clicks --config CONFIG
 
 Each process draws its own ``batch_size`` samples per step (so the effective batch is
 ``nproc × batch_size``); gradients are averaged by ``DistributedDataParallel``; rank 0 writes
@@ -60,7 +60,7 @@ class ClickTrainSet(Dataset):
 
     def __getitem__(self, k: int) -> dict[str, Any]:
         cfg = self.config
-        rng = np.random.default_rng([cfg.seed, 1, int(k)])
+        rng = np.random.default_rng([cfg.loop.seed, 1, int(k)])
         for _ in range(8):
             t = augment(self.source.draw(rng), cfg.crop_size, rng, cfg.augment)
             ignore = np.zeros(t.mask.shape, bool) if t.ignore is None else t.ignore
@@ -152,10 +152,10 @@ def train_clicks(
     Writes ``last.pt`` (model + optimizer + step, every ``checkpoint_every`` steps and at the
     end), ``model.pt`` (weights and model config only, at the end), ``metrics.jsonl`` (one line
     per ``log_every`` steps: step, loss, iou, lr, n_iters, seconds) and ``config.json`` into
-    ``config.out``. With ``resume`` and an existing ``last.pt``, continues from its step.
+    ``config.loop.out``. With ``resume`` and an existing ``last.pt``, continues from its step.
     Under torchrun (``WORLD_SIZE`` > 1) runs data-parallel over gloo (:func:`run_training`).
     """
-    torch.manual_seed(config.seed)
+    torch.manual_seed(config.loop.seed)
     net = ClickNet(config.model_config())
     if net.config.pretrained:
         net.load_pretrained()  # ImageNet start; a resumed run then loads its own weights

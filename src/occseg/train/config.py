@@ -1,29 +1,169 @@
-"""Training configuration of the click model, read from a small YAML file.
+"""Training configurations, read from small YAML files: one per kind, one shared loop.
 
-Every option has a default from RITM (Sec. 5, "Implementation details") unless the CPU budget
-asks otherwise; see ``configs/clicknet-hrnet18s-cpu.yaml`` for an annotated example::
+``occseg train KIND --config FILE`` reads a flat YAML mapping. The options of the training loop
+(steps, batch size, Adam and its schedule, seed, workers, logging, output folder) are the same
+for every kind and live in :class:`LoopConfig`; each kind's config (:class:`TrainConfig` for
+``clicks``, :class:`BoundaryTrainConfig` for ``boundaries``, :class:`OrderTrainConfig` for
+``order``) holds its own options and embeds a ``loop``. In the YAML file both sit side by side at
+the top level; see ``configs/clicknet-hrnet18s-cpu.yaml`` for an annotated example::
 
-    model: {backbone: hrnet18s, width_mult: 0.5}        # ClickNetConfig fields
-    data:                                               # training target sources
+    model: {backbone: hrnet18s, width_mult: 0.5}        # the kind's options
+    data:
       - {kind: bsds500, root: ../shared/data/bsds500, splits: [train, val]}
     crop_size: [288, 288]
-    steps: 20000
+    steps: 20000                                        # loop options
     out: runs/clicknet-hrnet18s-cpu
 
-Unknown keys are refused (a typo must not silently train the wrong model).
+Unknown keys are refused (a typo must not silently train the wrong model). Every option has a
+default from the kind's paper unless the CPU budget asks otherwise.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 from occseg.errors import ConfigError
 from occseg.nn.clicknet import ClickNetConfig
 from occseg.nn.losses import LOSSES
 from occseg.nn.obnet import OBNetConfig
+from occseg.nn.ordernet import OrderNetConfig
+
+__all__ = [
+    "CONFIGS",
+    "AugmentConfig",
+    "BoundaryTrainConfig",
+    "LoopConfig",
+    "OrderTrainConfig",
+    "TrainConfig",
+    "default_class_names",
+    "load_config",
+    "read_yaml_config",
+]
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """The options of the training loop every kind shares (:func:`occseg.train.loop.run_training`).
+
+    Attributes
+    ----------
+    steps
+        Optimisation steps.
+    batch_size
+        Samples per step **per process** (under torchrun the effective batch is ``nproc`` times
+        this).
+    lr, backbone_lr_mult
+        Adam learning rate and the backbone's multiplier of it.
+    lr_milestones, lr_gamma
+        The rate is multiplied by ``lr_gamma`` at these fractions of ``steps``.
+    weight_decay
+        Adam's weight decay.
+    seed
+        Seed of every random choice.
+    workers, threads
+        Data-loading worker processes; torch threads (None: torch's default).
+    log_every, checkpoint_every
+        Steps between metric lines and between checkpoints.
+    out
+        Output folder: ``last.pt`` (resumable), ``model.pt`` (weights only), ``metrics.jsonl``,
+        ``config.json``.
+    """
+
+    steps: int = 1000
+    batch_size: int = 8
+    lr: float = 5e-4
+    backbone_lr_mult: float = 1.0
+    lr_milestones: tuple[float, ...] = (0.9,)
+    lr_gamma: float = 0.1
+    weight_decay: float = 0.0
+    seed: int = 0
+    workers: int = 0
+    threads: int | None = None
+    log_every: int = 10
+    checkpoint_every: int = 200
+    out: str = "runs/train"
+
+    def __post_init__(self) -> None:
+        for name, (rule, text) in _LOOP_RULES.items():
+            value = getattr(self, name)
+            try:
+                ok = rule(value)
+            except TypeError:  # e.g. a string where a number belongs
+                ok = False
+            if not ok:
+                raise ConfigError(f"{name} must be {text}, got {value!r}")
+
+
+_LOOP_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "steps": (lambda v: v >= 1, ">= 1"),
+    "batch_size": (lambda v: v >= 1, ">= 1"),
+    "lr": (lambda v: v > 0, "> 0"),
+    "backbone_lr_mult": (lambda v: v >= 0, ">= 0"),
+    "lr_milestones": (lambda v: all(0 <= m <= 1 for m in v), "fractions of steps in [0, 1]"),
+    "lr_gamma": (lambda v: v > 0, "> 0"),
+    "weight_decay": (lambda v: v >= 0, ">= 0"),
+    "seed": (lambda v: v >= 0, ">= 0"),
+    "workers": (lambda v: v >= 0, ">= 0"),
+    "threads": (lambda v: v is None or v >= 1, ">= 1 (or unset)"),
+    "log_every": (lambda v: v >= 1, ">= 1"),
+    "checkpoint_every": (lambda v: v >= 1, ">= 1"),
+    "out": (lambda v: bool(str(v).strip()), "a folder"),
+}
+
+#: Names of the loop options (top-level YAML keys that go into ``loop``).
+LOOP_KEYS = frozenset(f.name for f in fields(LoopConfig))
+
+C = TypeVar("C", bound="_KindConfig")
+
+
+def _as_tuple(value: Any) -> tuple[Any, ...]:
+    """A YAML list (or a single value) as a tuple."""
+    return (value,) if isinstance(value, str | int | float) else tuple(value or ())
+
+
+class _KindConfig:
+    """What every kind's config shares: a ``loop`` and the flat YAML form (loop keys beside the
+    kind's own keys)."""
+
+    loop: LoopConfig
+    #: The kind's loop defaults (batch size, schedule, output folder).
+    LOOP: ClassVar[LoopConfig]
+
+    @classmethod
+    def _convert(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """The kind's own options from YAML values (lists become tuples, nested configs)."""
+        if "crop_size" in data:
+            data["crop_size"] = _as_tuple(data["crop_size"])
+        if "data" in data:
+            data["data"] = _as_tuple(data["data"])
+        return data
+
+    @classmethod
+    def from_dict(cls: type[C], data: dict[str, Any]) -> C:
+        """Build from a parsed YAML mapping; unknown keys raise :class:`ConfigError`."""
+        if not isinstance(data, dict):
+            raise ConfigError("a training config must be a YAML mapping of option: value")
+        own = {f.name for f in fields(cls)} - {"loop"}  # type: ignore[arg-type]
+        refuse_unknown(own | LOOP_KEYS, data)
+        options = {k: v for k, v in data.items() if k in own}
+        loop = {k: v for k, v in data.items() if k in LOOP_KEYS}
+        if "lr_milestones" in loop:
+            loop["lr_milestones"] = _as_tuple(loop["lr_milestones"])
+        try:
+            return cls(loop=replace(cls.LOOP, **loop), **cls._convert(options))  # type: ignore[call-arg]
+        except TypeError as exc:
+            raise ConfigError(f"invalid training config: {exc}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The flat YAML form as a plain dict (stored in ``config.json`` and checkpoints)."""
+        d = asdict(self)  # type: ignore[call-overload]
+        loop = d.pop("loop")
+        d["data"] = [dict(e) if isinstance(e, dict) else e for e in d.get("data", ())]
+        return {**d, **loop}
 
 
 @dataclass(frozen=True)
@@ -40,8 +180,8 @@ class AugmentConfig:
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """Options of ``occseg train clicks`` (see the module docstring for the YAML form).
+class TrainConfig(_KindConfig):
+    """Options of ``occseg train clicks`` (RITM Sec. 5, "Implementation details").
 
     Attributes
     ----------
@@ -52,15 +192,6 @@ class TrainConfig:
         and that kind's options; an optional ``weight`` sets how often it is drawn.
     crop_size
         ``(height, width)`` of the training crops (RITM: 320×480).
-    batch_size
-        Samples per step **per process** (RITM: 32 in total).
-    steps
-        Optimisation steps.
-    lr, backbone_lr_mult
-        Adam learning rate (RITM: 5e-4) and the backbone's multiplier (RITM: 0.1).
-    lr_milestones, lr_gamma
-        The rate is multiplied by ``lr_gamma`` at these fractions of ``steps`` (RITM: epochs 50
-        and 53 of 55).
     loss, aux_weight
         Loss name (:data:`occseg.nn.losses.LOSSES`; RITM: normalized focal) and the weight of the
         OCR auxiliary loss.
@@ -68,36 +199,26 @@ class TrainConfig:
         ``N_iters`` of iterative sampling (RITM: 3); each batch draws ``0..max_iters`` rounds.
     clicks
         Options of the simulated user (:func:`occseg.simulate.make_simulator`).
-    seed, workers, threads
-        Seed of every random choice; data-loading worker processes; torch threads (None:
-        torch's default).
-    log_every, checkpoint_every
-        Steps between metric lines and between checkpoints.
-    out
-        Output folder: ``last.pt`` (resumable), ``model.pt`` (weights only), ``metrics.jsonl``.
+    augment
+        :class:`AugmentConfig` options.
+    loop
+        The loop (:class:`LoopConfig`); RITM: batch 32 in total, Adam at 5e-4 with the backbone
+        at 0.1 ×, ×0.1 at epochs 50 and 53 of 55.
     """
+
+    LOOP: ClassVar[LoopConfig] = LoopConfig(
+        backbone_lr_mult=0.1, lr_milestones=(0.9, 0.96), out="runs/clicknet"
+    )
 
     model: dict[str, Any] = field(default_factory=dict)
     data: tuple[dict[str, Any], ...] = ()
     crop_size: tuple[int, int] = (320, 480)
-    batch_size: int = 8
-    steps: int = 1000
-    lr: float = 5e-4
-    backbone_lr_mult: float = 0.1
-    lr_milestones: tuple[float, ...] = (0.9, 0.96)
-    lr_gamma: float = 0.1
-    weight_decay: float = 0.0
     loss: str = "nfl"
     aux_weight: float = 0.4
     max_iters: int = 3
     clicks: dict[str, Any] = field(default_factory=dict)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
-    seed: int = 0
-    workers: int = 0
-    threads: int | None = None
-    log_every: int = 10
-    checkpoint_every: int = 200
-    out: str = "runs/clicknet"
+    loop: LoopConfig = LOOP
 
     def __post_init__(self) -> None:
         try:
@@ -108,8 +229,8 @@ class TrainConfig:
             raise ConfigError(f"loss {self.loss!r} is unknown; choose one of {sorted(LOSSES)}")
         if len(self.crop_size) != 2 or min(self.crop_size) < 8:
             raise ConfigError(f"crop_size must be [height, width] >= 8, got {self.crop_size}")
-        if self.batch_size < 1 or self.steps < 1 or self.max_iters < 0:
-            raise ConfigError("batch_size and steps must be >= 1 and max_iters >= 0")
+        if self.max_iters < 0:
+            raise ConfigError(f"max_iters must be >= 0, got {self.max_iters}")
         for spec in self.data:
             if not isinstance(spec, dict) or "kind" not in spec:
                 raise ConfigError(f"each data entry needs a 'kind', got {spec!r}")
@@ -118,83 +239,22 @@ class TrainConfig:
         """The model's :class:`~occseg.nn.ClickNetConfig`."""
         return ClickNetConfig.from_dict(dict(self.model))
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict (stored in checkpoints)."""
-        d = asdict(self)
-        d["data"] = [dict(s) for s in self.data]
-        return d
-
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Build from a parsed YAML mapping; unknown keys raise :class:`ConfigError`."""
-        if not isinstance(data, dict):
-            raise ConfigError("a training config must be a YAML mapping of option: value")
-        data = dict(data)
-        refuse_unknown(cls, data, "")
-        augment = data.pop("augment", None) or {}
-        refuse_unknown(AugmentConfig, augment, "augment.")
-        for key in ("crop_size", "lr_milestones"):
-            if key in data:
-                data[key] = tuple(data[key])
+    def _convert(cls, data: dict[str, Any]) -> dict[str, Any]:
+        data = super()._convert(data)
+        augment = dict(data.pop("augment", None) or {})
+        refuse_unknown({f.name for f in fields(AugmentConfig)}, augment, "augment.")
         if "scale_range" in augment:
-            augment = {**augment, "scale_range": tuple(augment["scale_range"])}
-        data["data"] = tuple(data.get("data") or ())
+            augment["scale_range"] = tuple(augment["scale_range"])
         try:
-            return cls(augment=AugmentConfig(**augment), **data)
+            data["augment"] = AugmentConfig(**augment)
         except TypeError as exc:
-            raise ConfigError(f"invalid training config: {exc}") from None
-
-
-def refuse_unknown(cls: type, data: dict[str, Any], prefix: str = "") -> None:
-    """Raise :class:`ConfigError` for keys of ``data`` that are not fields of dataclass ``cls``."""
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError(
-            f"unknown option(s) {', '.join(prefix + u for u in unknown)}; "
-            f"known: {', '.join(sorted(known))}"
-        )
-
-
-def read_yaml_config(path: str | os.PathLike, **overrides: Any) -> dict[str, Any]:
-    """The mapping of a YAML config file; ``overrides`` (non-None values) replace top-level keys.
-
-    Raises
-    ------
-    ConfigError
-        If the file is missing, is not valid YAML, or is not a mapping.
-    """
-    import yaml
-
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"training config {path} does not exist")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path} must be a YAML mapping of option: value")
-    data.update({k: v for k, v in overrides.items() if v is not None})
-    return data
-
-
-def load_train_config(path: str | os.PathLike, **overrides: Any) -> TrainConfig:
-    """Read a YAML training config; ``overrides`` (non-None values) replace top-level options.
-
-    Relative ``root``/``annotations``/``images`` paths in data specs are kept as written
-    (relative to the working directory, like every other path on the command line).
-
-    Raises
-    ------
-    ConfigError
-        If the file is missing, is not valid YAML, or has unknown or invalid options.
-    """
-    return TrainConfig.from_dict(read_yaml_config(path, **overrides))
+            raise ConfigError(f"invalid augment options: {exc}") from None
+        return data
 
 
 @dataclass(frozen=True)
-class BoundaryTrainConfig:
+class BoundaryTrainConfig(_KindConfig):
     """Options of ``occseg train boundaries`` (paper ``000``, Sec. 3.2 "Training & Testing",
     Sec. 4.1 "Implementation Details"); see ``configs/obnet-cpu.yaml``.
 
@@ -209,10 +269,6 @@ class BoundaryTrainConfig:
         the union of its annotators' boundaries.
     crop_size
         ``(height, width)`` of the random training crops (images are zero-padded up to it).
-    batch_size, steps
-        Samples per step per process; optimisation steps.
-    lr, backbone_lr_mult, lr_milestones, lr_gamma, weight_decay
-        Adam and its step decay (as for the click model).
     side_weight, neg_weight
         Weight of each side output's loss relative to the fused output's, and RCF's ``λ`` of
         the class-balanced cross-entropy (:func:`occseg.nn.losses.deep_supervision_loss`).
@@ -232,20 +288,17 @@ class BoundaryTrainConfig:
         Scribble perturbation (:func:`occseg.simulate.scribbles.perturb_segment`).
     flip, colour_jitter
         Horizontal flips; brightness/contrast/RGB-shift jitter as in :class:`AugmentConfig`.
-    seed, workers, threads, log_every, checkpoint_every, out
-        As for the click model.
+    loop
+        The loop (:class:`LoopConfig`).
     """
+
+    LOOP: ClassVar[LoopConfig] = LoopConfig(
+        batch_size=4, steps=2000, lr_milestones=(0.8,), out="runs/obnet"
+    )
 
     model: dict[str, Any] = field(default_factory=dict)
     data: tuple[str | dict[str, str], ...] = ()
     crop_size: tuple[int, int] = (256, 256)
-    batch_size: int = 4
-    steps: int = 2000
-    lr: float = 5e-4
-    backbone_lr_mult: float = 1.0
-    lr_milestones: tuple[float, ...] = (0.8,)
-    lr_gamma: float = 0.1
-    weight_decay: float = 0.0
     side_weight: float = 1.0
     neg_weight: float = 1.0
     fp_scribble_weight: float = 1.0
@@ -258,12 +311,7 @@ class BoundaryTrainConfig:
     max_shift: int = 3
     flip: bool = True
     colour_jitter: bool = True
-    seed: int = 0
-    workers: int = 0
-    threads: int | None = None
-    log_every: int = 10
-    checkpoint_every: int = 200
-    out: str = "runs/obnet"
+    loop: LoopConfig = LOOP
 
     def __post_init__(self) -> None:
         try:
@@ -272,8 +320,8 @@ class BoundaryTrainConfig:
             raise ConfigError(f"model: {exc}") from None
         if len(self.crop_size) != 2 or min(self.crop_size) < 32:
             raise ConfigError(f"crop_size must be [height, width] >= 32, got {self.crop_size}")
-        if self.batch_size < 1 or self.steps < 1 or self.stage2_epoch < 1:
-            raise ConfigError("batch_size, steps and stage2_epoch must be >= 1")
+        if self.stage2_epoch < 1:
+            raise ConfigError(f"stage2_epoch must be >= 1, got {self.stage2_epoch}")
         if not 0 < self.threshold < 1:
             raise ConfigError(f"threshold must be in (0, 1), got {self.threshold}")
         if self.max_segments < 0 or self.min_segment_length < 0:
@@ -291,35 +339,127 @@ class BoundaryTrainConfig:
         """The model's :class:`~occseg.nn.OBNetConfig`."""
         return OBNetConfig.from_dict(dict(self.model))
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict (stored in checkpoints)."""
-        d = asdict(self)
-        d["data"] = [dict(e) if isinstance(e, dict) else e for e in self.data]
-        return d
+
+def default_class_names() -> tuple[str, ...]:
+    """Background + the procedural object kinds of ``occseg synth`` (sorted)."""
+    from occseg.synth.scene import KIND_WEIGHTS
+
+    return ("background", *sorted(KIND_WEIGHTS))
+
+
+@dataclass(frozen=True)
+class OrderTrainConfig(_KindConfig):
+    """Options of ``occseg train order`` (paper 001, Sec. 3.1); see ``configs/ordernet-cpu.yaml``.
+
+    Attributes
+    ----------
+    model
+        :class:`~occseg.nn.ordernet.OrderNetConfig` options; ``class_names`` defaults to
+        :func:`default_class_names`.
+    data
+        Folders written by ``occseg synth``.
+    crop_size
+        ``(height, width)`` of the training crops (the paper: 225×225); images must be at
+        least this large.
+    flip
+        Random horizontal flips.
+    boundary_weight
+        ``w`` of the weighted boundary cross-entropy (Eq. 4; the paper: 0.9).
+    loop
+        The loop (:class:`LoopConfig`).
+    """
+
+    LOOP: ClassVar[LoopConfig] = LoopConfig(out="runs/ordernet")
+
+    model: dict[str, Any] = field(default_factory=dict)
+    data: tuple[str, ...] = ()
+    crop_size: tuple[int, int] = (192, 192)
+    flip: bool = True
+    boundary_weight: float = 0.9
+    loop: LoopConfig = LOOP
+
+    def __post_init__(self) -> None:
+        try:
+            self.model_config()
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"model: {exc}") from None
+        if len(self.crop_size) != 2 or min(self.crop_size) < 16:
+            raise ConfigError(f"crop_size must be [height, width] >= 16, got {self.crop_size}")
+        if not 0 < self.boundary_weight < 1:
+            raise ConfigError(f"boundary_weight must be in (0, 1), got {self.boundary_weight}")
+        if not self.data:
+            raise ConfigError("data must list at least one folder written by `occseg synth`")
+
+    def model_config(self) -> OrderNetConfig:
+        """The model's :class:`~occseg.nn.ordernet.OrderNetConfig`."""
+        options = {"class_names": default_class_names(), **self.model}
+        return OrderNetConfig.from_dict(options)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> BoundaryTrainConfig:
-        """Build from a parsed YAML mapping; unknown keys raise :class:`ConfigError`."""
-        if not isinstance(data, dict):
-            raise ConfigError("a training config must be a YAML mapping of option: value")
-        data = dict(data)
-        refuse_unknown(cls, data)
-        for key in ("crop_size", "lr_milestones", "data"):
-            if key in data:
-                value = data[key]
-                data[key] = (value,) if isinstance(value, str) else tuple(value or ())
-        try:
-            return cls(**data)
-        except TypeError as exc:
-            raise ConfigError(f"invalid training config: {exc}") from None
+    def _convert(cls, data: dict[str, Any]) -> dict[str, Any]:
+        data = super()._convert(data)
+        if "data" in data:
+            data["data"] = tuple(str(r) for r in data["data"])
+        return data
 
 
-def load_boundary_config(path: str | os.PathLike, **overrides: Any) -> BoundaryTrainConfig:
-    """Read a YAML config of ``occseg train boundaries`` (see :class:`BoundaryTrainConfig`).
+#: ``occseg train KIND``: the config of each kind.
+CONFIGS: dict[str, type[TrainConfig | BoundaryTrainConfig | OrderTrainConfig]] = {
+    "clicks": TrainConfig,
+    "boundaries": BoundaryTrainConfig,
+    "order": OrderTrainConfig,
+}
+
+
+def refuse_unknown(known: Iterable[str], data: dict[str, Any], prefix: str = "") -> None:
+    """Raise :class:`ConfigError` for keys of ``data`` that are not in ``known``."""
+    known = set(known)
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(
+            f"unknown option(s) {', '.join(prefix + str(u) for u in unknown)}; "
+            f"known: {', '.join(sorted(known))}"
+        )
+
+
+def read_yaml_config(path: str | os.PathLike, **overrides: Any) -> dict[str, Any]:
+    """The mapping of a YAML config file; ``overrides`` (non-None values) replace top-level keys.
 
     Raises
     ------
     ConfigError
-        If the file is missing, is not valid YAML, or has unknown or invalid options.
+        If the file is missing, is not valid YAML, or is not a mapping.
     """
-    return BoundaryTrainConfig.from_dict(read_yaml_config(path, **overrides))
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"training config {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must be a YAML mapping of option: value")
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return data
+
+
+def load_config(
+    kind: str, path: str | os.PathLike, **overrides: Any
+) -> TrainConfig | BoundaryTrainConfig | OrderTrainConfig:
+    """Read the YAML config of ``occseg train KIND`` (``clicks``, ``boundaries`` or ``order``).
+
+    ``overrides`` (non-None values) replace top-level options, e.g. ``steps=10`` or ``out=DIR``.
+    Relative paths in data specs are kept as written (relative to the working directory, like
+    every other path on the command line).
+
+    Raises
+    ------
+    ConfigError
+        If the kind is unknown, or the file is missing, is not valid YAML, or has unknown or
+        invalid options.
+    """
+    if kind not in CONFIGS:
+        raise ConfigError(f"unknown training kind {kind!r}; choose one of {', '.join(CONFIGS)}")
+    return CONFIGS[kind].from_dict(read_yaml_config(path, **overrides))

@@ -11,15 +11,17 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
+
+from occseg.train.config import LoopConfig
 
 __all__ = [
     "MetricsLog",
@@ -32,27 +34,11 @@ __all__ = [
 ]
 
 
-class ScheduleConfig(Protocol):
-    """The options :func:`learning_rate_factor` and :func:`make_optimizer` read."""
+class TrainerConfig(Protocol):
+    """What :func:`run_training` reads of a kind's config: its loop and its plain-dict form."""
 
-    steps: int
-    lr: float
-    backbone_lr_mult: float
-    lr_milestones: Sequence[float]
-    lr_gamma: float
-    weight_decay: float
-
-
-class LoopConfig(ScheduleConfig, Protocol):
-    """The options :func:`run_training` reads (every trainer's config has them)."""
-
-    seed: int
-    batch_size: int
-    workers: int
-    threads: int | None
-    log_every: int
-    checkpoint_every: int
-    out: str
+    @property
+    def loop(self) -> LoopConfig: ...
 
     def to_dict(self) -> dict[str, Any]: ...
 
@@ -72,18 +58,26 @@ class StepSampler(Sampler[int]):
         return max(0, self.steps - self.start) * self.batch
 
 
-def learning_rate_factor(step: int, config: ScheduleConfig) -> float:
+def learning_rate_factor(step: int, config: LoopConfig) -> float:
     """Step decay: ``lr_gamma`` to the number of milestones passed (fractions of ``steps``)."""
     passed = sum(step >= m * config.steps for m in config.lr_milestones)
     return config.lr_gamma**passed
 
 
-def make_optimizer(model: nn.Module, config: ScheduleConfig) -> torch.optim.Adam:
+class TwoRateModel(Protocol):
+    """A model whose backbone trains at its own rate (RITM Sec. 5: 0.1 × for the backbone)."""
+
+    def backbone_parameters(self) -> list[nn.Parameter]: ...
+
+    def other_parameters(self) -> list[nn.Parameter]: ...
+
+
+def make_optimizer(model: TwoRateModel, config: LoopConfig) -> torch.optim.Adam:
     """Adam (β = 0.9, 0.999) with the backbone in its own group at ``backbone_lr_mult`` × lr.
 
     ``model`` offers ``backbone_parameters()`` and ``other_parameters()``.
     """
-    groups = [
+    groups: list[dict[str, Any]] = [
         {"params": model.backbone_parameters(), "lr_mult": config.backbone_lr_mult},
         {"params": model.other_parameters(), "lr_mult": 1.0},
     ]
@@ -140,7 +134,7 @@ StepFn = Callable[
 
 
 def run_training(
-    config: LoopConfig,
+    config: TrainerConfig,
     net: nn.Module,
     dataset: Dataset,
     collate: Callable[[list[Any]], Any],
@@ -152,33 +146,35 @@ def run_training(
     resume: bool = True,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Train ``net`` for ``config.steps`` steps; returns a summary dict.
+    """Train ``net`` for ``config.loop.steps`` steps; returns a summary dict.
 
     Writes ``last.pt`` (model + optimizer + step, every ``checkpoint_every`` steps and at the
     end), ``model.pt`` (weights and model config only, at the end), ``metrics.jsonl`` (one line
     per ``log_every`` steps: step, the window means of ``step_fn``'s metrics, lr, seconds) and
-    ``config.json`` into ``config.out``. With ``resume`` and an existing ``last.pt``, continues
-    from its step. Under torchrun (``WORLD_SIZE`` > 1) runs data-parallel over gloo: each
-    process draws its own ``batch_size`` samples per step (:class:`StepSampler`), gradients are
-    averaged by ``DistributedDataParallel`` and rank 0 writes the files and the progress bar.
+    ``config.json`` (``config.to_dict()``) into the loop's ``out``. With ``resume`` and an
+    existing ``last.pt``, continues from its step. Under torchrun (``WORLD_SIZE`` > 1) runs
+    data-parallel over gloo: each process draws its own ``batch_size`` samples per step
+    (:class:`StepSampler`), gradients are averaged by ``DistributedDataParallel`` and rank 0
+    writes the files and the progress bar.
     The dataset item ``k`` must depend on ``k`` alone; step ``s`` gets the generator
     ``default_rng([seed, 2, s, rank])``.
     """
     from occseg.checkpoint import read_checkpoint, save_checkpoint
     from occseg.progress import progress_bar
 
+    loop = config.loop
     rank, world = dist_info()
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("gloo")
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    out = Path(config.out)
+    if loop.threads:
+        torch.set_num_threads(loop.threads)
+    out = Path(loop.out)
     main = rank == 0
     if main:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
 
-    optimizer = make_optimizer(net, config)
+    optimizer = make_optimizer(cast(TwoRateModel, net), loop)  # ClickNet, OBNet, OrderNet
     start = 0
     last = out / "last.pt"
     if resume and last.is_file():
@@ -194,9 +190,9 @@ def run_training(
 
     loader = DataLoader(
         dataset,
-        batch_size=config.batch_size,
-        sampler=StepSampler(start, config.steps, config.batch_size, rank, world),
-        num_workers=config.workers,
+        batch_size=loop.batch_size,
+        sampler=StepSampler(start, loop.steps, loop.batch_size, rank, world),
+        num_workers=loop.workers,
         collate_fn=collate,
     )
     log = MetricsLog(out / "metrics.jsonl", main)
@@ -206,36 +202,36 @@ def run_training(
     t0 = time.perf_counter()
     first_loss = last_loss = float("nan")
     with progress_bar("{task.fields[info]}", disable=not (progress and main)) as bar:
-        task = bar.add_task(name, total=config.steps, completed=start, info="")
+        task = bar.add_task(name, total=loop.steps, completed=start, info="")
         for step, batch in enumerate(loader, start=start):
-            factor = learning_rate_factor(step, config)
+            factor = learning_rate_factor(step, loop)
             for g in optimizer.param_groups:
-                g["lr"] = config.lr * g["lr_mult"] * factor
-            rng = np.random.default_rng([config.seed, 2, step, rank])
+                g["lr"] = loop.lr * g["lr_mult"] * factor
+            rng = np.random.default_rng([loop.seed, 2, step, rank])
             window.append(step_fn(model, batch, optimizer, step, rng))
             done = step + 1
-            if done % config.log_every == 0 or done == config.steps:
+            if done % loop.log_every == 0 or done == loop.steps:
                 record: dict[str, Any] = dict(summarise(window, world))
-                record.update(step=done, lr=config.lr * factor, seconds=time.perf_counter() - t0)
+                record.update(step=done, lr=loop.lr * factor, seconds=time.perf_counter() - t0)
                 log.write(record)
                 if np.isnan(first_loss):
                     first_loss = record["loss"]
                 last_loss = record["loss"]
                 bar.update(task, info=info(record))
                 window = []
-            if main and (done % config.checkpoint_every == 0 or done == config.steps):
+            if main and (done % loop.checkpoint_every == 0 or done == loop.steps):
                 save_checkpoint(
                     last, net, optimizer=optimizer, step=done, train_config=config.to_dict()
                 )
             bar.update(task, completed=done)
     if main:
-        save_checkpoint(out / "model.pt", net, step=config.steps, train_config=config.to_dict())
+        save_checkpoint(out / "model.pt", net, step=loop.steps, train_config=config.to_dict())
     if world > 1:
         dist.barrier()
     return {
         "out": str(out),
         "start_step": start,
-        "steps": config.steps,
+        "steps": loop.steps,
         "first_loss": first_loss,
         "last_loss": last_loss,
         "seconds": time.perf_counter() - t0,

@@ -22,8 +22,6 @@ the metrics log are :func:`occseg.train.loop.run_training`'s. Example config:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,124 +30,19 @@ from torch.utils.data import Dataset
 
 from occseg.checkpoint import ORDER_FORMAT
 from occseg.data.synth import SynthDataset, SynthSample
-from occseg.errors import ConfigError, DatasetError
+from occseg.errors import DatasetError
 from occseg.nn.losses import oosis_loss
-from occseg.nn.ordernet import OrderNet, OrderNetConfig
+from occseg.nn.ordernet import OrderNet
 from occseg.occlusion.targets import (
     instance_boundaries,
     orientation_targets,
     semantic_targets,
     synth_classes,
 )
-from occseg.train.config import read_yaml_config, refuse_unknown
+from occseg.train.config import OrderTrainConfig
 from occseg.train.loop import run_training
 
-__all__ = [
-    "OrderTrainConfig",
-    "OrderTrainSet",
-    "default_class_names",
-    "load_order_config",
-    "train_order",
-    "training_targets",
-]
-
-
-def default_class_names() -> tuple[str, ...]:
-    """Background + the procedural object kinds of ``occseg synth`` (sorted)."""
-    from occseg.synth.scene import KIND_WEIGHTS
-
-    return ("background", *sorted(KIND_WEIGHTS))
-
-
-@dataclass(frozen=True)
-class OrderTrainConfig:
-    """Options of ``occseg train order`` (YAML keys of the same names).
-
-    Attributes
-    ----------
-    model
-        :class:`~occseg.nn.ordernet.OrderNetConfig` options; ``class_names`` defaults to
-        :func:`default_class_names`.
-    data
-        Folders written by ``occseg synth``.
-    crop_size
-        ``(height, width)`` of the training crops (the paper: 225×225); images must be at
-        least this large.
-    flip
-        Random horizontal flips.
-    boundary_weight
-        ``w`` of the weighted boundary cross-entropy (Eq. 4; the paper: 0.9).
-    batch_size, steps, lr, backbone_lr_mult, lr_milestones, lr_gamma, weight_decay
-        Adam and its step schedule (:func:`occseg.train.loop.make_optimizer`).
-    seed, workers, threads, log_every, checkpoint_every, out
-        As for the click trainer (:class:`occseg.train.config.TrainConfig`).
-    """
-
-    model: dict[str, Any] = field(default_factory=dict)
-    data: tuple[str, ...] = ()
-    crop_size: tuple[int, int] = (192, 192)
-    flip: bool = True
-    boundary_weight: float = 0.9
-    batch_size: int = 8
-    steps: int = 1000
-    lr: float = 5e-4
-    backbone_lr_mult: float = 1.0
-    lr_milestones: tuple[float, ...] = (0.9,)
-    lr_gamma: float = 0.1
-    weight_decay: float = 0.0
-    seed: int = 0
-    workers: int = 0
-    threads: int | None = None
-    log_every: int = 10
-    checkpoint_every: int = 200
-    out: str = "runs/ordernet"
-
-    def __post_init__(self) -> None:
-        try:
-            self.model_config()
-        except (ValueError, TypeError) as exc:
-            raise ConfigError(f"model: {exc}") from None
-        if len(self.crop_size) != 2 or min(self.crop_size) < 16:
-            raise ConfigError(f"crop_size must be [height, width] >= 16, got {self.crop_size}")
-        if self.batch_size < 1 or self.steps < 1:
-            raise ConfigError("batch_size and steps must be >= 1")
-        if not 0 < self.boundary_weight < 1:
-            raise ConfigError(f"boundary_weight must be in (0, 1), got {self.boundary_weight}")
-        if not self.data:
-            raise ConfigError("data must list at least one folder written by `occseg synth`")
-
-    def model_config(self) -> OrderNetConfig:
-        """The model's :class:`~occseg.nn.ordernet.OrderNetConfig`."""
-        options = {"class_names": default_class_names(), **self.model}
-        return OrderNetConfig.from_dict(options)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict (stored in checkpoints)."""
-        d = asdict(self)
-        d["data"] = list(self.data)
-        return d
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> OrderTrainConfig:
-        """Build from a parsed YAML mapping; unknown keys raise :class:`ConfigError`."""
-        if not isinstance(data, dict):
-            raise ConfigError("a training config must be a YAML mapping of option: value")
-        refuse_unknown(cls, data)
-        data = dict(data)
-        for key in ("crop_size", "lr_milestones"):
-            if key in data:
-                data[key] = tuple(data[key])
-        roots = data.get("data") or ()
-        data["data"] = (str(roots),) if isinstance(roots, str) else tuple(str(r) for r in roots)
-        try:
-            return cls(**data)
-        except TypeError as exc:
-            raise ConfigError(f"invalid training config: {exc}") from None
-
-
-def load_order_config(path: str | Path, **overrides: Any) -> OrderTrainConfig:
-    """Read a YAML config of ``occseg train order`` (``overrides`` replace top-level options)."""
-    return OrderTrainConfig.from_dict(read_yaml_config(path, **overrides))
+__all__ = ["OrderTrainSet", "train_order", "training_targets"]
 
 
 def training_targets(
@@ -178,7 +71,7 @@ class OrderTrainSet(Dataset):
 
     def __getitem__(self, k: int) -> dict[str, np.ndarray]:
         cfg = self.config
-        rng = np.random.default_rng([cfg.seed, 1, int(k)])
+        rng = np.random.default_rng([cfg.loop.seed, 1, int(k)])
         i, j = self.refs[int(rng.integers(len(self.refs)))]
         sample = self.sets[i][j]
         semantic, boundary, orientation = training_targets(sample, self.class_names)
@@ -246,9 +139,9 @@ def train_order(
 
     Writes ``last.pt``, ``model.pt`` (the model config and the training config inside),
     ``metrics.jsonl`` (step, loss, loss_s, loss_b, loss_e, pixel_acc, lr, seconds) and
-    ``config.json`` into ``config.out`` (:func:`occseg.train.loop.run_training`).
+    ``config.json`` into ``config.loop.out`` (:func:`occseg.train.loop.run_training`).
     """
-    torch.manual_seed(config.seed)
+    torch.manual_seed(config.loop.seed)
     net = OrderNet(config.model_config())
     dataset = OrderTrainSet(config)
 

@@ -107,6 +107,7 @@ function renderPanels() {
   const target = selectedObject() ?? doc.objects[doc.objects.length - 1];
   $("undo").disabled = !target?.can_undo;
   $("redo").disabled = !target?.can_redo;
+  $("undo-order").disabled = !doc.order.can_undo;
   $("finish").disabled = state.selected === null;
   renderOrder(
     { front: $("order-front"), back: $("order-back"), cycles: $("cycles"), edges: $("edges"), depth: $("depth-view") },
@@ -253,6 +254,10 @@ function undoRedo(which) {
     if (which === "undo") enqueue(() => change("POST", `${base()}/scribbles/undo`, { version: version() }).then(refreshBoundaries));
     return;
   }
+  if (state.mode === "order") {
+    if (which === "undo") undoOrder();
+    return;
+  }
   enqueue(async () => {
     const doc = state.doc;
     const target = selectedObject() ?? doc.objects[doc.objects.length - 1];
@@ -313,6 +318,21 @@ function restoreObject(id) {
 
 function setOrder(action, front, back) {
   enqueue(() => change("POST", `${base()}/order`, { version: version(), action, front, back }));
+}
+
+function undoOrder() {
+  enqueue(async () => {
+    if (!state.doc.order.can_undo) return;
+    await change("POST", `${base()}/order/undo`, { version: version() });
+  });
+}
+
+function autoOrder() {
+  enqueue(async () => {
+    const res = await change("POST", `${base()}/order/auto`, { version: version() });
+    const pairs = `${res.added} pair${res.added === 1 ? "" : "s"}`;
+    showToast(`automatic order added ${pairs}; the pairs you set are kept (Ctrl+Z undoes)`, { error: false });
+  });
 }
 
 function objectAt(pt) {
@@ -440,7 +460,8 @@ $("order-form").addEventListener("submit", (e) => {
   e.preventDefault();
   setOrder("add", Number($("order-front").value), Number($("order-back").value));
 });
-$("auto-order").addEventListener("click", () => enqueue(() => change("POST", `${base()}/order/auto`, { version: version() })));
+$("auto-order").addEventListener("click", autoOrder);
+$("undo-order").addEventListener("click", undoOrder);
 $("export").addEventListener("click", () => enqueue(async () => {
   const res = await api("POST", "/api/export");
   const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;

@@ -66,7 +66,7 @@ def build_trunk(
     if name in HRNET_SPECS:
         return HRNet(HRNET_SPECS[name], width_mult, in_channels)
     if name in LITE_SPECS:
-        return EfficientNetLite(name, in_channels)  # ImageNet widths: width_mult does not apply
+        return EfficientNetLite(name, in_channels, classifier=False)  # width_mult n/a
     raise ValueError(f"unknown backbone {name!r}; choose one of: {', '.join(BODY_NAMES)}")
 
 

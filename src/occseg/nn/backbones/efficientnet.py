@@ -112,9 +112,14 @@ class EfficientNetLite(nn.Module):
         One of :data:`LITE_SPECS`.
     in_channels
         Input channels of the stem convolution (3 for the ImageNet weights).
+    classifier
+        Build the ImageNet head (``_conv_head``, ``_bn1``, ``_fc``); feature extractors leave
+        it out.
     """
 
-    def __init__(self, name: str = "efficientnet_lite0", in_channels: int = 3) -> None:
+    def __init__(
+        self, name: str = "efficientnet_lite0", in_channels: int = 3, classifier: bool = True
+    ) -> None:
         super().__init__()
         if name not in LITE_SPECS:
             raise ValueError(
@@ -140,9 +145,10 @@ class EfficientNetLite(nn.Module):
                 self.level_ends.append(len(blocks) - 1)
         self._blocks = nn.ModuleList(blocks)
         self.level_channels = [32] + [round_filters(STAGES[i][3], spec.width) for i in LEVEL_STAGES]
-        self._conv_head = nn.Conv2d(cin, 1280, 1, bias=False)
-        self._bn1 = _bn(1280)
-        self._fc = nn.Linear(1280, 1000)
+        if classifier:
+            self._conv_head = nn.Conv2d(cin, 1280, 1, bias=False)
+            self._bn1 = _bn(1280)
+            self._fc = nn.Linear(1280, 1000)
 
     def stem(self, x: torch.Tensor, stem_extra: torch.Tensor | None = None) -> torch.Tensor:
         """The stride-2 stem; ``stem_extra`` is added to its output (Conv1S fusion, RITM)."""
@@ -221,7 +227,7 @@ class EfficientNetFPN(SegmentationBody):
         self, name: str = "efficientnet_lite0", width_mult: float = 1.0, in_channels: int = 3
     ) -> None:
         super().__init__()
-        self.backbone = EfficientNetLite(name, in_channels)
+        self.backbone = EfficientNetLite(name, in_channels, classifier=False)
         width = scaled(96, width_mult)
         self.lateral = nn.ModuleList(
             nn.Conv2d(c, width, 1) for c in self.backbone.level_channels[1:]
@@ -233,7 +239,12 @@ class EfficientNetFPN(SegmentationBody):
 
     def load_imagenet(self) -> None:
         """Load the packaged ImageNet weights into the trunk (extra input channels stay 0)."""
-        state = imagenet_state_dict(self.backbone.name)
+        head = ("_conv_head.", "_bn1.", "_fc.")
+        state = {
+            k: v
+            for k, v in imagenet_state_dict(self.backbone.name).items()
+            if not k.startswith(head)
+        }
         stem = state["_conv_stem.weight"]
         if self.in_channels != stem.shape[1]:
             padded = stem.new_zeros(stem.shape[0], self.in_channels, *stem.shape[2:])

@@ -1,11 +1,17 @@
-"""``occseg eval order``: occlusion-ordered instance segmentation (OAIR, WC, mAP, cycle rate).
+"""Evaluating the CRF occlusion-order labelling over a data set (``occseg eval order``).
 
-``--gt-inputs`` runs the CRF labelling (paper 001, Sec. 3.2) on inputs taken from the ground
-truth of a synthetic data set written by ``occseg synth``: the background probability is 1 on
-the room (id 0) and 0 on objects, and the oriented occlusion boundaries are built from the
-instance masks and the ground-truth occlusion order as in supplement 1.3 (``inputs="order"``,
-the paper's construction; every boundary pixel of an object pair gets the pair's direction) or
-taken pixel by pixel from the scene's geometric ``ob_occludes`` (``inputs="pixels"``).
+:func:`run_order_eval` labels every image from ground-truth inputs (:func:`run_gt_inputs`) or
+from a network's maps (:func:`run_model`) and scores OAIR, weighted coverage, mask mAP and the
+cycle rate (:mod:`occseg.eval.order`); :func:`occseg.eval.order_report.write_order_report`
+writes the results.
+
+Ground-truth inputs (``occseg eval order --gt-inputs``) run the CRF labelling (paper 001,
+Sec. 3.2) on inputs taken from the ground truth of a synthetic data set written by
+``occseg synth``: the background probability is 1 on the room (id 0) and 0 on objects, and the
+oriented occlusion boundaries are built from the instance masks and the ground-truth occlusion
+order as in supplement 1.3 (``inputs="order"``, the paper's construction; every boundary pixel
+of an object pair gets the pair's direction) or taken pixel by pixel from the scene's geometric
+``ob_occludes`` (``inputs="pixels"``).
 
 Touching objects can occlude each other in both directions (contact lines give occlusion events
 whose side flips with tiny depth differences). Ground truth with both ``(a, b)`` and ``(b, a)``
@@ -23,22 +29,20 @@ visible part of an object is an instance, and adjacent parts of ordered objects 
 
 from __future__ import annotations
 
-import json
+import os
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-import typer
-from rich.console import Console
 
-from occseg.cli import eval_app
 from occseg.errors import ConfigError, DatasetError
 from occseg.eval.order import (
+    OrderReport,
     connected_parts,
     evaluate_order,
     oair_counts,
-    plot_oair,
 )
 from occseg.occlusion.graph import label_edges
 from occseg.occlusion.ordering import (
@@ -49,20 +53,20 @@ from occseg.occlusion.ordering import (
     refine_labeling,
 )
 from occseg.occlusion.targets import occludes_from_instances
-from occseg.progress import progress_bar
 from occseg.types import Segmentation
 
 __all__ = [
     "OrderRunResult",
+    "check_order_options",
     "cocoa_items",
+    "count_order_images",
     "gt_inputs_sample",
     "run_gt_inputs",
     "run_model",
+    "run_order_eval",
     "synth_ground_truth",
     "synth_items",
 ]
-
-console = Console(stderr=True)
 
 
 def _classes(meta: dict) -> dict[int, int]:
@@ -143,7 +147,7 @@ def gt_inputs_sample(
     labels = order_labeling(bg, pairs, lam=lam, mu=mu)
     if refine:
         labels = refine_labeling(labels, bg, pairs, lam=lam, mu=mu)
-    got = extract_instances(labels, lut[inst], occludes.any(2).astype(np.float64))
+    got = extract_instances(labels, lut[inst], np.asarray(np.any(occludes, axis=2), np.float64))
     return _prediction(got, label_edges(got.instances, got.order, max_gap=max_gap))
 
 
@@ -188,13 +192,29 @@ def _evaluate(
 
 @dataclass
 class OrderRunResult:
-    """One ``eval order`` run (GT inputs or a network): ``summary.json`` and the report."""
+    """One ``eval order`` run (GT inputs or a network): ``summary.json``, the report, a title."""
 
     summary: dict
-    report: object
+    report: OrderReport
+    title: str = ""
+
+    def describe(self) -> str:
+        """The headline numbers in one line."""
+        s = self.summary
+
+        def f(v: float | None) -> str:
+            return "n/a" if v is None else f"{v:.3f}"
+
+        return (
+            f"WC={f(s['WC'])} OAIR acc@0.5={f(s['OAIR_accuracy@0.5'])} "
+            f"rec@0.5={f(s['OAIR_recall@0.5'])} mAP={f(s['mAP'])} "
+            f"cycle_rate={f(s['cycle_rate'])} ({s['n_images']} images)"
+        )
 
 
-def _pooled_oair(gts: list[Segmentation], preds: list[Segmentation]) -> tuple[float, float, int]:
+def _pooled_oair(
+    gts: list[Segmentation], preds: list[Segmentation]
+) -> tuple[float | None, float | None, int]:
     counts = [oair_counts(g, p, 0.5) for g, p in zip(gts, preds, strict=True)]
     tot, rec, cor = (sum(c[i] for c in counts) for i in range(3))
     return (rec / tot if tot else None), (cor / rec if rec else None), tot
@@ -315,8 +335,49 @@ def run_model(
     )  # fmt: skip
 
 
-def _count(kind: str, root: Path, limit: int) -> int | None:
-    """How many images a run will label (for the progress bar)."""
+def _parse_dataset(dataset: str) -> tuple[str, str]:
+    """``KIND:PATH`` → (lower-case kind, path text)."""
+    kind, _, path = dataset.partition(":")
+    return kind.strip().lower(), path.strip()
+
+
+def check_order_options(
+    dataset: str,
+    *,
+    gt_inputs: bool = False,
+    model: str | os.PathLike | None = None,
+    mutual: str = "majority",
+    inputs: str = "order",
+    max_gap: int = 0,
+    limit: int = 0,
+    class_agnostic: bool = False,
+) -> None:
+    """Refuse options of :func:`run_order_eval` that do not fit together (before any work).
+
+    Raises
+    ------
+    ConfigError
+        With the first problem found.
+    """
+    kind, path = _parse_dataset(dataset)
+    if gt_inputs == (model is not None):
+        raise ConfigError("give exactly one of --gt-inputs and --model PATH")
+    if kind not in ("synth", "cocoa") or not path or (gt_inputs and kind != "synth"):
+        raise ConfigError(
+            f"--dataset must be synth:PATH (or cocoa:PATH with --model), got {dataset!r}"
+        )
+    if mutual not in ("majority", "all") or inputs not in ("order", "pixels"):
+        raise ConfigError("--mutual must be majority or all, --inputs order or pixels")
+    if class_agnostic and model is None:
+        raise ConfigError("--class-agnostic needs --model PATH (GT inputs carry the GT classes)")
+    if limit < 0 or max_gap not in (0, 1):
+        raise ConfigError("--limit must be >= 0 and --max-gap 0 or 1")
+
+
+def count_order_images(dataset: str, *, limit: int = 0) -> int:
+    """How many images :func:`run_order_eval` will label (``synth:PATH`` or ``cocoa:PATH``)."""
+    kind, path = _parse_dataset(dataset)
+    root = Path(path).expanduser()
     if kind == "cocoa":
         from occseg.data.cocoa import list_cocoa_folder
 
@@ -328,135 +389,58 @@ def _count(kind: str, root: Path, limit: int) -> int | None:
     return min(limit, total) if limit else total
 
 
-def _settings_text(s: dict, f) -> str:
-    """The run's inputs and ground truth in words, for ``summary.md``."""
-    if s.get("model"):
-        classes = "by IoU alone (one class)" if s.get("class_agnostic") else "by class and IoU"
-        return (
-            f"Inputs: the maps of {s['model']}, graph adjacency gap {s.get('max_gap')}; "
-            f"instances matched {classes}. Ground-truth order: {s['n_gt_pairs']} pairs."
-        )
-    return (
-        f"Inputs: ground-truth boundaries oriented by {s.get('inputs')}"
-        f"{', refined' if s.get('refine') else ', plain jump moves'}, graph adjacency gap "
-        f"{s.get('max_gap')}. "
-        f"Ground-truth order: {s['n_gt_pairs']} object pairs ({s.get('mutual')} for the "
-        f"{s.get('n_mutual_object_pairs')} mutually occluding pairs). Against every listed pair: "
-        f"OAIR accuracy {f(s.get('OAIR_accuracy@0.5_all_pairs'))}, recall "
-        f"{f(s.get('OAIR_recall@0.5_all_pairs'))}. Against the connected visible parts: "
-        f"OAIR accuracy {f(s.get('OAIR_accuracy@0.5_parts'))}, recall "
-        f"{f(s.get('OAIR_recall@0.5_parts'))}."
-    )
+def run_order_eval(
+    dataset: str,
+    *,
+    gt_inputs: bool = False,
+    model: str | os.PathLike | None = None,
+    mutual: str = "majority",
+    inputs: str = "order",
+    refine: bool = True,
+    max_gap: int = 0,
+    limit: int = 0,
+    class_agnostic: bool = False,
+    progress: Callable[[], None] | None = None,
+) -> OrderRunResult:
+    """OAIR, weighted coverage, mask mAP and cycle rate of the CRF occlusion-order labelling.
 
+    ``dataset`` is ``synth:PATH`` (a folder written by ``occseg synth``) or, with ``model``,
+    ``cocoa:PATH`` (a folder of ``N.jpg`` + ``N.json``; COCO classes are not the network's, so
+    instances are matched by IoU alone). Give exactly one of ``gt_inputs`` (labels from the
+    ground truth's background and oriented boundaries, :func:`run_gt_inputs`) and ``model`` (a
+    checkpoint of ``occseg train order``, :func:`run_model`). The result's ``title`` names the run.
 
-def _write(out: Path, result: OrderRunResult, title: str) -> None:
-    from occseg.io.atomic import atomic_write_text
-
-    out.mkdir(parents=True, exist_ok=True)
-    s = dict(result.summary, title=title)
-    atomic_write_text(out / "summary.json", json.dumps(s, indent=2, allow_nan=False) + "\n")
-
-    def f(v) -> str:
-        return "n/a" if v is None else f"{v:.3f}"
-
-    md = [
-        f"# {title}",
-        "",
-        "| images | WC | OAIR acc@0.5 | OAIR rec@0.5 | mAP | cycle rate |",
-        "|---:|---:|---:|---:|---:|---:|",
-        f"| {s['n_images']} | {f(s['WC'])} | {f(s['OAIR_accuracy@0.5'])} | "
-        f"{f(s['OAIR_recall@0.5'])} | {f(s['mAP'])} | {f(s['cycle_rate'])} |",
-        "",
-        _settings_text(s, f),
-        "",
-        "![OAIR curves](oair.png)",
-        "",
-    ]
-    atomic_write_text(out / "summary.md", "\n".join(md))
-    label = "network + CRF" if s.get("model") else "CRF, GT inputs"
-    plot_oair(result.report, out / "oair.png", label=label)
-
-
-@eval_app.command("order")
-def eval_order(
-    dataset: str = typer.Option(
-        ..., help="synth:PATH, or with --model also cocoa:PATH (a folder of N.jpg + N.json)."
-    ),
-    out: Path = typer.Option(..., help="Output folder for summary.json, summary.md, oair.png."),
-    gt_inputs: bool = typer.Option(
-        False, "--gt-inputs", help="Label from ground-truth background and oriented boundaries."
-    ),
-    model: Path | None = typer.Option(
-        None, help="Label from the maps of this network (checkpoint of `occseg train order`)."
-    ),
-    mutual: str = typer.Option(
-        "majority", help="Ground-truth order of mutually occluding objects: majority | all."
-    ),
-    inputs: str = typer.Option(
-        "order", help="Oriented boundaries from the GT order (supplement 1.3) or 'pixels'."
-    ),
-    refine: bool = typer.Option(
-        True, help="Exact-energy segment moves after the jump moves (an extension)."
-    ),
-    max_gap: int = typer.Option(
-        0, help="Graph adjacency: 0 = 4-neighbours, 1 = also one pixel apart."
-    ),
-    limit: int = typer.Option(0, help="Evaluate only the first N images (0 = all)."),
-    class_agnostic: bool = typer.Option(
-        False, "--class-agnostic", help="With --model: match instances by IoU alone."
-    ),
-) -> None:
-    """OAIR, weighted coverage, mask mAP and cycle rate of the CRF occlusion-order labelling."""
-    kind, _, path = dataset.partition(":")
-    kind = kind.strip().lower()
-    if gt_inputs == (model is not None):
-        raise ConfigError("give exactly one of --gt-inputs and --model PATH")
-    if kind not in ("synth", "cocoa") or not path.strip() or (gt_inputs and kind != "synth"):
-        raise ConfigError(
-            f"--dataset must be synth:PATH (or cocoa:PATH with --model), got {dataset!r}"
-        )
-    if mutual not in ("majority", "all") or inputs not in ("order", "pixels"):
-        raise ConfigError("--mutual must be majority or all, --inputs order or pixels")
-    if class_agnostic and model is None:
-        raise ConfigError("--class-agnostic needs --model PATH (GT inputs carry the GT classes)")
-    if limit < 0 or max_gap not in (0, 1):
-        raise ConfigError("--limit must be >= 0 and --max-gap 0 or 1")
-    root = Path(path.strip()).expanduser()
-
-    def run(advance) -> OrderRunResult:
-        if model is None:
-            return run_gt_inputs(
-                root, mutual=mutual, inputs=inputs, refine=refine, max_gap=max_gap,
-                limit=limit, progress=advance,
-            )  # fmt: skip
-        from occseg.predict.ordernet import load_order_model
-
-        predictor = load_order_model(model)
-        if kind == "cocoa":  # COCO classes are not the network's: match by IoU alone
-            items, agnostic, settings = cocoa_items(root, limit=limit), True, {}
-        else:
-            items = synth_items(root, predictor.class_names, mutual=mutual, limit=limit)
-            agnostic, settings = class_agnostic, {"mutual": mutual}
-        result = run_model(
-            items, predictor, max_gap=max_gap, class_agnostic=agnostic, progress=advance,
-            **settings,
+    Raises
+    ------
+    ConfigError
+        If the options do not fit together (:func:`check_order_options`).
+    """
+    check_order_options(
+        dataset, gt_inputs=gt_inputs, model=model, mutual=mutual, inputs=inputs,
+        max_gap=max_gap, limit=limit, class_agnostic=class_agnostic,
+    )  # fmt: skip
+    kind, path = _parse_dataset(dataset)
+    root = Path(path).expanduser()
+    if model is None:
+        result = run_gt_inputs(
+            root, mutual=mutual, inputs=inputs, refine=refine, max_gap=max_gap, limit=limit,
+            progress=progress,
         )  # fmt: skip
-        result.summary["model"] = str(model)
+        result.title = f"CRF occlusion order with ground-truth inputs on {dataset}"
         return result
+    from occseg.predict.ordernet import load_order_model
 
-    with progress_bar(console=console) as bar:
-        task = bar.add_task("order labelling", total=_count(kind, root, limit))
-        result = run(lambda: bar.advance(task))
-    inputs = f"the network {model}" if model is not None else "ground-truth inputs"
-    title = f"CRF occlusion order with {inputs} on {dataset}"
-    _write(out, result, title)
-    s = result.summary
-
-    def f(v) -> str:
-        return "n/a" if v is None else f"{v:.3f}"
-
-    typer.echo(
-        f"WC={f(s['WC'])} OAIR acc@0.5={f(s['OAIR_accuracy@0.5'])} "
-        f"rec@0.5={f(s['OAIR_recall@0.5'])} mAP={f(s['mAP'])} cycle_rate={f(s['cycle_rate'])} "
-        f"({s['n_images']} images) -> {out}"
-    )
+    predictor = load_order_model(model)
+    items: Iterable[tuple[np.ndarray, Segmentation, int]]
+    if kind == "cocoa":  # COCO classes are not the network's: match by IoU alone
+        items, agnostic, settings = cocoa_items(root, limit=limit), True, {}
+    else:
+        items = synth_items(root, predictor.class_names, mutual=mutual, limit=limit)
+        agnostic, settings = class_agnostic, {"mutual": mutual}
+    result = run_model(
+        items, predictor, max_gap=max_gap, class_agnostic=agnostic, progress=progress,
+        **settings,
+    )  # fmt: skip
+    result.summary["model"] = str(model)
+    result.title = f"CRF occlusion order with the network {model} on {dataset}"
+    return result

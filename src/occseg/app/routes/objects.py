@@ -1,0 +1,110 @@
+"""Object mode: clicks (the model runs outside the project lock), undo/redo, edits, delete."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+
+from occseg.app import document as D
+from occseg.app.schemas import ClickIn, ObjectIn, ObjectPatch, VersionIn
+from occseg.app.state import CapabilityMissing, State
+from occseg.errors import InteractionError
+from occseg.predict.session import Interaction, Session
+from occseg.types import BoundaryClick, Click
+
+router = APIRouter(prefix="/api/images/{name}")
+
+
+@router.post("/clicks")
+def click(name: str, body: ClickIn, state: State) -> dict:
+    """A click on object ``object_id`` (None: a new object); its mask is ``prob > threshold``.
+
+    The object's session is read under the project lock, the model runs outside it, and the
+    result is applied under the lock if the document is still at ``version``.
+    """
+    if body.kind == "boundary" and not state.capabilities["boundary_clicks"]:
+        raise CapabilityMissing("boundary clicks need a model that supports them")
+    interaction: Interaction = (
+        BoundaryClick(body.y, body.x)
+        if body.kind == "boundary"
+        else Click(body.y, body.x, body.positive)
+    )
+    with state.project.lock:
+        doc = state.project.document(name)
+        D.check_version(doc, body.version)
+        D.check_point(doc, body.y, body.x)
+        if body.object_id is None:
+            object_id = int(doc["next_id"])
+        else:
+            object_id = D.get_object(doc, body.object_id)["id"]
+        session = state.session(name, doc, object_id)
+    proposal = session.propose(object_id, interaction)
+    ms = round(proposal.seconds * 1000.0, 1)
+    mask = proposal.prob > session.threshold
+
+    def change(doc: dict) -> dict:
+        if body.object_id is None:
+            obj = D.add_object(doc)
+            assert obj["id"] == object_id  # the version check guarantees it
+            if body.label and body.label.strip() != obj["label"]:
+                D.update_object(doc, obj, {"label": body.label})
+                state.project.add_class(obj["label"])
+        else:
+            obj = D.get_object(doc, object_id)
+        step = {"y": body.y, "x": body.x, "positive": body.kind == "boundary" or body.positive}
+        D.push_step(doc, obj, {**step, "kind": body.kind, "ms": ms}, mask)
+        session.commit(proposal)
+        return {"object_id": object_id, "ms": ms}
+
+    return state.mutate(name, body.version, change)
+
+
+def _history_change(name: str, body: ObjectIn, state: State, edit: str) -> dict:
+    def change(doc: dict) -> None:
+        obj = D.get_object(doc, body.object_id)
+        before = D.interactions_of(obj)
+        (D.undo if edit == "undo" else D.redo)(doc, obj)
+        state.follow(name, obj["id"], before, Session.undo if edit == "undo" else Session.redo)
+
+    return state.mutate(name, body.version, change)
+
+
+@router.post("/undo")
+def undo(name: str, body: ObjectIn, state: State) -> dict:
+    """Take back the last click of an object (no model call)."""
+    return _history_change(name, body, state, "undo")
+
+
+@router.post("/redo")
+def redo(name: str, body: ObjectIn, state: State) -> dict:
+    """Re-apply the last undone click of an object (no model call)."""
+    return _history_change(name, body, state, "redo")
+
+
+@router.patch("/objects/{object_id}")
+def patch_object(name: str, object_id: int, body: ObjectPatch, state: State) -> dict:
+    """Change an object's label, colour, visibility or finished state."""
+    changes = body.model_dump(exclude={"version"}, exclude_none=True)
+    if not changes:
+        raise InteractionError("nothing to change: give label, color, visible or finished")
+
+    def change(doc: dict) -> None:
+        obj = D.get_object(doc, object_id)
+        D.update_object(doc, obj, changes)
+        if changes.get("label"):
+            state.project.add_class(obj["label"])
+
+    return state.mutate(name, body.version, change)
+
+
+@router.delete("/objects/{object_id}")
+def delete_object(name: str, object_id: int, state: State, version: int = Query(ge=0)) -> dict:
+    """Delete an object (kept in the trash, with its order edges)."""
+    return state.mutate(name, version, lambda d: D.delete_object(d, D.get_object(d, object_id)))
+
+
+@router.post("/objects/{object_id}/restore")
+def restore_object(name: str, object_id: int, body: VersionIn, state: State) -> dict:
+    """Undo a delete."""
+    return state.mutate(
+        name, body.version, lambda d: {"object_id": D.restore_object(d, object_id)["id"]}
+    )

@@ -1,0 +1,76 @@
+"""``occseg annotate``: the annotation web app (:func:`occseg.app.serve.serve`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+app = typer.Typer()
+
+
+def _image_folder(value: Path | None) -> Path | None:
+    if value is not None and not value.is_dir():
+        raise typer.BadParameter(f"image folder not found: {value} (check the path)")
+    return value
+
+
+def _max_side(value: int) -> int:
+    if 0 < value < 32:
+        raise typer.BadParameter(f"must be 0 (full size) or at least 32, got {value}")
+    return value
+
+
+@app.command("annotate")
+def annotate(
+    images_dir: Path | None = typer.Argument(
+        None,
+        callback=_image_folder,
+        help="Folder of images to annotate (default: bundled sample photographs).",
+    ),
+    out: Path = typer.Option(
+        Path("occseg-project"),
+        "--out",
+        help="Project folder: annotations are saved here (an existing project is continued).",
+    ),
+    model: str = typer.Option("graphcut", "--model", help="Click model name or checkpoint."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (local only)."),
+    port: int = typer.Option(8765, "--port", min=0, max=65535, help="TCP port (0: any free port)."),
+    classes: str = typer.Option(
+        "", "--classes", help="Comma-separated class labels to offer, e.g. 'person,car'."
+    ),
+    max_side: int = typer.Option(
+        1280,
+        "--max-side",
+        min=0,
+        callback=_max_side,
+        help="Longest image side the model works at (0: full size).",
+    ),
+    boundary_model: Path | None = typer.Option(
+        None,
+        "--boundary-model",
+        help="Occlusion-boundary checkpoint (`occseg train boundaries`): enables boundary mode.",
+    ),
+    order_model: Path | None = typer.Option(
+        None,
+        "--order-model",
+        help="Occlusion-order checkpoint (`occseg train order`): enables automatic ordering.",
+    ),
+) -> None:
+    """Start the annotation web app and print the URL to open."""
+    from occseg.app.serve import serve
+    from occseg.io.outputs import check_output_folder
+
+    check_output_folder(out, name="--out")
+    serve(
+        images_dir,
+        out=out,
+        model=model,
+        host=host,
+        port=port,
+        classes=[c for c in classes.split(",") if c.strip()],
+        max_side=max_side,
+        boundary_model=boundary_model,
+        order_model=order_model,
+        echo=typer.echo,
+    )

@@ -1,0 +1,63 @@
+"""``occseg export coco`` (an annotation project) and ``occseg export onnx`` (a click model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from occseg.cli.common import console
+
+app = typer.Typer(
+    name="export", help="Export annotations and models to standard formats.", no_args_is_help=True
+)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+@app.command("coco")
+def export_coco(
+    project: Path = typer.Option(..., "--project", help="Project folder of `occseg annotate`."),
+    out: Path | None = typer.Option(None, "--out", help="Output folder (default PROJECT/export)."),
+    finished_only: bool = typer.Option(
+        False, "--finished-only", help="Leave out objects not finished with Enter."
+    ),
+) -> None:
+    """COCO JSON with RLE masks, class names and COCOA occlusion order, plus PNG masks."""
+    from occseg.app.export import export_coco
+    from occseg.io.outputs import check_output_folder
+
+    if out is not None:
+        check_output_folder(out, name="--out")
+    result = export_coco(project, out, finished_only=finished_only)
+    typer.echo(
+        f"wrote {result.coco_json}: {_count(result.n_images, 'image', 'images')}, "
+        f"{_count(result.n_annotations, 'annotation', 'annotations')}, "
+        f"{_count(result.n_categories, 'category', 'categories')}"
+    )
+
+
+@app.command("onnx")
+def export_onnx(
+    checkpoint: Path = typer.Argument(..., help="A click-model checkpoint (.pt)."),
+    out: Path = typer.Argument(..., help="The .onnx file to write."),
+    height: int = typer.Option(320, min=8, help="Example input height."),
+    width: int = typer.Option(480, min=8, help="Example input width."),
+    dynamic: bool = typer.Option(True, help="Dynamic batch and image size (else fixed)."),
+    check: bool = typer.Option(True, help="Compare ONNX Runtime with torch (max abs diff)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing OUT file."),
+) -> None:
+    """Export a click model to ONNX (inputs image, maps, prev; output logits)."""
+    from occseg.checkpoint import load_clicknet
+    from occseg.io.outputs import check_output_file
+    from occseg.predict.onnx import check_onnx, export_onnx
+
+    check_output_file(out, overwrite=overwrite, name="OUT")
+    model = load_clicknet(checkpoint)
+    export_onnx(model, out, height=height, width=width, dynamic=dynamic)
+    console.print(f"wrote {out}")
+    if check:
+        diff = check_onnx(model, out, height=height, width=width)
+        console.print(f"max |onnxruntime - torch| on logits: {diff:.2e}")

@@ -1,0 +1,80 @@
+"""The occlusion-boundary map of one image (``occseg boundaries IMAGE``), with the shipped model.
+
+:func:`boundary_map` runs an OB model (:class:`~occseg.predict.boundaries.OBPredictor`) on an
+image, automatically or refined by FN/FP scribbles, optionally as the final binary output;
+:func:`write_boundary_map` saves it as an 8-bit PNG.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from occseg.errors import ConfigError
+from occseg.types import Scribble
+
+__all__ = ["DEFAULT_OBNET", "boundary_map", "default_ob_model", "write_boundary_map"]
+
+#: The shipped OB model: DNMMSI at CPU width trained on synthetic scenes only (2200 steps,
+#: half-precision weights; README "Interactive occlusion boundaries").
+DEFAULT_OBNET = Path(__file__).resolve().parent.parent / "models" / "obnet.pt"
+
+
+def default_ob_model() -> Path:
+    """The shipped OB model's checkpoint.
+
+    Raises
+    ------
+    ConfigError
+        If it is not installed.
+    """
+    if not DEFAULT_OBNET.is_file():
+        raise ConfigError(
+            f"no default occlusion-boundary model is installed (expected {DEFAULT_OBNET}); "
+            "train one with `occseg train boundaries --config configs/obnet-cpu.yaml` and "
+            "pass --model runs/obnet-cpu/model.pt"
+        )
+    return DEFAULT_OBNET
+
+
+def boundary_map(
+    image: NDArray[np.uint8],
+    *,
+    model: str | os.PathLike | None = None,
+    scribbles: Sequence[Scribble] = (),
+    threshold: float | None = None,
+) -> NDArray[np.float32]:
+    """The OB probability map of an ``H×W×3 uint8`` RGB image (paper 000).
+
+    ``model`` is an OB checkpoint (default: :func:`default_ob_model`). Without ``scribbles`` the
+    map is the automatic one; with them it is refined in a second step. With ``threshold`` the
+    result is the final binary output (edge NMS, then ``>= threshold``; the paper uses 0.7).
+
+    Raises
+    ------
+    ConfigError
+        If ``threshold`` is not in (0, 1) or no model is given and none is installed.
+    InteractionError
+        If a scribble point lies outside the image.
+    """
+    from occseg.predict.boundaries import OBPredictor, previous_output
+
+    if threshold is not None and not 0 < threshold < 1:
+        raise ConfigError(f"--threshold must be in (0, 1), got {threshold}")
+    predictor = OBPredictor(model if model is not None else default_ob_model())
+    predictor.set_image(image)
+    prob = predictor.predict(scribbles)
+    if threshold is not None:
+        prob = previous_output(prob, threshold, binary=True)
+    return prob
+
+
+def write_boundary_map(path: str | os.PathLike, prob: NDArray[np.floating]) -> None:
+    """Save a map with values in ``[0, 1]`` as an 8-bit grey PNG (0-255)."""
+    from occseg.io import write_png
+
+    write_png(path, np.round(np.asarray(prob) * 255).astype(np.uint8))

@@ -1,0 +1,80 @@
+"""The predictor contract, checked on every method ``load_predictor`` knows.
+
+Whatever a predictor does inside, the evaluator, the app and the CLI rely on the same surface:
+``set_image`` then ``predict(clicks, prev_prob)`` returning ``H×W float32`` in [0, 1], a
+``threshold`` attribute, deterministic answers, and :class:`InteractionError` for every
+mistake a caller can make.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from occseg.errors import InteractionError
+from occseg.predict import available_methods, load_predictor
+from occseg.predictor import Predictor
+from occseg.types import Click
+
+
+@pytest.fixture(scope="module")
+def image() -> np.ndarray:
+    """A bright disk on a textured dark background, 60×80."""
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 60, (60, 80, 3), dtype=np.uint8)
+    yy, xx = np.mgrid[:60, :80]
+    img[(yy - 30) ** 2 + (xx - 40) ** 2 < 15**2] = (220, 200, 40)
+    return img
+
+
+@pytest.fixture(scope="module", params=available_methods())
+def predictor(request: pytest.FixtureRequest, image: np.ndarray) -> Predictor:
+    p = load_predictor(request.param)
+    p.set_image(image)
+    return p
+
+
+CLICKS = [Click(30, 40, True), Click(5, 5, False)]
+
+
+def test_is_a_predictor_with_a_threshold(predictor: Predictor) -> None:
+    assert isinstance(predictor, Predictor)
+    assert 0.0 < float(predictor.threshold) < 1.0
+
+
+def test_output_shape_dtype_range(predictor: Predictor) -> None:
+    prob = predictor.predict(CLICKS)
+    assert prob.shape == (60, 80) and prob.dtype == np.float32
+    assert np.isfinite(prob).all() and prob.min() >= 0.0 and prob.max() <= 1.0
+    assert prob[30, 40] > predictor.threshold  # the positive click is in the object
+    prev = predictor.predict(CLICKS[:1])
+    again = predictor.predict(CLICKS, prev_prob=prev)
+    assert again.shape == (60, 80) and again.dtype == np.float32
+
+
+def test_deterministic(predictor: Predictor) -> None:
+    first = predictor.predict(CLICKS)
+    assert np.array_equal(first, predictor.predict(CLICKS))
+
+
+@pytest.mark.parametrize("click", [Click(60, 3, True), Click(3, 80, True), Click(-1, 3, True)])
+def test_click_outside_is_an_interaction_error(predictor: Predictor, click: Click) -> None:
+    with pytest.raises(InteractionError, match="outside"):
+        predictor.predict([click])
+
+
+def test_prev_prob_of_another_shape_is_an_interaction_error(predictor: Predictor) -> None:
+    with pytest.raises(InteractionError, match="prev_prob"):
+        predictor.predict(CLICKS, prev_prob=np.zeros((10, 10), np.float32))
+
+
+@pytest.mark.parametrize("method", available_methods())
+def test_predict_before_set_image_is_an_interaction_error(method: str) -> None:
+    with pytest.raises(InteractionError, match="set_image"):
+        load_predictor(method).predict(CLICKS)
+
+
+@pytest.mark.parametrize("method", available_methods())
+def test_bad_image_is_an_interaction_error(method: str) -> None:
+    with pytest.raises(InteractionError):
+        load_predictor(method).set_image(np.zeros((10, 10), np.float64))

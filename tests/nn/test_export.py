@@ -9,7 +9,7 @@ import torch
 
 from occseg.checkpoint import save_checkpoint
 from occseg.nn import ClickNet, ClickNetConfig
-from occseg.nn.export import export_onnx_bytes
+from occseg.nn.export import export_onnx_bytes, export_onnx_parts
 from occseg.predict.onnx import check_onnx, export_onnx
 
 pytest.importorskip("onnxruntime")
@@ -44,3 +44,22 @@ def test_fixed_export_and_cli(tmp_path: Path) -> None:
     args = ["export", "onnx", str(tmp_path / "m.pt"), str(tmp_path / "cli.onnx")]
     assert main([*args, "--height", "32", "--width", "40"]) == 0
     assert (tmp_path / "cli.onnx").stat().st_size > 1000
+
+
+def test_encode_once_model_exports_encoder_and_decoder(tmp_path: Path) -> None:
+    from occseg.cli import main
+
+    model = _model(backbone="efficientnet_lite0", fusion="late")
+    encoder, decoder = export_onnx_parts(model, height=48, width=64, dynamic=True)
+    assert check_onnx(model, (encoder, decoder), height=48, width=64) < 1e-4
+    assert check_onnx(model, (encoder, decoder), height=40, width=72) < 1e-4  # another size
+    save_checkpoint(tmp_path / "late.pt", model)
+    args = ["export", "onnx", str(tmp_path / "late.pt"), str(tmp_path / "late.onnx")]
+    assert main([*args, "--height", "32", "--width", "40"]) == 0
+    files = sorted(p.name for p in tmp_path.glob("late-*.onnx"))
+    assert files == ["late-decoder.onnx", "late-encoder.onnx"]
+    assert (
+        check_onnx(model, [tmp_path / "late-encoder.onnx", tmp_path / "late-decoder.onnx"]) < 1e-4
+    )
+    with pytest.raises(ValueError, match="one graph"):
+        export_onnx_parts(_model(backbone="resnet18"))

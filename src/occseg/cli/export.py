@@ -49,15 +49,20 @@ def export_onnx(
     check: bool = typer.Option(True, help="Compare ONNX Runtime with torch (max abs diff)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing OUT file."),
 ) -> None:
-    """Export a click model to ONNX (inputs image, maps, prev; output logits)."""
+    """Export a click model to ONNX (inputs image, maps, prev; output logits).
+
+    An encode-once model writes OUT's stem + -encoder.onnx and -decoder.onnx instead.
+    """
     from occseg.checkpoint import load_clicknet
     from occseg.io.outputs import check_output_file
-    from occseg.predict.onnx import check_onnx, export_onnx
+    from occseg.predict.onnx import check_onnx, export_onnx, onnx_files
 
     check_output_file(out, overwrite=overwrite, name="OUT")
     model = load_clicknet(checkpoint)
-    export_onnx(model, out, height=height, width=width, dynamic=dynamic)
-    console.print(f"wrote {out}")
+    for file in onnx_files(model, out)[1:]:  # an encode-once model writes a pair
+        check_output_file(file, overwrite=overwrite, name="OUT")
+    files = export_onnx(model, out, height=height, width=width, dynamic=dynamic)
+    console.print(f"wrote {', '.join(map(str, files))}")
     if check:
-        diff = check_onnx(model, out, height=height, width=width)
+        diff = check_onnx(model, files, height=height, width=width)
         console.print(f"max |onnxruntime - torch| on logits: {diff:.2e}")

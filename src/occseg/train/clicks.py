@@ -37,8 +37,8 @@ from occseg.nn.losses import get_loss
 from occseg.simulate.clicks import InteractionSimulator, make_simulator
 from occseg.train.augment import augment
 from occseg.train.config import TrainConfig
-from occseg.train.iterative import encode_batch, iterative_rollout, sample_n_iters
-from occseg.train.loop import run_training
+from occseg.train.iterative import Forward, encode_batch, iterative_rollout, sample_n_iters
+from occseg.train.loop import run_training, training_device
 from occseg.train.sources import MixedSource, make_source
 
 
@@ -93,6 +93,28 @@ def _batch_iou(logits: torch.Tensor, gt: torch.Tensor, weight: torch.Tensor) -> 
     return float((inter / union.clamp(min=1)).mean())
 
 
+def autocast(device: torch.device) -> torch.autocast:
+    """bfloat16 autocast on CUDA (mixed precision without loss scaling), a no-op on the CPU."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+def rollout_forward(net: ClickNet, image: torch.Tensor) -> Forward:
+    """The no-gradient model of the rollout on ``image``'s device (maps and previous masks are
+    moved there); an encode-once model encodes the batch only once."""
+    device = image.device
+    with torch.no_grad(), autocast(device):
+        features = net.encode(image) if net.encodes_once else None
+
+    def forward(maps: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
+        maps, prev = maps.to(device), prev.to(device)
+        with autocast(device):
+            if features is None:
+                return torch.sigmoid(net(image, maps, prev).float())
+            return torch.sigmoid(net.decode(features, image, maps, prev).float())
+
+    return forward
+
+
 def train_step(
     model: torch.nn.Module,
     net: ClickNet,
@@ -108,13 +130,14 @@ def train_step(
     ``model`` is what gradients flow through (``net`` or its DDP wrapper); ``net`` is the bare
     model used for the no-gradient rollout.
     """
-    image = batch["image"]
+    device = next(net.parameters()).device
+    image = batch["image"].to(device)
     gts, ignores = batch["mask"], batch["ignore"]
     n_iters = sample_n_iters(rng, config.max_iters)
     if n_iters:
         net.eval()
         interactions, prev = iterative_rollout(
-            lambda maps, prev: torch.sigmoid(net(image, maps, prev)),
+            rollout_forward(net, image),
             batch["interactions"],
             gts,
             encoder,
@@ -126,11 +149,15 @@ def train_step(
         net.train()
     else:
         interactions, prev = batch["interactions"], torch.zeros(image.shape[0], 1, *gts.shape[1:])
-    maps = encode_batch(encoder, interactions, gts.shape[1:])
-    gt = torch.from_numpy(gts).float()[:, None]
-    weight = torch.from_numpy(~ignores).float()[:, None]
+    maps = encode_batch(encoder, interactions, gts.shape[1:]).to(device)
+    prev = prev.to(device)
+    gt = torch.from_numpy(gts).float()[:, None].to(device)
+    weight = torch.from_numpy(~ignores).float()[:, None].to(device)
     loss_fn = get_loss(config.loss)
-    logits, aux = model(image, maps, prev, with_aux=True)
+    with autocast(device):
+        logits, aux = model(image, maps, prev, with_aux=True)
+    logits = logits.float()
+    aux = aux.float() if aux is not None else None
     loss = loss_fn(logits, gt, weight)
     if aux is not None and config.aux_weight > 0:
         loss = loss + config.aux_weight * loss_fn(aux, gt, weight)
@@ -183,4 +210,5 @@ def train_clicks(
         info=lambda r: f"loss {r['loss']:.4f} IoU {r['iou']:.3f}",
         resume=resume,
         progress=progress,
+        device=training_device(config.loop.device),
     )

@@ -71,6 +71,10 @@ class LoopConfig:
     out
         Output folder: ``last.pt`` (resumable), ``model.pt`` (weights only), ``metrics.jsonl``,
         ``config.json``.
+    device
+        ``"auto"`` (CUDA when available, else the CPU), ``"cpu"`` or ``"cuda"``; on CUDA the
+        forward passes run under bfloat16 autocast. Kinds whose steps are not yet device-aware
+        (boundaries, order) train on the CPU whatever this says.
     """
 
     steps: int = 1000
@@ -86,6 +90,7 @@ class LoopConfig:
     log_every: int = 10
     checkpoint_every: int = 200
     out: str = "runs/train"
+    device: str = "auto"
 
     def __post_init__(self) -> None:
         for name, (rule, text) in _LOOP_RULES.items():
@@ -112,6 +117,7 @@ _LOOP_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "log_every": (lambda v: v >= 1, ">= 1"),
     "checkpoint_every": (lambda v: v >= 1, ">= 1"),
     "out": (lambda v: bool(str(v).strip()), "a folder"),
+    "device": (lambda v: v in ("auto", "cpu", "cuda"), "auto, cpu or cuda"),
 }
 
 #: Names of the loop options (top-level YAML keys that go into ``loop``).

@@ -21,6 +21,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from occseg.errors import ConfigError
 from occseg.train.config import LoopConfig
 
 __all__ = [
@@ -88,6 +89,16 @@ def make_optimizer(model: TwoRateModel, config: LoopConfig) -> torch.optim.Adam:
     )
 
 
+def training_device(choice: str = "auto") -> torch.device:
+    """The device of ``choice`` (``"auto"``: CUDA when available); under torchrun on CUDA, the
+    process's own GPU (``LOCAL_RANK``)."""
+    if choice == "cpu" or (choice == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise ConfigError("device: cuda was asked for but torch sees no CUDA device")
+    return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+
+
 def dist_info() -> tuple[int, int]:
     """``(rank, world size)`` from the torchrun environment (``(0, 1)`` without it)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -145,6 +156,7 @@ def run_training(
     info: Callable[[dict[str, float]], str],
     resume: bool = True,
     progress: bool = True,
+    device: torch.device | None = None,
 ) -> dict[str, Any]:
     """Train ``net`` for ``config.loop.steps`` steps; returns a summary dict.
 
@@ -164,8 +176,12 @@ def run_training(
 
     loop = config.loop
     rank, world = dist_info()
+    device = device or torch.device("cpu")
     if world > 1 and not dist.is_initialized():
-        dist.init_process_group("gloo")
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    net.to(device)
     if loop.threads:
         torch.set_num_threads(loop.threads)
     out = Path(loop.out)
@@ -186,7 +202,8 @@ def run_training(
     net.train()
     model: nn.Module = net
     if world > 1:
-        model = torch.nn.parallel.DistributedDataParallel(net)
+        ids = [device.index] if device.type == "cuda" else None
+        model = torch.nn.parallel.DistributedDataParallel(net, device_ids=ids)
 
     loader = DataLoader(
         dataset,
@@ -194,6 +211,9 @@ def run_training(
         sampler=StepSampler(start, loop.steps, loop.batch_size, rank, world),
         num_workers=loop.workers,
         collate_fn=collate,
+        # never fork after torch's threads exist: workers start fresh interpreters
+        multiprocessing_context="spawn" if loop.workers else None,
+        persistent_workers=loop.workers > 0,
     )
     log = MetricsLog(out / "metrics.jsonl", main)
     if main and start > 0:

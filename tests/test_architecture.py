@@ -22,3 +22,12 @@ def test_import_contracts_hold() -> None:
         pytest.skip("import-linter is not installed (pip install -e '.[test]')")
     run = subprocess.run([exe, "--no-cache"], cwd=ROOT, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+
+
+def test_types_check() -> None:
+    """`mypy` on src/ ([tool.mypy]): the package ships py.typed, so its hints must hold."""
+    exe = shutil.which("mypy", path=str(Path(sys.executable).parent))
+    if exe is None:
+        pytest.skip("mypy is not installed (pip install -e '.[test]')")
+    run = subprocess.run([exe], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]

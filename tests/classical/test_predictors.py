@@ -119,3 +119,28 @@ def test_only_negative_clicks_give_empty_mask(cls, floor, scene):
 @pytest.mark.parametrize("name", ["graphcut", "grabcut", "random_walker", "geodesic"])
 def test_registry_builds_each(name):
     assert isinstance(load_predictor(name), Predictor)
+
+
+def test_boykov_jolly_is_the_plain_cut() -> None:
+    """The named baseline has no distance prior, no previous-mask terms, a 3-pixel border."""
+    from occseg.predict import load_predictor
+
+    bj = load_predictor("boykov_jolly")
+    assert isinstance(bj, GraphCutPredictor)
+    assert (bj.mu, bj.kappa, bj.border, bj.prev_colour, bj.n_iter) == (0.0, 0.0, 3, False, 1)
+    assert load_predictor("boykov_jolly", border=5).border == 5  # options still override
+
+
+def test_prev_colour_off_ignores_the_previous_mask() -> None:
+    img = np.zeros((40, 60, 3), np.uint8)
+    img[:, :20], img[:, 20:40], img[:, 40:] = (200, 30, 30), (30, 30, 200), (30, 200, 30)
+    clicks = [Click(20, 10, True)]  # on the red stripe
+    prev = np.zeros((40, 60), np.float32)
+    prev[:, :40] = 1.0  # the previous mask took the blue stripe as well
+    plain = GraphCutPredictor(prev_colour=False)
+    plain.set_image(img)
+    assert np.array_equal(plain.predict(clicks, prev), plain.predict(clicks))
+    assert not (plain.predict(clicks, prev) > 0.49)[:, 20:].any()  # red only
+    seeded = GraphCutPredictor()
+    seeded.set_image(img)
+    assert (seeded.predict(clicks, prev) > 0.49)[:, 20:40].all()  # blue became object colour

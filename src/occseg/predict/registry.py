@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from occseg.classical.graphcut import BOYKOV_JOLLY
 from occseg.errors import ConfigError
 from occseg.predictor import Predictor
 
@@ -30,11 +31,11 @@ def _construct(cls: Callable[..., Predictor], *args: Any, **options: Any) -> Pre
     return cls(*args, **options)
 
 
-def _classical(name: str) -> Callable[..., Predictor]:
+def _classical(name: str, **preset: Any) -> Callable[..., Predictor]:
     def make(**kwargs: Any) -> Predictor:
         from occseg import classical
 
-        return _construct(getattr(classical, name), **kwargs)
+        return _construct(getattr(classical, name), **{**preset, **kwargs})
 
     return make
 
@@ -73,6 +74,7 @@ def _default_clicknet(**kwargs: Any) -> Predictor:
 _FACTORIES: dict[str, Callable[..., Predictor]] = {
     "clicknet": _default_clicknet,
     "graphcut": _classical("GraphCutPredictor"),
+    "boykov_jolly": _classical("GraphCutPredictor", **BOYKOV_JOLLY),
     "grabcut": _classical("GrabCutPredictor"),
     "random_walker": _classical("RandomWalkerPredictor"),
     "geodesic": _classical("GeodesicPredictor"),

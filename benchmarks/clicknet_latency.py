@@ -1,15 +1,16 @@
-"""Seconds per click of the learned click predictor at 480×640, as a ratio to graph cut.
+"""Seconds to encode an image and per click of the learned click predictor at 480×640, as
+ratios to graph cut.
 
 Both predictors run in this one process on the same image and the same simulated clicks (the
-standard clicker of :mod:`occseg.eval.clicks`, previous probability fed back); only
-``predict`` calls are timed (``set_image`` is reported apart). Without ``--model`` the shipped
-default is used if installed, else a randomly initialised model built from ``--config`` (speed
-does not depend on the weights).
+standard clicker of :mod:`occseg.eval.clicks`, previous probability fed back). ``set_image`` is
+timed apart (an encode-once model encodes there), then each ``predict``. Without ``--model`` the
+shipped default with the options of ``load_predictor("clicknet")``; ``--config`` times a randomly
+initialised model of a training config (speed does not depend on the weights).
 
     python benchmarks/clicknet_latency.py                       # as load_predictor("clicknet")
     python benchmarks/clicknet_latency.py --zoom --flip         # with zoom-in and flip
     python benchmarks/clicknet_latency.py --refine none         # the network alone
-    python benchmarks/clicknet_latency.py --model runs/x/model.pt --threads 2
+    python benchmarks/clicknet_latency.py --model runs/x/model.pt --threads 1
 """
 
 from __future__ import annotations
@@ -68,50 +69,51 @@ def time_predictor(
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--model", help="checkpoint (default: shipped model, else random weights)")
-    ap.add_argument("--config", default=str(ROOT / "configs" / "clicknet-hrnet18s-cpu.yaml"))
+    ap.add_argument("--model", help="checkpoint (default: load_predictor('clicknet') as shipped)")
+    ap.add_argument("--config", help="time a randomly initialised model of this training config")
     ap.add_argument("--clicks", type=int, default=8)
-    ap.add_argument("--threads", type=int, default=1)
-    defaults = DEFAULT_CLICKNET_OPTIONS
-    ap.add_argument(
-        "--zoom", action=argparse.BooleanOptionalAction, default=defaults.get("zoom_in", True)
-    )
-    ap.add_argument(
-        "--flip", action=argparse.BooleanOptionalAction, default=defaults.get("flip", True)
-    )
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--zoom", action=argparse.BooleanOptionalAction, default=None)
+    ap.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None)
     ap.add_argument(
         "--refine",
         choices=["hybrid", "graphcut", "none"],
-        default="hybrid",
-        help="refiner (default: as load_predictor('clicknet'), the network inside the graph cut)",
+        default=None,
+        help="refiner (default: as load_predictor('clicknet'))",
     )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     image, gt = test_image()
-    options = {"zoom_in": args.zoom, "flip": args.flip}
-    if args.refine == "hybrid":
-        options["refine"] = "hybrid"
-        options["refine_options"] = DEFAULT_CLICKNET_OPTIONS["refine_options"]
-    elif args.refine == "graphcut":
-        options["refine"] = "graphcut"
+    options = dict(DEFAULT_CLICKNET_OPTIONS)
+    if args.zoom is not None:
+        options["zoom_in"] = args.zoom
+    if args.flip is not None:
+        options["flip"] = args.flip
+    if args.refine == "none":
+        options.pop("refine", None)
+        options.pop("refine_options", None)
+    elif args.refine is not None:
+        options["refine"] = args.refine
+        options.pop("refine_options", None)
 
-    if args.model or DEFAULT_CLICKNET.is_file():
-        source = args.model or str(DEFAULT_CLICKNET)
-        net: ClickNetPredictor = ClickNetPredictor(source, **options)
-    else:
+    if args.config:
         source = f"random weights, model of {args.config}"
-        model = ClickNet(load_config("clicks", args.config).model_config())
-        net = ClickNetPredictor(model, **options)
+        net = ClickNetPredictor(
+            ClickNet(load_config("clicks", args.config).model_config()), **options
+        )
+    else:
+        source = args.model or str(DEFAULT_CLICKNET)
+        net = ClickNetPredictor(source, **options)
     n_params = sum(p.numel() for p in net.model.parameters()) / 1e6
 
     gc_set, gc = time_predictor(load_predictor("graphcut"), image, gt, args.clicks)
     cn_set, cn = time_predictor(net, image, gt, args.clicks)
     print(f"image 480×640, {args.clicks} clicks, torch threads {args.threads}")
-    print(f"graphcut : {gc:.4f} s/click (set_image {gc_set:.3f} s)")
-    print(f"clicknet : {cn:.4f} s/click (set_image {cn_set:.3f} s) — {net!r}, {n_params:.2f} M,")
-    print(f"           refine {args.refine}")
+    print(f"graphcut : set_image {gc_set:.3f} s, {gc:.4f} s/click")
+    print(f"clicknet : set_image (encoding) {cn_set:.3f} s, {cn:.4f} s/click")
+    print(f"           {net!r}, {n_params:.2f} M parameters, options {options}")
     print(f"           ({source})")
-    print(f"ratio clicknet / graphcut: {cn / gc:.2f}")
+    print(f"ratio clicknet / graphcut: set_image {cn_set / gc_set:.2f}, per click {cn / gc:.2f}")
 
 
 if __name__ == "__main__":

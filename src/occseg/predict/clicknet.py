@@ -124,8 +124,8 @@ class NetworkPredictor:
     outside the view are left out of the input maps. :class:`ClickNetPredictor` dresses it with
     the test-time transforms and the input checks.
 
-    An encode-once model (``fusion="late"``) encodes each image once, at its first click, and
-    then runs only the decoder per click, with the full-resolution refinement in a window of
+    An encode-once model (``fusion="late"``) encodes each image once, in :meth:`set_image`,
+    and then runs only the decoder per click, with the full-resolution refinement in a window of
     ``refine_window`` pixels around the latest click.
     """
 
@@ -137,10 +137,17 @@ class NetworkPredictor:
         self._image: np.ndarray | None = None
         self._features: torch.Tensor | None = None
 
+    @torch.inference_mode()
     def set_image(self, image: np.ndarray) -> None:
-        """Hold ``image`` (``uint8`` is scaled to [0, 1]); forget the cached encoding."""
+        """Hold ``image`` (``uint8`` is scaled to [0, 1]); an encode-once model encodes it."""
         self._image = image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else image
         self._features = None
+        if self.model.encodes_once:
+            self._features = self.model.encode(self._tensor())
+
+    def _tensor(self) -> torch.Tensor:
+        assert self._image is not None
+        return torch.from_numpy(np.ascontiguousarray(self._image.transpose(2, 0, 1)))[None]
 
     @torch.inference_mode()
     def predict(self, clicks: Sequence[Click], prev_prob: np.ndarray | None = None) -> np.ndarray:
@@ -150,13 +157,11 @@ class NetworkPredictor:
         h, w = self._image.shape[:2]
         prev = np.zeros((h, w), np.float32) if prev_prob is None else prev_prob
         maps = self.encoder.encode(list(clicks), (h, w))
-        x = torch.from_numpy(np.ascontiguousarray(self._image.transpose(2, 0, 1)))[None]
+        x = self._tensor()
         m = torch.from_numpy(maps)[None]
         p = torch.from_numpy(np.ascontiguousarray(prev, np.float32))[None, None]
-        if not self.model.encodes_once:
-            return torch.sigmoid(self.model(x, m, p))[0, 0].numpy()
         if self._features is None:
-            self._features = self.model.encode(x)
+            return torch.sigmoid(self.model(x, m, p))[0, 0].numpy()
         latest = clicks[-1] if clicks else Click(h // 2, w // 2, True)
         size = self.model.config.refine_window
         window = click_window((h, w), (latest.y, latest.x), size)

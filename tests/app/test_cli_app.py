@@ -20,6 +20,7 @@ def test_annotate_help_and_user_errors(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["annotate", str(tmp_path / "empty"), "--out", str(tmp_path / "o")]) == 2
     assert "no images" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()  # a mistake leaves no project folder behind
     assert main(["annotate", "--out", str(tmp_path / "o"), "--model", "nosuchmodel"]) == 2
     assert "nosuchmodel" in capsys.readouterr().err
 

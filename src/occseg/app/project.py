@@ -82,14 +82,11 @@ class Project:
         self, images_dir: str | Path | None, out_dir: str | Path, *, model: str = ""
     ) -> None:
         self.out_dir = Path(out_dir).resolve()
-        self.out_dir.mkdir(parents=True, exist_ok=True)
         if images_dir is None:
             images_dir = write_samples(self.out_dir / "samples")
         self.images_dir = Path(images_dir).resolve()
         if not self.images_dir.is_dir():
             raise DatasetError(f"image folder not found: {self.images_dir} (check the path)")
-        self.annotations_dir = self.out_dir / "annotations"
-        self.annotations_dir.mkdir(exist_ok=True)
         self._files = {
             p.name: p
             for p in sorted(self.images_dir.iterdir())
@@ -99,6 +96,9 @@ class Project:
             raise DatasetError(
                 f"no images in {self.images_dir}; it needs PNG, JPEG, BMP, TIFF or WebP files"
             )
+        # only now, with images to annotate: a mistake leaves no project folder behind
+        self.annotations_dir = self.out_dir / "annotations"
+        self.annotations_dir.mkdir(parents=True, exist_ok=True)
         meta = self._read_meta()
         meta.update(images_dir=str(self.images_dir), model=model or meta.get("model", ""))
         meta.setdefault("classes", [])

@@ -14,10 +14,13 @@ from occseg.nn import ClickNet, ClickNetConfig
 torch.set_num_threads(1)
 
 
-@pytest.mark.parametrize("backbone", ["hrnet18s", "resnet18", "efficientnet_lite0"])
-def test_round_trip_rebuilds_identical_model(tmp_path: Path, backbone: str) -> None:
+@pytest.mark.parametrize(
+    ("backbone", "fusion"),
+    [("hrnet18s", "conv1e"), ("resnet18", "conv1e"), ("efficientnet_lite0", "late")],
+)
+def test_round_trip_rebuilds_identical_model(tmp_path: Path, backbone: str, fusion: str) -> None:
     torch.manual_seed(0)
-    model = ClickNet(ClickNetConfig(backbone=backbone, width_mult=0.125, fusion="conv1e"))
+    model = ClickNet(ClickNetConfig(backbone=backbone, width_mult=0.125, fusion=fusion))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     image, maps = torch.rand(2, 3, 24, 24), torch.rand(2, 2, 24, 24)
     model(image, maps).mean().backward()  # give the optimizer some state

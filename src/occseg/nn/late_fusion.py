@@ -6,7 +6,8 @@ click runs only:
 
 1. :class:`ClickDecoder`: the interaction maps and the previous probability at full resolution,
    brought to 1/4 by two strided convolutions, concatenated with the cached features and mixed by
-   depthwise-separable blocks into coarse logits (1/4 resolution);
+   a small U-Net of depthwise-separable blocks (down to 1/64, with global context) into coarse
+   logits at 1/4 resolution;
 2. :class:`LocalRefiner`: a small full-resolution network on RGB, the upsampled coarse logits
    and the maps that adds a residual to the logits, in the spirit of FocalClick's target-crop
    refinement (Chen et al., CVPR 2022, Sec. 3.3). Its receptive field is small (7×7), so at
@@ -35,23 +36,36 @@ def separable_block(cin: int, cout: int) -> nn.Sequential:
 
 
 class ClickDecoder(nn.Module):
-    """Cached features ``B×F×H/4×W/4`` + maps ``B×C×H×W`` → coarse logits ``B×1×H/4×W/4``."""
+    """Cached features ``B×F×H/4×W/4`` + maps ``B×C×H×W`` → coarse logits ``B×1×H/4×W/4``.
+
+    A click must reach every pixel of its object, however large, so the fused maps go through a
+    small U-Net: 1/4 → 1/16 → 1/64 (average pooling), separable blocks and a global-context term
+    (the spatial mean, as in ParseNet) at the coarsest level, then back up with skip additions.
+    Its receptive field is the whole image, at a per-click cost dominated by the 1/4 level.
+    """
 
     def __init__(self, feature_channels: int, map_channels: int, width: int = 64) -> None:
         super().__init__()
         self.maps_stem = nn.Sequential(
             conv_bn_relu(map_channels, 16, 3, 2), conv_bn_relu(16, 32, 3, 2)
         )
-        self.mix = nn.Sequential(
-            separable_block(feature_channels + 32, width),
-            separable_block(width, width),
-            separable_block(width, width),
-        )
+        self.fuse = separable_block(feature_channels + 32, width)
+        self.down = nn.ModuleList([separable_block(width, width), separable_block(width, width)])
+        self.context = nn.Conv2d(width, width, 1)
+        self.up = nn.ModuleList([separable_block(width, width), separable_block(width, width)])
         self.head = nn.Conv2d(width, 1, 1)
 
     def forward(self, features: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
         clicks = resize_to(self.maps_stem(maps), features)
-        return self.head(self.mix(torch.cat([features, clicks], dim=1)))
+        x = self.fuse(torch.cat([features, clicks], dim=1))
+        skips = []
+        for block in self.down:  # 1/4 -> 1/16 -> 1/64
+            skips.append(x)
+            x = block(nn.functional.avg_pool2d(x, 4, ceil_mode=True))
+        x = x + self.context(x.mean(dim=(2, 3), keepdim=True))
+        for block, skip in zip(self.up, reversed(skips), strict=True):
+            x = block(resize_to(x, skip) + skip)
+        return self.head(x)
 
 
 class LocalRefiner(nn.Module):

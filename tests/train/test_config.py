@@ -20,6 +20,7 @@ CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 SHIPPED = {
     "clicknet-default.yaml": "clicks",
     "clicknet-hrnet18s-cpu.yaml": "clicks",
+    "clicknet-lite0-late.yaml": "clicks",
     "clicknet-resnet18-cpu.yaml": "clicks",
     "clicknet-tiny-test.yaml": "clicks",
     "obnet-cpu.yaml": "boundaries",

@@ -63,7 +63,7 @@ def time_predictor(
         t = time.perf_counter()
         prob = predictor.predict(clicks, prev_prob=prob)
         spent += time.perf_counter() - t
-        pred = prob > 0.49
+        pred = prob > predictor.threshold
     return t_set, spent / n_clicks
 
 

@@ -2,7 +2,8 @@
 
 A checkpoint is a ``torch.save`` of a dict::
 
-    {"format": "occseg.clicknet" | "occseg.obnet" | "occseg.ordernet", "version": 1,
+    {"format": "occseg.clicknet" | "occseg.obnet" | "occseg.ordernet" | "occseg.twoinone",
+     "version": 1,
      "model_config": {...}, "model": state_dict, "optimizer": state_dict | None, "step": int,
      "train_config": {...} | None, "meta": {...}}
 
@@ -27,10 +28,12 @@ from occseg.io import atomic_write_bytes
 from occseg.nn.clicknet import ClickNet, ClickNetConfig
 from occseg.nn.obnet import OBNet, OBNetConfig
 from occseg.nn.ordernet import OrderNet, OrderNetConfig
+from occseg.nn.twoinone import TwoInOne, TwoInOneConfig
 
 FORMAT = "occseg.clicknet"
 OB_FORMAT = "occseg.obnet"
 ORDER_FORMAT = "occseg.ordernet"
+TWOINONE_FORMAT = "occseg.twoinone"
 VERSION = 1
 
 #: format → (config class, model class, what the file is called in messages, the verb writing it)
@@ -38,6 +41,7 @@ MODEL_FORMATS: dict[str, tuple[type, type[nn.Module], str, str]] = {
     FORMAT: (ClickNetConfig, ClickNet, "click-model", "occseg train clicks"),
     OB_FORMAT: (OBNetConfig, OBNet, "occlusion-boundary-model", "occseg train boundaries"),
     ORDER_FORMAT: (OrderNetConfig, OrderNet, "occlusion-order-model", "occseg train order"),
+    TWOINONE_FORMAT: (TwoInOneConfig, TwoInOne, "two-in-one-model", "save_checkpoint"),
 }
 
 
@@ -138,3 +142,8 @@ def load_obnet(path: str | os.PathLike) -> OBNet:
 def load_ordernet(path: str | os.PathLike) -> OrderNet:
     """Load an :class:`~occseg.nn.ordernet.OrderNet` from a checkpoint file alone (eval mode)."""
     return model_from_payload(read_checkpoint(path, ORDER_FORMAT))
+
+
+def load_twoinone(path: str | os.PathLike) -> TwoInOne:
+    """Load a :class:`~occseg.nn.twoinone.TwoInOne` from a checkpoint file alone (eval mode)."""
+    return model_from_payload(read_checkpoint(path, TWOINONE_FORMAT))

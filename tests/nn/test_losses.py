@@ -10,6 +10,7 @@ import torch
 from occseg.nn.losses import (
     LOSSES,
     bce_loss,
+    boundary_aware_ce,
     focal_loss,
     get_loss,
     normalized_focal_loss,
@@ -54,3 +55,45 @@ def test_gradients_point_the_right_way(name: str) -> None:
 def test_unknown_loss() -> None:
     with pytest.raises(ValueError, match="unknown loss"):
         get_loss("dice")
+
+
+def test_boundary_aware_ce_is_eq3() -> None:
+    """Two-in-One Eq. 3: Σ_p w_y (1 + w(B, p)) BCE, w_y = N / n_y over the mini-batch, / 2N."""
+    torch.manual_seed(0)
+    logits = torch.randn(2, 1, 5, 6)
+    target = torch.zeros(2, 1, 5, 6)
+    target[0, 0, 1:3, 1:4] = 1  # 6 positives in image 0, none in image 1
+    extra = torch.rand(2, 1, 5, 6) * (1 - target)  # w(B, p): 0 on the object
+    nll = -(
+        target * torch.log(torch.sigmoid(logits))
+        + (1 - target) * torch.log(1 - torch.sigmoid(logits))
+    )
+    n = target.numel()
+    n_pos, n_neg = target.sum(), (1 - target).sum()
+    w_y = torch.where(target > 0, n / n_pos, n / n_neg)
+    expected = (w_y * (1 + extra) * nll).sum() / (2 * n)
+    got = LOSSES["ba_ce"](logits, target, None, extra)
+    assert got.item() == pytest.approx(expected.item(), rel=1e-5)
+    # without w(B, p) it is the class-balanced CB-CE of Eq. 1
+    cb = (w_y * nll).sum() / (2 * n)
+    assert boundary_aware_ce(logits, target).item() == pytest.approx(cb.item(), rel=1e-5)
+    # balanced over the batch, not per image: image 1 alone has no positives
+    per_image = (
+        boundary_aware_ce(logits[:1], target[:1]) + boundary_aware_ce(logits[1:], target[1:])
+    ) / 2
+    assert got.item() != pytest.approx(per_image.item(), rel=1e-3)
+
+
+def test_boundary_aware_ce_weights() -> None:
+    logits = torch.zeros(1, 1, 2, 2)
+    target = torch.tensor([[[[1.0, 0.0], [0.0, 0.0]]]])
+    # p = 1/2 everywhere: log 2 for each class's mean
+    assert boundary_aware_ce(logits, target).item() == pytest.approx(math.log(2))
+    extra = torch.tensor([[[[0.0, 0.5], [0.0, 0.0]]]])  # one background pixel near the object
+    assert boundary_aware_ce(logits, target, None, extra).item() == pytest.approx(
+        0.5 * math.log(2) * (1 + (1.5 + 1 + 1) / 3)
+    )
+    # weight 0 drops a pixel from the loss and from the class counts
+    weight = torch.tensor([[[[1.0, 1.0], [1.0, 0.0]]]])
+    logits = torch.tensor([[[[0.0, 0.0], [0.0, 9.0]]]])
+    assert boundary_aware_ce(logits, target, weight).item() == pytest.approx(math.log(2))

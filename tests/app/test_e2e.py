@@ -38,11 +38,12 @@ pytestmark = pytest.mark.skipif(
 class Server:
     """`occseg annotate` in a subprocess on a free port; ``url`` once it is listening."""
 
-    def __init__(self, images: Path, out: Path) -> None:
+    def __init__(self, images: Path, out: Path, model: str | None = "graphcut") -> None:
         main = "import sys; from occseg.cli import main; sys.exit(main(sys.argv[1:]))"
         cmd = [sys.executable, "-c", main, "annotate", str(images), "--out", str(out)]
+        cmd += ["--port", "0"] + (["--model", model] if model else [])
         self.proc = subprocess.Popen(
-            [*cmd, "--port", "0", "--model", "graphcut"],
+            cmd,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -220,6 +221,22 @@ def test_annotate_restart_export(browser, images, tmp_path):
         assert coco.annToMask(ann).sum() == ann["area"] > 0
     assert json.loads((out / "project.json").read_text())["images_dir"] == str(images.resolve())
     assert (tmp_path / "annotate.png").stat().st_size > 0
+
+
+def test_default_model_answers_a_click(browser, images, tmp_path):
+    """`occseg annotate` without --model: the shipped default segments the clicked box."""
+    server = Server(images, tmp_path / "project", model=None)
+    try:
+        page, errors = _open(browser, server.url)
+        _click_image(page, 60, 60)
+        _wait_version(page, 1)
+        assert re.search(r"mask [\d.]+ ms", page.locator("#latency").inner_text())
+        area = page.evaluate("window.occseg.state.doc.objects[0].area")
+        # the red box shows 60×60 - 40×10 = 3200 px (the blue box hides a 40×10 strip)
+        assert 2800 < area < 3700, area
+        assert not errors, errors
+    finally:
+        server.kill()
 
 
 class ThreadServer:

@@ -121,14 +121,23 @@ def test_registry_builds_each(name):
     assert isinstance(load_predictor(name), Predictor)
 
 
-def test_boykov_jolly_is_the_plain_cut() -> None:
-    """The named baseline has no distance prior, no previous-mask terms, a 3-pixel border."""
+@pytest.mark.parametrize("name", ["boykov_jolly", "graphcut"])
+def test_graph_cut_defaults_are_the_plain_cut(name) -> None:
+    """No distance prior, no previous-mask terms, a 3-pixel border: the plain Boykov–Jolly cut
+    that the COCO-tuned terms lost to on bsds500_objects."""
     from occseg.predict import load_predictor
 
-    bj = load_predictor("boykov_jolly")
+    bj = load_predictor(name)
     assert isinstance(bj, GraphCutPredictor)
     assert (bj.mu, bj.kappa, bj.border, bj.prev_colour, bj.n_iter) == (0.0, 0.0, 3, False, 1)
-    assert load_predictor("boykov_jolly", border=5).border == 5  # options still override
+    assert load_predictor(name, border=5).border == 5  # options still override
+
+
+def test_shipped_click_model_keeps_the_terms_it_was_chosen_with() -> None:
+    from occseg.classical.graphcut import COCO_TUNED
+    from occseg.predict.registry import DEFAULT_CLICKNET_OPTIONS
+
+    assert DEFAULT_CLICKNET_OPTIONS["refine_options"] == {"weight": 1.0, **COCO_TUNED}
 
 
 def test_prev_colour_off_ignores_the_previous_mask() -> None:
@@ -137,10 +146,10 @@ def test_prev_colour_off_ignores_the_previous_mask() -> None:
     clicks = [Click(20, 10, True)]  # on the red stripe
     prev = np.zeros((40, 60), np.float32)
     prev[:, :40] = 1.0  # the previous mask took the blue stripe as well
-    plain = GraphCutPredictor(prev_colour=False)
+    plain = GraphCutPredictor()
     plain.set_image(img)
     assert np.array_equal(plain.predict(clicks, prev), plain.predict(clicks))
     assert not (plain.predict(clicks, prev) > 0.49)[:, 20:].any()  # red only
-    seeded = GraphCutPredictor()
+    seeded = GraphCutPredictor(prev_colour=True)
     seeded.set_image(img)
     assert (seeded.predict(clicks, prev) > 0.49)[:, 20:40].all()  # blue became object colour

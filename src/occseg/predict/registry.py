@@ -1,7 +1,9 @@
 """``load_predictor(name_or_path)``: the one way to get a predictor.
 
 Names map to factories; a path to a checkpoint file loads a learned model
-(:class:`~occseg.predict.clicknet.ClickNetPredictor`; the checkpoint holds its model config).
+(:class:`~occseg.predict.clicknet.ClickNetPredictor`, or
+:class:`~occseg.predict.twoinone.TwoInOnePredictor` for a two-in-one checkpoint; the checkpoint
+holds its model config).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from occseg.classical.graphcut import BOYKOV_JOLLY
+from occseg.classical.graphcut import BOYKOV_JOLLY, COCO_TUNED
 from occseg.errors import ConfigError
 from occseg.predictor import Predictor
 
@@ -52,10 +54,11 @@ def _clicknet_from(path: Path, **kwargs: Any) -> Predictor:
 
 #: How ``load_predictor("clicknet")`` uses the shipped model: its probability as one more data
 #: term of the click graph cut (:class:`~occseg.predict.clicknet.HybridRefiner`), on the whole
-#: image without zoom-in and flip, the variant that did best on COCO-MVal-dev (see the README).
+#: image without zoom-in and flip, the variant that did best on COCO-MVal-dev (see the README),
+#: with the graph cut's COCO-tuned terms it was chosen with.
 DEFAULT_CLICKNET_OPTIONS: dict[str, Any] = {
     "refine": "hybrid",
-    "refine_options": {"weight": 1.0},
+    "refine_options": {"weight": 1.0, **COCO_TUNED},
     "zoom_in": False,
     "flip": False,
 }
@@ -71,6 +74,27 @@ def _default_clicknet(**kwargs: Any) -> Predictor:
     return _clicknet_from(DEFAULT_CLICKNET, **{**DEFAULT_CLICKNET_OPTIONS, **kwargs})
 
 
+#: Where the shipped Two-in-One model (paper ``002``) lives inside the package.
+DEFAULT_TWOINONE = Path(__file__).resolve().parent.parent / "models" / "twoinone.pt"
+
+
+def _twoinone_from(path: Path, **kwargs: Any) -> Predictor:
+    from occseg.predict.twoinone import TwoInOnePredictor
+
+    return _construct(TwoInOnePredictor, path, **kwargs)
+
+
+def _default_twoinone(**kwargs: Any) -> Predictor:
+    if not DEFAULT_TWOINONE.is_file():
+        raise ConfigError(
+            f"the default two-in-one model is not installed (expected {DEFAULT_TWOINONE}); train "
+            "one with `occseg train twoinone --config configs/twoinone-lite0.yaml`, then "
+            "`--config configs/twoinone-lite0-refine.yaml`, and pass the path of its model.pt "
+            "instead of 'twoinone'"
+        )
+    return _twoinone_from(DEFAULT_TWOINONE, **kwargs)
+
+
 _FACTORIES: dict[str, Callable[..., Predictor]] = {
     "clicknet": _default_clicknet,
     "graphcut": _classical("GraphCutPredictor"),
@@ -78,6 +102,7 @@ _FACTORIES: dict[str, Callable[..., Predictor]] = {
     "grabcut": _classical("GrabCutPredictor"),
     "random_walker": _classical("RandomWalkerPredictor"),
     "geodesic": _classical("GeodesicPredictor"),
+    "twoinone": _default_twoinone,
 }
 
 
@@ -101,6 +126,10 @@ def load_predictor(name_or_path: str, **kwargs: Any) -> Predictor:
     if factory is not None:
         return factory(**kwargs)
     if Path(name_or_path).is_file():
+        from occseg.checkpoint import TWOINONE_FORMAT, checkpoint_format
+
+        if checkpoint_format(name_or_path) == TWOINONE_FORMAT:
+            return _twoinone_from(Path(name_or_path), **kwargs)
         return _clicknet_from(Path(name_or_path), **kwargs)
     raise ConfigError(
         f"unknown method {name_or_path!r}; choose one of: {', '.join(available_methods())}"

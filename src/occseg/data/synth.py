@@ -37,6 +37,9 @@ class SynthSample:
         ``H×W float32`` PIOD angle, NaN off-boundary.
     meta
         The sample's ``meta.json`` (camera, objects, occlusions, ...).
+    ob_contact
+        ``H×W bool`` contact pixels of the boundary (objects touching, no separated occlusion),
+        None for data sets written before ``ob_contact.png`` existed (format version 1).
     """
 
     name: str
@@ -46,6 +49,7 @@ class SynthSample:
     ob_occludes: np.ndarray
     ob_angle: np.ndarray
     meta: dict
+    ob_contact: np.ndarray | None = None
 
     @property
     def ob(self) -> np.ndarray:
@@ -54,7 +58,8 @@ class SynthSample:
 
     @property
     def occlusions(self) -> list[tuple[int, int]]:
-        """``(front_id, back_id)`` pairs (0 = room)."""
+        """``(front_id, back_id)`` pairs (0 = room): separated occlusions, each pair at most once
+        (format version 2; version 1 listed contacts too, often both ways)."""
         return [(int(a), int(b)) for a, b in self.meta.get("occlusions", [])]
 
     def mask(self, instance_id: int) -> np.ndarray:
@@ -62,8 +67,8 @@ class SynthSample:
         return self.instances == instance_id
 
     def as_dict(self) -> dict:
-        """Arrays by field name (for plotting and conversion)."""
-        return {
+        """Arrays by field name (for plotting and conversion); ``ob_contact`` where present."""
+        arrays = {
             "rgb": self.rgb,
             "depth": self.depth,
             "instances": self.instances,
@@ -71,6 +76,9 @@ class SynthSample:
             "ob_occludes": self.ob_occludes,
             "ob_angle": self.ob_angle,
         }
+        if self.ob_contact is not None:
+            arrays["ob_contact"] = self.ob_contact
+        return arrays
 
 
 def _load_npy(path: Path) -> np.ndarray:
@@ -106,10 +114,15 @@ def load_synth_sample(folder: str | os.PathLike) -> SynthSample:
         ob_occludes=_load_npy(folder / "ob_occludes.npy").astype(bool),
         ob_angle=_load_npy(folder / "ob_angle.npy"),
         meta=meta,
+        ob_contact=(
+            np.asarray(read_label_map(folder / "ob_contact.png")) > 0
+            if (folder / "ob_contact.png").is_file()
+            else None
+        ),
     )
     shape = sample.rgb.shape[:2]
-    for name in ("depth", "instances", "ob_angle"):
-        if getattr(sample, name).shape != shape:
+    for name in ("depth", "instances", "ob_angle", "ob_contact"):
+        if getattr(sample, name) is not None and getattr(sample, name).shape != shape:
             raise DatasetError(f"{folder}: {name} is not {shape[1]}×{shape[0]} like rgb.png")
     if sample.ob_occludes.shape != (*shape, 4):
         raise DatasetError(f"{folder}: ob_occludes.npy must be H×W×4")

@@ -11,7 +11,20 @@ Every 4-neighbour pixel pair ``(p, q)`` is tested once:
 At an event the closer pixel (smaller depth) is the occluder and is marked. Orientation is given in
 two forms: ``occludes[y, x, k]`` says pixel ``(y, x)`` occludes its left, right, top or bottom
 neighbour (``k = 0..3``, the |D| = 4 ground truth of paper 001, supplement 1.3), and ``angle`` is
-the PIOD boundary direction with the occluder on its left (see :func:`boundary_angle`).
+the PIOD boundary direction with the occluder on its left (see :func:`boundary_angle`). This map
+is the Mesh2OB one and agrees with the published Mesh2Occ tool.
+
+An event between different objects where the two surfaces touch in 3-D (an object standing on the
+floor or on another object) is a *contact*, decided on the meshes by
+:func:`occseg.synth.contact.surfaces_touch`: the surfaces meet between the two rays, depth is
+continuous, and which pixel is closer flips with sub-pixel differences, so it carries no occlusion
+order. Contacts stay in ``occludes`` / ``ob`` and are also reported as their own pixel class
+(``contact``). The instance-level order ``occlusions`` uses the *separated* events only; where
+separated events point both ways between two objects, the direction with the longer separated
+border (more events, then the larger summed relative depth step) is kept, so no pair is listed
+twice. Objects that truly occlude each other both ways (interlocking or interpenetrating, such as
+a table whose legs pass through another table's top) keep only their dominant direction: the
+order has no 2-cycles.
 """
 
 from __future__ import annotations
@@ -21,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from occseg.synth.contact import surfaces_touch
 from occseg.synth.continuity import surface_continuous
 
 LEFT, RIGHT, TOP, BOTTOM = 0, 1, 2, 3
@@ -38,14 +52,20 @@ class Boundaries:
         ``H×W×4 bool``: pixel occludes its left, right, top, bottom neighbour.
     ob
         ``H×W bool``: ``occludes.any(-1)``.
+    contact
+        ``H×W bool``: the boundary pixels whose every event is a contact (two objects touching,
+        no separated occlusion). ``contact ⊆ ob``; ``ob & ~contact`` are the pixels with at least
+        one separated occlusion event (self-occlusions included), so the two classes split ``ob``.
     angle
         ``H×W float32`` radians in ``(-π, π]``, NaN off the boundary (PIOD convention).
     occlusions
-        Sorted ``(front_id, back_id)`` instance pairs that share at least one event.
+        Sorted ``(front_id, back_id)`` instance pairs with a separated occlusion event, at most
+        one direction per pair (see the module notes).
     """
 
     occludes: np.ndarray
     ob: np.ndarray
+    contact: np.ndarray
     angle: np.ndarray
     occlusions: list[tuple[int, int]]
 
@@ -68,13 +88,15 @@ def occlusion_boundaries(
     ids
         ``H×W int`` object id per pixel (0 = room), ``-1`` where the ray hits nothing.
     depth
-        ``H×W`` depth along the optical axis (``inf`` for misses); decides which side is closer.
+        ``H×W`` depth along the optical axis (``inf`` for misses); decides which side is closer
+        and gives the depth steps that break ties between directions.
     face
         ``H×W int`` global triangle id per pixel (``-1`` for misses).
     lam
         ``H×W`` ray parameter of the hit (hit point ``= lam · directions``).
     directions
-        ``H×W×3`` camera-frame ray directions.
+        ``H×W×3`` camera-frame ray directions (``z = 1``: the contact test measures gaps in
+        pixel footprints ``lam · |d_q − d_p|``).
     vertices, faces, neighbour, neighbour_edge
         The scene's triangles in camera coordinates and their edge adjacency
         (:func:`occseg.synth.topology.edge_neighbours`).
@@ -82,10 +104,13 @@ def occlusion_boundaries(
     Returns
     -------
     Boundaries
+        The Mesh2OB map, its contact pixels and the occlusion order of separated events.
     """
     h, w = ids.shape
     occludes = np.zeros((h, w, 4), bool)
+    touching = np.zeros((h, w, 4), bool)  # the flags of ``occludes`` that are contact events
     pairs: list[np.ndarray] = []
+    steps: list[np.ndarray] = []
     for axis in (1, 0):  # horizontal pairs (q right of p), then vertical (q below p)
         sl_p = (slice(None), slice(0, w - 1)) if axis == 1 else (slice(0, h - 1), slice(None))
         sl_q = (slice(None), slice(1, w)) if axis == 1 else (slice(1, h), slice(None))
@@ -111,14 +136,71 @@ def occlusion_boundaries(
         occludes[at_p] = event & p_front
         occludes[at_q] = event & ~p_front
         cross = event & (ip != iq) & (ip >= 0) & (iq >= 0)
-        front = np.where(p_front, ip, iq)[cross]
-        back = np.where(p_front, iq, ip)[cross]
-        pairs.append(np.stack([front, back], axis=1))
+        touch = np.zeros_like(cross)
+        touch[cross] = surfaces_touch(
+            vertices,
+            faces,
+            neighbour,
+            neighbour_edge,
+            face[sl_p][cross],
+            face[sl_q][cross],
+            directions[sl_p][cross],
+            directions[sl_q][cross],
+            lam[sl_p][cross],
+            lam[sl_q][cross],
+        )
+        touching[at_p] = touch & p_front
+        touching[at_q] = touch & ~p_front
+        sep = cross & ~touch
+        front = np.where(p_front, ip, iq)[sep]
+        back = np.where(p_front, iq, ip)[sep]
+        pairs.append(np.stack([front, back], axis=1).astype(np.int64))
+        near, far = np.minimum(depth[sl_p], depth[sl_q]), np.maximum(depth[sl_p], depth[sl_q])
+        steps.append((far[sep] - near[sep]) / near[sep])
     ob = np.asarray(occludes.any(axis=2))
-    all_pairs = np.concatenate(pairs) if pairs else np.zeros((0, 2), np.int64)
-    uniq = np.unique(all_pairs.astype(np.int64), axis=0) if len(all_pairs) else all_pairs
-    occlusions = [(int(a), int(b)) for a, b in uniq]
-    return Boundaries(occludes, ob, boundary_angle(occludes), occlusions)
+    contact = ob & ~(occludes & ~touching).any(axis=2)
+    occlusions = resolve_pairs(np.concatenate(pairs), np.concatenate(steps))
+    return Boundaries(
+        occludes=occludes,
+        ob=ob,
+        contact=contact,
+        angle=boundary_angle(occludes),
+        occlusions=occlusions,
+    )
+
+
+def resolve_pairs(pairs: np.ndarray, steps: np.ndarray) -> list[tuple[int, int]]:
+    """Instance-level occlusion order from separated events, one direction per object pair.
+
+    Parameters
+    ----------
+    pairs
+        ``(N, 2) int`` ``(front, back)`` ids of the separated occlusion events.
+    steps
+        ``(N,)`` relative depth step of each event (``far / near − 1``).
+
+    Returns
+    -------
+    Sorted ``(front, back)`` pairs. Where events point both ways, the direction with more events
+    (the longer separated border) is kept, then the one with the larger summed depth step; an
+    exact tie lists neither direction (the geometry does not decide it).
+
+    Examples
+    --------
+    >>> resolve_pairs(np.array([[1, 0], [1, 0], [0, 1], [2, 1]]), np.array([0.1, 0.2, 0.5, 0.3]))
+    [(1, 0), (2, 1)]
+    """
+    if not len(pairs):
+        return []
+    keys, inv = np.unique(pairs, axis=0, return_inverse=True)
+    inv = inv.reshape(-1)
+    score = {
+        (int(a), int(b)): (int(n), float(s))
+        for (a, b), n, s in zip(
+            keys, np.bincount(inv), np.bincount(inv, weights=steps), strict=True
+        )
+    }
+    return [p for p, sc in score.items() if sc > score.get((p[1], p[0]), (0, 0.0))]
 
 
 def boundary_angle(occludes: np.ndarray, sigma: float = 1.0) -> np.ndarray:

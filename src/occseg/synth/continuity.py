@@ -37,9 +37,76 @@ steps (the number of triangles the longest lift crosses).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 _NEXT = np.array([1, 2, 0])
+
+
+@dataclass(frozen=True, eq=False)
+class Wedges:
+    """The planes ``Π`` spanned by the rays ``d_p``, ``d_q`` of ``M`` pixel pairs (module notes).
+
+    Points of ``Π`` are ``X = a·d_p + b·d_q``; :meth:`coords` gives ``(a, b)`` up to a common
+    positive factor (the Gram determinant), which leaves their signs and ``t = b / (a + b)`` as
+    they are.
+    """
+
+    dp: np.ndarray
+    dq: np.ndarray
+    normal: np.ndarray
+    g11: np.ndarray
+    g12: np.ndarray
+    g22: np.ndarray
+
+    @classmethod
+    def between(cls, dir_p: np.ndarray, dir_q: np.ndarray) -> Wedges:
+        """The wedges of ``(M, 3)`` ray directions ``dir_p``, ``dir_q``."""
+        dp = np.asarray(dir_p, np.float64)
+        dq = np.asarray(dir_q, np.float64)
+        return cls(
+            dp,
+            dq,
+            np.cross(dp, dq),
+            np.einsum("ij,ij->i", dp, dp),
+            np.einsum("ij,ij->i", dp, dq),
+            np.einsum("ij,ij->i", dq, dq),
+        )
+
+    def coords(self, pts: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(a, b)`` of points ``pts`` (``(A, ..., 3)``, in the wedges ``idx``) in ``Π``."""
+        extra = (1,) * (pts.ndim - 2)
+        u = np.einsum("a...j,aj->a...", pts, self.dp[idx])
+        v = np.einsum("a...j,aj->a...", pts, self.dq[idx])
+        g11, g12, g22 = (g[idx].reshape(-1, *extra) for g in (self.g11, self.g12, self.g22))
+        return g22 * u - g12 * v, g11 * v - g12 * u
+
+    def lift_exit(
+        self, tri: np.ndarray, entry: np.ndarray, idx: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Where the lift of the image segment leaves each triangle ``tri`` (``(A, 3, 3)``).
+
+        The lift ``Π ∩ triangle`` enters across local edge ``entry`` (``-1`` for the starting
+        triangle, where it may leave across any edge) and leaves across the edge of largest
+        ``t``. Returns that edge ``(A,)``, its ``t`` (``-inf`` where ``Π`` leaves the triangle
+        nowhere in front of the camera), the exit point ``(A, 3)`` and its ``a`` coordinate.
+        """
+        s = np.einsum("akj,aj->ak", tri, self.normal[idx])
+        pos = s >= 0.0
+        cross = pos != pos[:, _NEXT]
+        denom = np.where(cross, s - s[:, _NEXT], 1.0)
+        w = np.where(cross, s / denom, 0.0)
+        pts = tri + w[:, :, None] * (tri[:, _NEXT] - tri)  # crossing point on each edge
+        a, b = self.coords(pts, idx)
+        total = a + b  # same sign as the true a + b (the Gram determinant is positive)
+        valid = cross & (total > 0)
+        t = np.where(valid, b / np.where(valid, total, 1.0), -np.inf)
+        cand = np.where(entry[:, None] >= 0, cross & (np.arange(3) != entry[:, None]), valid)
+        t_c = np.where(cand, t, -np.inf)
+        exit_k = np.argmax(t_c, axis=1)
+        rows = np.arange(len(tri))
+        return exit_k, t_c[rows, exit_k], pts[rows, exit_k], a[rows, exit_k]
 
 
 def surface_continuous(
@@ -82,12 +149,8 @@ def surface_continuous(
     result = np.ones(m, bool)
     if m == 0:
         return result
-    dp = np.asarray(dir_p, np.float64)
-    dq = np.asarray(dir_q, np.float64)
-    normal = np.cross(dp, dq)
-    g11 = np.einsum("ij,ij->i", dp, dp)
-    g12 = np.einsum("ij,ij->i", dp, dq)
-    g22 = np.einsum("ij,ij->i", dq, dq)
+    wedges = Wedges.between(dir_p, dir_q)
+    dp, dq = wedges.dp, wedges.dq
 
     idx = np.arange(m)
     face = np.asarray(face_p, np.int64).copy()
@@ -106,26 +169,7 @@ def surface_continuous(
         if len(idx) == 0:
             break
         tri = vertices[faces[face]]  # (A, 3, 3)
-        n = normal[idx]
-        s = np.einsum("akj,aj->ak", tri, n)
-        pos = s >= 0.0
-        s_next = s[:, _NEXT]
-        cross = pos != pos[:, _NEXT]
-        denom = np.where(cross, s - s_next, 1.0)
-        w = np.where(cross, s / denom, 0.0)
-        pts = tri + w[:, :, None] * (tri[:, _NEXT] - tri)  # crossing point on each edge
-        u = np.einsum("akj,aj->ak", pts, dp[idx])
-        v = np.einsum("akj,aj->ak", pts, dq[idx])
-        a = g22[idx, None] * u - g12[idx, None] * v
-        b = g11[idx, None] * v - g12[idx, None] * u
-        total = a + b  # same sign as the true a + b (the Gram determinant is positive)
-        valid = cross & (total > 0)
-        t = np.where(valid, b / np.where(valid, total, 1.0), -np.inf)
-        cand = np.where(entry[:, None] >= 0, cross & (np.arange(3) != entry[:, None]), valid)
-        t_c = np.where(cand, t, -np.inf)
-        exit_k = np.argmax(t_c, axis=1)
-        t_out = t_c[np.arange(len(idx)), exit_k]
-
+        exit_k, t_out, _, _ = wedges.lift_exit(tri, entry, idx)
         fold = ~np.isfinite(t_out) | (t_out < t_in - 1e-9)
         over = ~fold & (t_out > 1.0)
         stop_ok = np.zeros(len(idx), bool)

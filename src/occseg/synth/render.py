@@ -41,11 +41,16 @@ class SceneRender:
         ``H×W×4 bool``: the pixel occludes its left, right, top, bottom neighbour.
     ob_angle
         ``H×W float32`` PIOD angle (radians, occluder on the left), NaN off the boundary.
+    ob_contact
+        ``H×W bool`` the boundary pixels whose every event is a contact: two objects touching in
+        3-D (an object standing on the floor or on another object), where ``ob`` marks the closer
+        pixel although depth is continuous. ``ob_contact ⊆ ob``; ``ob & ~ob_contact`` are the
+        pixels of separated occlusions (self-occlusions included).
     occlusions
-        Sorted ``(front_id, back_id)`` pairs: ``front`` occludes ``back`` somewhere (0 = room).
-        Every pixel pair across two objects is an event, including contact lines (an object
-        standing on the floor or on another object): there the closer side is marked, so touching
-        objects often occlude each other in both directions.
+        Sorted ``(front_id, back_id)`` pairs: ``front`` occludes ``back`` with the two surfaces
+        separated in depth (0 = room). Contact events do not count, and where separated events
+        point both ways the direction with the longer separated border is kept, so no pair is
+        listed in both directions (:mod:`occseg.synth.boundaries`).
     visible
         ``{instance id: H×W bool}`` visible mask of every object id ≥ 1 with at least one pixel.
     """
@@ -57,6 +62,7 @@ class SceneRender:
     ob: np.ndarray
     ob_occludes: np.ndarray
     ob_angle: np.ndarray
+    ob_contact: np.ndarray
     occlusions: list[tuple[int, int]]
     visible: dict[int, np.ndarray]
 
@@ -94,6 +100,8 @@ def render_scene(
     rays through the pixel centres are cast with Embree; at each 4-neighbour pixel pair, different
     objects are an occlusion event, and so is the same object where the visible surface is not
     continuous on the mesh (:mod:`occseg.synth.continuity`). The closer pixel is the occluder.
+    Events where two objects touch (:mod:`occseg.synth.contact`) are marked as contacts and give
+    no occlusion order; the order lists each pair of objects at most once.
     Orientation follows paper 001 supplement 1.3 (which of the 4 neighbours a pixel occludes) and
     PIOD (angle with the occluder on the left). RGB is shaded from the same hits
     (:mod:`occseg.synth.shading`).
@@ -239,6 +247,7 @@ def render_scene(
         ob=bnd.ob,
         ob_occludes=bnd.occludes,
         ob_angle=bnd.angle,
+        ob_contact=bnd.contact,
         occlusions=bnd.occlusions,
         visible=visible,
     )

@@ -10,7 +10,15 @@ Layout of a data set folder::
     000000/ob.png         H×W uint8 0/255 occlusion-boundary pixels (occluder side)
     000000/ob_occludes.npy  H×W×4 bool: occludes left, right, top, bottom neighbour
     000000/ob_angle.npy   H×W float32 radians (PIOD, occluder on the left), NaN off-boundary
+    000000/ob_contact.png H×W uint8 0/255 contact pixels: boundary pixels of ob.png whose every
+                          event is two objects touching (standing on the floor or on each other),
+                          no separated occlusion; ob.png minus this map is the separated OB
     000000/meta.json      camera K and pose, objects, lights, "occlusions": [[front, back], ...]
+
+``occlusions`` (and COCOA's ``depth_constraint``) list only separated occlusions, each pair of
+objects at most once (:mod:`occseg.synth.boundaries`); ``ob.png`` and ``ob_occludes.npy`` are the
+full Mesh2OB map, contacts included. Format version 2 added ``ob_contact.png`` and this order;
+version 1 listed every pair with an event, contacts included, often in both directions.
 
 A shard ``K/N`` of a data set writes its samples (named by their index in the whole data set) and,
 instead of the two index files, ``shard-K-of-N.json``: its records, from which the index files of
@@ -37,7 +45,7 @@ from occseg.synth.render import SceneRender
 
 #: Category ids of the COCO file, by object kind.
 CATEGORIES = ["box", "cylinder", "sphere", "torus", "lathe", "table", "chair", "mesh"]
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def npy_bytes(array: np.ndarray) -> bytes:
@@ -60,6 +68,7 @@ def write_sample(folder: str | os.PathLike, render: SceneRender, meta: dict) -> 
     write_png(folder / "ob.png", render.ob.astype(np.uint8) * 255)
     atomic_write_bytes(folder / "ob_occludes.npy", npy_bytes(render.ob_occludes.astype(bool)))
     atomic_write_bytes(folder / "ob_angle.npy", npy_bytes(render.ob_angle.astype(np.float32)))
+    write_png(folder / "ob_contact.png", render.ob_contact.astype(np.uint8) * 255)
     full = dict(meta)
     full["height"], full["width"] = (int(s) for s in render.rgb.shape[:2])
     full["occlusions"] = [[int(a), int(b)] for a, b in render.occlusions]

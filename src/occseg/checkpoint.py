@@ -41,7 +41,7 @@ MODEL_FORMATS: dict[str, tuple[type, type[nn.Module], str, str]] = {
     FORMAT: (ClickNetConfig, ClickNet, "click-model", "occseg train clicks"),
     OB_FORMAT: (OBNetConfig, OBNet, "occlusion-boundary-model", "occseg train boundaries"),
     ORDER_FORMAT: (OrderNetConfig, OrderNet, "occlusion-order-model", "occseg train order"),
-    TWOINONE_FORMAT: (TwoInOneConfig, TwoInOne, "two-in-one-model", "save_checkpoint"),
+    TWOINONE_FORMAT: (TwoInOneConfig, TwoInOne, "two-in-one-model", "occseg train twoinone"),
 }
 
 
@@ -115,6 +115,17 @@ def read_checkpoint(path: str | os.PathLike, model_format: str = FORMAT) -> dict
     if int(payload.get("version", 0)) > VERSION:
         raise FileFormatError(f"{path} has checkpoint version {payload['version']}; upgrade occseg")
     return payload
+
+
+def checkpoint_format(path: str | os.PathLike) -> str | None:
+    """The ``format`` field of an occseg checkpoint (e.g. ``"occseg.twoinone"``), or None when
+    ``path`` is not a readable occseg checkpoint. The tensors are memory-mapped, not read."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # pickle/zip/OS errors of many kinds: not a checkpoint we can read
+        return None
+    found = payload.get("format") if isinstance(payload, dict) else None
+    return found if isinstance(found, str) else None
 
 
 def model_from_payload(payload: dict[str, Any]) -> Any:

@@ -50,6 +50,21 @@ def gaussian_maps(clicks: Sequence[Click], shape: tuple[int, int], sigma: float 
     return np.exp(-np.square(np.stack([pos, neg])) / (2.0 * sigma * sigma)).astype(np.float32)
 
 
+def gaussian_channel(
+    points: Sequence[Any], shape: tuple[int, int], sigma: float = 10
+) -> np.ndarray:
+    """One ``H×W float32`` channel of Gaussians ``exp(-d²/2σ²)`` at point interactions.
+
+    The guidance of Two-in-One refinement (paper ``002``, Sec. 3: "an image-sized channel of zeros"
+    with a Gaussian of σ = 10 pixels "at each user click location", the maximum where they
+    overlap): ``points`` are :class:`~occseg.types.Click` or :class:`~occseg.types.BoundaryClick`
+    (anything with ``y`` and ``x`` inside the image; a click's polarity is not used). All zeros
+    without points.
+    """
+    d = click_distance([Click(p.y, p.x, True) for p in points], shape, True)
+    return np.exp(-np.square(d) / (2.0 * sigma * sigma)).astype(np.float32)
+
+
 def distance_maps(
     clicks: Sequence[Click], shape: tuple[int, int], truncate: float = 255
 ) -> np.ndarray:

@@ -45,6 +45,7 @@ def paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     (root / "bad.yaml").write_text("steps: [1, 2\n")
     (root / "unknown.yaml").write_text("stepz: 3\n")
     (root / "order.yaml").write_text(f"data: [{root / 'full'}]\n")
+    (root / "refine.yaml").write_text("stage: refinement\n")
     data = root / "data"
     (data / "images").mkdir(parents=True)
     (data / "masks").mkdir()
@@ -55,7 +56,7 @@ def paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     torch.manual_seed(0)
     save_checkpoint(root / "order.pt", OrderNet(OrderNetConfig(width_mult=0.125, pool_bins=(1, 2))))
     names = ["img.png", "one.png", "garbage.png", "exists.txt", "full", "empty", "bad.json"]
-    names += ["bad.yaml", "unknown.yaml", "order.yaml", "data", "order.pt"]
+    names += ["bad.yaml", "unknown.yaml", "order.yaml", "refine.yaml", "data", "order.pt"]
     found = {n.replace(".", "_"): str(root / n) for n in names}
     found["missing"] = str(root / "no" / "such" / "thing")
     found["tiny"] = str(CONFIGS / "clicknet-tiny-test.yaml")
@@ -101,6 +102,10 @@ CASES = [
                              "--shard", "3/2"]),
     ("clicks: unknown option", ["eval", "clicks", "--dataset", "folder:{data}", "--out", "{new}",
                                 "--nope"]),
+    ("clicks: unknown --interaction", ["eval", "clicks", "--dataset", "folder:{data}", "--out",
+                                       "{new}", "--interaction", "taps"]),
+    ("clicks: boundary clicks for graphcut", ["eval", "clicks", "--dataset", "folder:{data}",
+                                              "--out", "{new}", "--interaction", "boundary"]),
     # eval boundaries
     ("boundaries: missing data set", ["eval", "boundaries", "--dataset", "bsds500:{missing}",
                                       "--out", "{new}"]),
@@ -206,6 +211,8 @@ CASES = [
                           "--out", "{new}"]),
     ("train: --out is a file", ["train", "order", "--config", "{order_yaml}", "--out",
                                 "{exists_txt}"]),
+    ("train: twoinone refinement without init", ["train", "twoinone", "--config",
+                                                 "{refine_yaml}", "--out", "{new}"]),
     # demo
     ("demo: --n 0", ["demo", "--n", "0", "--out", "{new}"]),
     ("demo: --n -1", ["demo", "--n", "-1", "--out", "{new}"]),

@@ -103,6 +103,16 @@ def test_roi_align_reads_the_box() -> None:
     assert feats.grad is not None and feats.grad[:, :, 1:5, 1:5].sum() > 0
 
 
+def test_roi_align_places_the_points_in_float32_for_bfloat16_features() -> None:
+    """Under bf16 autocast the features are bf16; the sample points must not be rounded to it."""
+    torch.manual_seed(0)
+    x = torch.rand(1, 2, 128, 128).bfloat16()
+    box = torch.tensor([[301.3, 477.9, 2.0, 500.0]])
+    out = roi_align(x, box, (512, 512), 16)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, roi_align(x.float(), box, (512, 512), 16), atol=0, rtol=0)
+
+
 def test_checkpoint_round_trip(tmp_path: Path) -> None:
     torch.manual_seed(0)
     model = TwoInOne(TwoInOneConfig(width_mult=0.25, crop_size=8, sigma=7.5))

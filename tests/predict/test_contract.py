@@ -3,7 +3,9 @@
 Whatever a predictor does inside, the evaluator, the app and the CLI rely on the same surface:
 ``set_image`` then ``predict(clicks, prev_prob)`` returning ``H×W float32`` in [0, 1], a
 ``threshold`` attribute, deterministic answers, and :class:`InteractionError` for every
-mistake a caller can make.
+mistake a caller can make. A predictor that takes boundary clicks (``supports_boundary_clicks``)
+is asked with a selection click and a boundary click; the two-in-one model is skipped until one
+is shipped (tests/predict/test_twoinone_predictor.py checks it with a tiny checkpoint).
 """
 
 from __future__ import annotations
@@ -11,10 +13,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from occseg.errors import InteractionError
+from occseg.errors import ConfigError, InteractionError
 from occseg.predict import available_methods, load_predictor
 from occseg.predictor import Predictor
-from occseg.types import Click
+from occseg.types import BoundaryClick, Click
+
+
+def _load(method: str) -> Predictor:
+    """``load_predictor(method)``; skips the two-in-one model until one is shipped."""
+    try:
+        return load_predictor(method)
+    except ConfigError as exc:
+        if method == "twoinone" and "not installed" in str(exc):
+            pytest.skip(str(exc))
+        raise
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +41,16 @@ def image() -> np.ndarray:
 
 @pytest.fixture(scope="module", params=available_methods())
 def predictor(request: pytest.FixtureRequest, image: np.ndarray) -> Predictor:
-    p = load_predictor(request.param)
+    p = _load(request.param)
     p.set_image(image)
     return p
+
+
+@pytest.fixture(scope="module")
+def clicks(predictor: Predictor) -> list:
+    """A positive click on the object, then a negative click (or a boundary click)."""
+    boundary = getattr(predictor, "supports_boundary_clicks", False)
+    return [Click(30, 40, True), BoundaryClick(5, 5) if boundary else Click(5, 5, False)]
 
 
 CLICKS = [Click(30, 40, True), Click(5, 5, False)]
@@ -42,19 +61,19 @@ def test_is_a_predictor_with_a_threshold(predictor: Predictor) -> None:
     assert 0.0 < float(predictor.threshold) < 1.0
 
 
-def test_output_shape_dtype_range(predictor: Predictor) -> None:
-    prob = predictor.predict(CLICKS)
+def test_output_shape_dtype_range(predictor: Predictor, clicks: list) -> None:
+    prob = predictor.predict(clicks)
     assert prob.shape == (60, 80) and prob.dtype == np.float32
     assert np.isfinite(prob).all() and prob.min() >= 0.0 and prob.max() <= 1.0
     assert prob[30, 40] > predictor.threshold  # the positive click is in the object
-    prev = predictor.predict(CLICKS[:1])
-    again = predictor.predict(CLICKS, prev_prob=prev)
+    prev = predictor.predict(clicks[:1])
+    again = predictor.predict(clicks, prev_prob=prev)
     assert again.shape == (60, 80) and again.dtype == np.float32
 
 
-def test_deterministic(predictor: Predictor) -> None:
-    first = predictor.predict(CLICKS)
-    assert np.array_equal(first, predictor.predict(CLICKS))
+def test_deterministic(predictor: Predictor, clicks: list) -> None:
+    first = predictor.predict(clicks)
+    assert np.array_equal(first, predictor.predict(clicks))
 
 
 @pytest.mark.parametrize("click", [Click(60, 3, True), Click(3, 80, True), Click(-1, 3, True)])
@@ -63,18 +82,20 @@ def test_click_outside_is_an_interaction_error(predictor: Predictor, click: Clic
         predictor.predict([click])
 
 
-def test_prev_prob_of_another_shape_is_an_interaction_error(predictor: Predictor) -> None:
+def test_prev_prob_of_another_shape_is_an_interaction_error(
+    predictor: Predictor, clicks: list
+) -> None:
     with pytest.raises(InteractionError, match="prev_prob"):
-        predictor.predict(CLICKS, prev_prob=np.zeros((10, 10), np.float32))
+        predictor.predict(clicks, prev_prob=np.zeros((10, 10), np.float32))
 
 
 @pytest.mark.parametrize("method", available_methods())
 def test_predict_before_set_image_is_an_interaction_error(method: str) -> None:
     with pytest.raises(InteractionError, match="set_image"):
-        load_predictor(method).predict(CLICKS)
+        _load(method).predict(CLICKS)
 
 
 @pytest.mark.parametrize("method", available_methods())
 def test_bad_image_is_an_interaction_error(method: str) -> None:
     with pytest.raises(InteractionError):
-        load_predictor(method).set_image(np.zeros((10, 10), np.float64))
+        _load(method).set_image(np.zeros((10, 10), np.float64))

@@ -25,6 +25,8 @@ SHIPPED = {
     "clicknet-tiny-test.yaml": "clicks",
     "obnet-cpu.yaml": "boundaries",
     "ordernet-cpu.yaml": "order",
+    "twoinone-lite0.yaml": "twoinone",
+    "twoinone-lite0-refine.yaml": "twoinone",
 }
 
 

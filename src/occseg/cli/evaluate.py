@@ -43,8 +43,13 @@ def eval_clicks(
         help="Predictor option KEY=VALUE (repeatable), e.g. refine=hybrid, refine.weight=0.5.",
     ),
     shard: str | None = typer.Option(None, help=_SHARD_HELP.format(kind="clicks")),
+    interaction: str = typer.Option(
+        "clicks",
+        help="The simulated user: clicks (positive/negative, the standard) or boundary (a "
+        "selection click, then boundary clicks; for two-in-one models).",
+    ),
 ) -> None:
-    """Click evaluation (NoC@85/90, mIoU@k) with the standard simulated user."""
+    """Click evaluation (NoC@85/90, mIoU@k) with the standard (or the boundary-click) user."""
     from occseg.data import open_dataset
     from occseg.eval.click_run import parse_options, run_click_benchmark, select_samples
     from occseg.eval.report import write_click_report
@@ -60,8 +65,10 @@ def eval_clicks(
         report = run_click_benchmark(
             samples, method, dataset=dataset, max_clicks=max_clicks, all_clicks=all_clicks,
             jobs=jobs, predictor_options=options, shard=part, progress=tick,
+            interaction=interaction,
         )  # fmt: skip
-    print_click_summary(write_click_report(report, out, title=f"{method} on {dataset}"))
+    title = f"{method} on {dataset}" + (" (boundary clicks)" if interaction == "boundary" else "")
+    print_click_summary(write_click_report(report, out, title=title))
     console.print(f"wrote {out}/summary.json, per_sample.json, summary.md, miou_vs_clicks.png")
 
 

@@ -1,4 +1,4 @@
-"""``occseg train KIND --config FILE``: train the click, boundary or order model.
+"""``occseg train KIND --config FILE``: train the click, boundary, order or two-in-one model.
 
 Data-parallel over several processes, the same command under torchrun::
 
@@ -19,7 +19,9 @@ app = typer.Typer()
 @app.command("train")
 def train(
     kind: str = typer.Argument(
-        ..., help="What to train: clicks (RITM), boundaries (DNMMSI) or order (OOSIS)."
+        ...,
+        help="What to train: clicks (RITM), boundaries (DNMMSI), order (OOSIS) or twoinone "
+        "(Two-in-One; one stage per run, see configs/twoinone-lite0*.yaml).",
     ),
     config: Path = typer.Option(..., "--config", help="YAML training config (see configs/)."),
     out: str | None = typer.Option(None, help="Output folder (overrides the config's 'out')."),
@@ -27,7 +29,7 @@ def train(
     resume: bool = typer.Option(True, help="Continue from OUT/last.pt when it exists."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
-    """Train a model from a YAML config: clicks, boundaries or order.
+    """Train a model from a YAML config: clicks, boundaries, order or twoinone.
 
     Writes OUT/model.pt, last.pt (resumable), metrics.jsonl and config.json. Data-parallel:
     torchrun --standalone --nproc_per_node 2 -m occseg train KIND --config FILE

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from occseg.errors import ConfigError, DatasetError
-from occseg.eval.clicks import ClickReport, SampleResult
+from occseg.eval.clicks import INTERACTIONS, ClickReport, SampleResult
 from occseg.eval.runner import run_click_eval
 from occseg.parallel import Shard
 from occseg.types import Sample
@@ -69,20 +69,33 @@ def select_samples(
     return samples[:limit] if limit else samples
 
 
-def check_method(method: str, predictor_options: dict[str, Any] | None = None) -> None:
-    """Build the predictor once, so that an unknown method or option fails in one clear line.
+def check_method(
+    method: str, predictor_options: dict[str, Any] | None = None, interaction: str = "clicks"
+) -> None:
+    """Build the predictor once, so that an unknown method or option, or an interaction the
+    predictor does not take, fails in one clear line.
 
     Raises
     ------
     ConfigError
-        If the method is unknown or does not take the options.
+        If the method is unknown or does not take the options, the interaction is unknown, or
+        it is ``"boundary"`` and the predictor does not take boundary clicks.
     """
     from occseg.predict import load_predictor
 
+    if interaction not in INTERACTIONS:
+        raise ConfigError(
+            f"--interaction must be one of {', '.join(INTERACTIONS)}, got {interaction!r}"
+        )
     try:
-        load_predictor(method, **(predictor_options or {}))
+        predictor = load_predictor(method, **(predictor_options or {}))
     except TypeError as exc:
         raise ConfigError(f"bad --option for {method}: {exc}") from None
+    if interaction == "boundary" and not getattr(predictor, "supports_boundary_clicks", False):
+        raise ConfigError(
+            f"{method} does not take boundary clicks; use --interaction clicks, or a two-in-one "
+            "model (--method twoinone or the path of its checkpoint)"
+        )
 
 
 def run_click_benchmark(
@@ -96,21 +109,25 @@ def run_click_benchmark(
     predictor_options: dict[str, Any] | None = None,
     shard: Shard | None = None,
     progress: Callable[[SampleResult], None] | None = None,
+    interaction: str = "clicks",
 ) -> ClickReport:
     """The click protocol of ``method`` on ``samples``; ``dataset`` names them in the report.
 
     Stops each object at 90 % IoU unless ``all_clicks`` (then every object gets ``max_clicks``
     clicks, for exact mIoU@k). ``shard`` evaluates only that part of the samples
     (:func:`~occseg.eval.runner.run_click_eval`); ``progress`` is called with each result.
+    ``interaction`` picks the simulated user: ``"clicks"`` (positive/negative, the standard) or
+    ``"boundary"`` (a selection click, then boundary clicks; :mod:`occseg.eval.clicks`).
 
     Raises
     ------
     ConfigError
-        If the method or its options are invalid.
+        If the method or its options are invalid, or the predictor does not take the
+        interaction.
     DatasetError
         If there are no samples (in the shard).
     """
-    check_method(method, predictor_options)
+    check_method(method, predictor_options, interaction)
     n = len(samples) if shard is None else len(shard.indices(len(samples)))
     if n == 0:
         raise DatasetError(
@@ -127,6 +144,7 @@ def run_click_benchmark(
         progress=progress,
         predictor_options=predictor_options,
         shard=shard,
+        interaction=interaction,
     )
     report.meta["dataset"] = dataset
     return report

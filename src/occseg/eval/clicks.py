@@ -4,6 +4,13 @@ This reproduces the protocol used across the field (RITM, Sofiiuk et al. 2022, S
 evaluation code; also FocalClick, SimpleClick): a simulated user clicks at the interior-most pixel
 of the largest error, the previous probability is fed back, and the number of clicks needed to
 reach an IoU threshold is counted.
+
+With ``interaction="boundary"`` the same protocol runs with the boundary-click user of Two-in-One
+refinement (paper ``002``, Sec. 3.3) in its deterministic evaluation mode
+(:meth:`~occseg.simulate.boundary_clicks.BoundaryClickSimulator.evaluation`): the first click
+selects the object at its interior-most pixel, every later one is a boundary click (Eq. 5) on the
+largest error region, undisplaced, for predictors that take boundary clicks
+(``supports_boundary_clicks``).
 """
 
 from __future__ import annotations
@@ -15,12 +22,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from occseg.distances import distance_to_outside
-from occseg.predict.session import Session
+from occseg.errors import ConfigError
+from occseg.predict.session import Interaction, Session
 from occseg.predictor import Predictor
-from occseg.types import Click, Sample
+from occseg.simulate.boundary_clicks import BoundaryClickSimulator
+from occseg.types import BoundaryClick, Click, Sample
 
 #: Click counts at which mIoU@k is reported.
 MIOU_AT = (1, 2, 3, 5, 10, 20)
+
+#: The simulated users of the protocol: positive/negative clicks (the field's standard) or a
+#: selection click followed by boundary clicks (Two-in-One).
+INTERACTIONS = ("clicks", "boundary")
 
 
 def next_click(
@@ -70,6 +83,23 @@ def next_click(
     return Click(int(y), int(x), positive)
 
 
+def next_boundary_interaction(
+    gt: np.ndarray, pred: np.ndarray, ignore: np.ndarray | None = None, *, first: bool
+) -> Click | BoundaryClick | None:
+    """The next interaction of the boundary-click user in evaluation mode (paper ``002``, Sec. 3.3).
+
+    ``first``: the selection click, a positive click at the object pixel farthest from its
+    boundary (the first maximum in row-major order; the standard user's first click); otherwise
+    the boundary click (Eq. 5) on the largest error region that can take one. Deterministic: no
+    displacement, no region too small, no random draw. None when there is nothing to click (an
+    empty object, or only errors no boundary click can reach, e.g. a hole inside the object).
+    """
+    user = BoundaryClickSimulator.evaluation()
+    rng = np.random.default_rng(0)  # required by the interface; evaluation mode draws nothing
+    got = user.first(gt, rng, ignore=ignore) if first else user.next(gt, pred, rng, ignore=ignore)
+    return got[0] if got else None
+
+
 def iou(gt: np.ndarray, pred: np.ndarray, ignore: np.ndarray | None = None) -> float:
     """Intersection over union at full resolution, ignore pixels excluded (1.0 if both empty)."""
     valid = ~ignore if ignore is not None else True
@@ -84,7 +114,7 @@ class SampleResult:
 
     name: str
     ious: list[float]
-    clicks: list[Click]
+    clicks: list[Interaction]
     seconds: float
 
     def noc(self, threshold: float, max_clicks: int) -> int:
@@ -106,6 +136,7 @@ def evaluate_sample(
     max_clicks: int = 20,
     target_iou: float | None = 0.90,
     pred_thr: float | None = None,
+    interaction: str = "clicks",
 ) -> SampleResult:
     """Run the simulated user on one sample.
 
@@ -113,11 +144,26 @@ def evaluate_sample(
     does), which feeds the previous probability back; the mask is ``prob > pred_thr``, by default
     the predictor's own ``threshold``. The run stops once IoU reaches ``target_iou`` (never, if it
     is None, so all ``max_clicks`` are made).
+
+    ``interaction`` picks the user (:data:`INTERACTIONS`): ``"clicks"``, the standard clicker
+    (:func:`next_click`), or ``"boundary"``, the boundary-click user
+    (:func:`next_boundary_interaction`), which also stops when it has nothing to click (the
+    last IoU carries forward; an object it cannot select gets the IoU of the empty mask as its
+    only entry).
+
+    Raises
+    ------
+    ConfigError
+        For an unknown ``interaction``.
     """
+    if interaction not in INTERACTIONS:
+        raise ConfigError(
+            f"unknown interaction {interaction!r}; choose one of {', '.join(INTERACTIONS)}"
+        )
     gt, ignore = sample.mask, sample.ignore
     not_clicked = np.ones(gt.shape, bool)
     pred = np.zeros(gt.shape, bool)
-    clicks: list[Click] = []
+    clicks: list[Interaction] = []
     ious: list[float] = []
     session = Session(predictor, sample.image)
     threshold = session.threshold if pred_thr is None else pred_thr
@@ -126,9 +172,15 @@ def evaluate_sample(
     seconds = time.perf_counter() - start
     obj = session.add_object()
     for _ in range(max_clicks):
-        click = next_click(gt, pred, not_clicked, ignore)
+        click: Interaction | None
+        if interaction == "boundary":
+            click = next_boundary_interaction(gt, pred, ignore, first=not clicks)
+            if click is None:
+                break
+        else:
+            click = next_click(gt, pred, not_clicked, ignore)
+            not_clicked[click.y, click.x] = False
         clicks.append(click)
-        not_clicked[click.y, click.x] = False
         start = time.perf_counter()
         prob = session.add_click(obj, click)
         seconds += time.perf_counter() - start
@@ -136,6 +188,8 @@ def evaluate_sample(
         ious.append(iou(gt, pred, ignore))
         if target_iou is not None and ious[-1] >= target_iou:
             break
+    if not ious:  # the boundary user could not even select the object
+        ious.append(iou(gt, pred, ignore))
     return SampleResult(sample.name, ious, clicks, seconds)
 
 
@@ -185,18 +239,25 @@ def evaluate_clicks(
     pred_thr: float | None = None,
     *,
     progress: Callable[[SampleResult], None] | None = None,
+    interaction: str = "clicks",
 ) -> ClickReport:
     """Evaluate ``predictor`` with the standard protocol on ``samples``.
 
     NoC@85 and NoC@90 come from the same run, which stops at ``target_iou`` (pass None to always
     make ``max_clicks`` clicks, for exact mIoU@k). The mask is ``prob > pred_thr``, by default the
-    predictor's ``threshold``. ``progress`` is called after each sample.
+    predictor's ``threshold``. ``progress`` is called after each sample. ``interaction`` picks the
+    simulated user (:func:`evaluate_sample`).
     """
     results = []
     for sample in samples:
         results.append(
             evaluate_sample(
-                predictor, sample, max_clicks=max_clicks, target_iou=target_iou, pred_thr=pred_thr
+                predictor,
+                sample,
+                max_clicks=max_clicks,
+                target_iou=target_iou,
+                pred_thr=pred_thr,
+                interaction=interaction,
             )
         )
         if progress is not None:
@@ -204,6 +265,16 @@ def evaluate_clicks(
     return ClickReport(results, max_clicks)
 
 
-def clicks_to_json(clicks: Sequence[Click]) -> list[list[int]]:
-    """Clicks as ``[y, x, positive]`` rows for JSON."""
-    return [[c.y, c.x, int(c.positive)] for c in clicks]
+def clicks_to_json(clicks: Sequence[Interaction]) -> list[list[int | str]]:
+    """Clicks as ``[y, x, positive]`` rows for JSON; a boundary click as ``[y, x, "boundary"]``."""
+    return [
+        [c.y, c.x, "boundary" if isinstance(c, BoundaryClick) else int(c.positive)] for c in clicks
+    ]
+
+
+def click_from_json(row: Sequence[int | str]) -> Interaction:
+    """The inverse of one row of :func:`clicks_to_json`."""
+    y, x, kind = row
+    if kind == "boundary":
+        return BoundaryClick(int(y), int(x))
+    return Click(int(y), int(x), bool(kind))

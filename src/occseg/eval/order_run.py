@@ -13,11 +13,20 @@ order as in supplement 1.3 (``inputs="order"``, the paper's construction; every 
 of an object pair gets the pair's direction) or taken pixel by pixel from the scene's geometric
 ``ob_occludes`` (``inputs="pixels"``).
 
-Touching objects can occlude each other in both directions (contact lines give occlusion events
-whose side flips with tiny depth differences). Ground truth with both ``(a, b)`` and ``(b, a)``
-has no correct answer for OAIR, so by default (``mutual="majority"``) the ground-truth order
-keeps, for such object pairs, the direction with more boundary pixels; the summary also reports
-OAIR against every listed pair (``*_all_pairs``) and the number of mutual pairs.
+Synthetic data sets of format version 2 list every object pair at most once: contacts (objects
+touching in 3-D) order no pair, and separated occlusions pointing both ways keep the direction
+with the longer separated border (:mod:`occseg.synth.boundaries`). Version-1 data sets listed
+touching objects in both directions (contact lines give occlusion events whose side flips with
+tiny depth differences). Ground truth with both ``(a, b)`` and ``(b, a)`` has no correct answer
+for OAIR, so by default (``mutual="majority"``) the ground-truth order keeps, for such object
+pairs, the direction with more boundary pixels; the summary also reports OAIR against every
+listed pair (``*_all_pairs``) and the number of mutual pairs (0 on version-2 data). With
+``inputs="pixels"`` the per-pixel ``ob_occludes`` still hold the contact lines of either
+version, oriented by whichever pixel is closer.
+
+The instances' confidence (mask mAP, the confidence sweep of OAIR) is ``score``
+(:mod:`occseg.occlusion.scores`): ``"outline_contrast"`` by default, or the paper's ad-hoc
+``"paper"`` score of Sec. 5.4; the summary records which.
 
 The labelling's instances are connected components (Sec. 3.2: "two distinct connected
 components with the same label are considered to be different instances"), so an object whose
@@ -52,6 +61,7 @@ from occseg.occlusion.ordering import (
     order_labeling,
     refine_labeling,
 )
+from occseg.occlusion.scores import DEFAULT_SCORE, check_score
 from occseg.occlusion.targets import occludes_from_instances
 from occseg.types import Segmentation
 
@@ -122,6 +132,7 @@ def gt_inputs_sample(
     max_gap: int = 0,
     lam: float = 20.0,
     mu: float = 100.0,
+    score: str = DEFAULT_SCORE,
 ) -> Segmentation:
     """Run the labelling on ground-truth inputs of one synthetic sample (module notes).
 
@@ -129,7 +140,9 @@ def gt_inputs_sample(
     its occlusion order orients the instance-mask boundaries (supplement 1.3), with
     ``"pixels"`` the scene's per-pixel ``ob_occludes`` are used. ``refine`` adds
     :func:`~occseg.occlusion.ordering.refine_labeling` after the jump moves; ``max_gap`` is the
-    adjacency tolerance of the predicted graph (:func:`~occseg.occlusion.graph.label_edges`).
+    adjacency tolerance of the predicted graph (:func:`~occseg.occlusion.graph.label_edges`);
+    ``score`` the instances' confidence (:mod:`occseg.occlusion.scores`) from the input
+    boundaries.
     """
     inst = sample.instances.astype(np.int64)
     if inputs == "order":
@@ -147,7 +160,8 @@ def gt_inputs_sample(
     labels = order_labeling(bg, pairs, lam=lam, mu=mu)
     if refine:
         labels = refine_labeling(labels, bg, pairs, lam=lam, mu=mu)
-    got = extract_instances(labels, lut[inst], np.asarray(np.any(occludes, axis=2), np.float64))
+    boundary = np.asarray(np.any(occludes, axis=2), np.float64)
+    got = extract_instances(labels, lut[inst], boundary, score=score)
     return _prediction(got, label_edges(got.instances, got.order, max_gap=max_gap))
 
 
@@ -228,6 +242,7 @@ def run_gt_inputs(
     refine: bool = True,
     max_gap: int = 0,
     limit: int = 0,
+    score: str = DEFAULT_SCORE,
     progress=None,
 ) -> OrderRunResult:
     """Labelling with ground-truth inputs on a synthetic data set, evaluated against its GT."""
@@ -241,7 +256,11 @@ def run_gt_inputs(
         gts.append(gt)
         gts_all.append(synth_ground_truth(sample, "all")[0])
         n_mutual += m
-        preds.append(gt_inputs_sample(sample, gt, inputs=inputs, refine=refine, max_gap=max_gap))
+        preds.append(
+            gt_inputs_sample(
+                sample, gt, inputs=inputs, refine=refine, max_gap=max_gap, score=score
+            )
+        )
         if progress:
             progress()
     seconds = time.perf_counter() - t0
@@ -257,7 +276,7 @@ def run_gt_inputs(
     }
     return _evaluate(
         gts, preds, seconds, **extra, n_mutual_object_pairs=n_mutual, mutual=mutual,
-        inputs=inputs, refine=refine, max_gap=max_gap,
+        inputs=inputs, refine=refine, max_gap=max_gap, score=score,
     )  # fmt: skip
 
 
@@ -302,6 +321,7 @@ def run_model(
     *,
     max_gap: int = 0,
     class_agnostic: bool = False,
+    score: str = DEFAULT_SCORE,
     progress=None,
     **settings,
 ) -> OrderRunResult:
@@ -311,7 +331,8 @@ def run_model(
     ``model`` has ``class_names`` and ``predict_maps(image)``
     (:class:`occseg.predict.ordernet.OrderNetPredictor`). ``class_agnostic`` puts every
     ground-truth and predicted instance in one class, so OAIR and mAP match by IoU alone.
-    ``settings`` go into the summary.
+    ``score`` is the instances' confidence (:mod:`occseg.occlusion.scores`). ``settings`` go
+    into the summary.
     """
     from occseg.occlusion.pipeline import order_image
 
@@ -319,7 +340,7 @@ def run_model(
     n_mutual = 0
     t0 = time.perf_counter()
     for rgb, gt, m in items:
-        result = order_image(rgb, model, max_gap=max_gap)
+        result = order_image(rgb, model, max_gap=max_gap, score=score)
         pred = _prediction(result.instances, result.edges)
         if class_agnostic:
             gt, pred = _one_class(gt), _one_class(pred)
@@ -331,7 +352,7 @@ def run_model(
     seconds = time.perf_counter() - t0
     return _evaluate(
         gts, preds, seconds, n_mutual_object_pairs=n_mutual, max_gap=max_gap,
-        class_agnostic=class_agnostic, **settings,
+        class_agnostic=class_agnostic, score=score, **settings,
     )  # fmt: skip
 
 
@@ -351,6 +372,7 @@ def check_order_options(
     max_gap: int = 0,
     limit: int = 0,
     class_agnostic: bool = False,
+    score: str = DEFAULT_SCORE,
 ) -> None:
     """Refuse options of :func:`run_order_eval` that do not fit together (before any work).
 
@@ -372,6 +394,7 @@ def check_order_options(
         raise ConfigError("--class-agnostic needs --model PATH (GT inputs carry the GT classes)")
     if limit < 0 or max_gap not in (0, 1):
         raise ConfigError("--limit must be >= 0 and --max-gap 0 or 1")
+    check_score(score)
 
 
 def count_order_images(dataset: str, *, limit: int = 0) -> int:
@@ -400,6 +423,7 @@ def run_order_eval(
     max_gap: int = 0,
     limit: int = 0,
     class_agnostic: bool = False,
+    score: str = DEFAULT_SCORE,
     progress: Callable[[], None] | None = None,
 ) -> OrderRunResult:
     """OAIR, weighted coverage, mask mAP and cycle rate of the CRF occlusion-order labelling.
@@ -408,7 +432,8 @@ def run_order_eval(
     ``cocoa:PATH`` (a folder of ``N.jpg`` + ``N.json``; COCO classes are not the network's, so
     instances are matched by IoU alone). Give exactly one of ``gt_inputs`` (labels from the
     ground truth's background and oriented boundaries, :func:`run_gt_inputs`) and ``model`` (a
-    checkpoint of ``occseg train order``, :func:`run_model`). The result's ``title`` names the run.
+    checkpoint of ``occseg train order``, :func:`run_model`). ``score`` names the instances'
+    confidence (:mod:`occseg.occlusion.scores`). The result's ``title`` names the run.
 
     Raises
     ------
@@ -417,14 +442,14 @@ def run_order_eval(
     """
     check_order_options(
         dataset, gt_inputs=gt_inputs, model=model, mutual=mutual, inputs=inputs,
-        max_gap=max_gap, limit=limit, class_agnostic=class_agnostic,
+        max_gap=max_gap, limit=limit, class_agnostic=class_agnostic, score=score,
     )  # fmt: skip
     kind, path = _parse_dataset(dataset)
     root = Path(path).expanduser()
     if model is None:
         result = run_gt_inputs(
             root, mutual=mutual, inputs=inputs, refine=refine, max_gap=max_gap, limit=limit,
-            progress=progress,
+            score=score, progress=progress,
         )  # fmt: skip
         result.title = f"CRF occlusion order with ground-truth inputs on {dataset}"
         return result
@@ -438,8 +463,8 @@ def run_order_eval(
         items = synth_items(root, predictor.class_names, mutual=mutual, limit=limit)
         agnostic, settings = class_agnostic, {"mutual": mutual}
     result = run_model(
-        items, predictor, max_gap=max_gap, class_agnostic=agnostic, progress=progress,
-        **settings,
+        items, predictor, max_gap=max_gap, class_agnostic=agnostic, score=score,
+        progress=progress, **settings,
     )  # fmt: skip
     result.summary["model"] = str(model)
     result.title = f"CRF occlusion order with the network {model} on {dataset}"

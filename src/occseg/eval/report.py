@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from occseg.errors import FileFormatError
-from occseg.eval.clicks import ClickReport, SampleResult, clicks_to_json
+from occseg.eval.clicks import ClickReport, SampleResult, click_from_json, clicks_to_json
 from occseg.io.atomic import atomic_write_json, atomic_write_text
-from occseg.types import Click
 
 
 def click_summary_markdown(summaries: list[dict]) -> str:
@@ -107,7 +106,7 @@ def read_click_report(out: Path) -> ClickReport:
             SampleResult(
                 str(r["name"]),
                 [float(v) for v in r["ious"]],
-                [Click(int(y), int(x), bool(p)) for y, x, p in r["clicks"]],
+                [click_from_json(c) for c in r["clicks"]],
                 float(r["seconds"]),
             )
             for r in per_sample

@@ -31,8 +31,12 @@ def run_click_eval(
     progress: Callable[[SampleResult], None] | None = None,
     predictor_options: dict[str, Any] | None = None,
     shard: Shard | None = None,
+    interaction: str = "clicks",
 ) -> ClickReport:
     """Evaluate the predictor named ``method`` on ``samples`` (a lazily-loading sequence).
+
+    ``interaction`` picks the simulated user (:func:`~occseg.eval.clicks.evaluate_sample`); a run
+    with boundary clicks records ``"interaction": "boundary"`` in the report's meta.
 
     ``predictor_options`` are keyword arguments of :func:`~occseg.predict.load_predictor`
     (e.g. ``{"refine": "hybrid", "flip": False}``); the mask is ``prob > pred_thr``, by default
@@ -47,7 +51,8 @@ def run_click_eval(
     evaluated and the report's meta records it (``"shard": "K/N"``);
     :func:`merge_click_reports` joins the reports of all shards into the report of the whole run.
     """
-    options = {"max_clicks": max_clicks, "target_iou": target_iou, "pred_thr": pred_thr}
+    options: dict[str, Any] = {"max_clicks": max_clicks, "target_iou": target_iou}
+    options.update(pred_thr=pred_thr, interaction=interaction)
     predictor_options = dict(predictor_options or {})
     selected = shard.select(samples) if shard is not None else samples
     results = ordered_map(
@@ -58,6 +63,8 @@ def run_click_eval(
         progress=progress,
     )
     meta: dict[str, Any] = {"method": method, "predictor_options": predictor_options}
+    if interaction != "clicks":  # the standard run's report stays as it was
+        meta["interaction"] = interaction
     if shard is not None:
         meta["shard"] = str(shard)
     return ClickReport(results, max_clicks, meta=meta)

@@ -149,18 +149,23 @@ def roi_align(
 
     Returns
     -------
-    ``B×C×size×size``
+    ``B×C×size×size`` float32
     """
+    # Sample points and values in float32 whatever x's dtype: under bfloat16 autocast the
+    # features are bfloat16, whose 8-bit mantissa would move the points by up to a pixel at
+    # image coordinates of a few hundred.
     n = size * sampling_ratio
-    t = (torch.arange(n, device=x.device, dtype=x.dtype) + 0.5) / n
-    b = boxes.to(x.dtype)
+    t = (torch.arange(n, device=x.device, dtype=torch.float32) + 0.5) / n
+    b = boxes.float()
     h, w = image_size
     ys = b[:, :1] + t * (b[:, 1:2] - b[:, :1])  # B×n, image pixels
     xs = b[:, 2:3] + t * (b[:, 3:4] - b[:, 2:3])
     gy = (2.0 * ys / h - 1.0)[:, :, None].expand(-1, n, n)
     gx = (2.0 * xs / w - 1.0)[:, None, :].expand(-1, n, n)
     grid = torch.stack([gx, gy], dim=-1)
-    sampled = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    sampled = F.grid_sample(
+        x.float(), grid, mode="bilinear", padding_mode="border", align_corners=False
+    )
     return F.avg_pool2d(sampled, sampling_ratio) if sampling_ratio > 1 else sampled
 
 
@@ -225,6 +230,15 @@ class TwoInOne(nn.Module):
     def load_pretrained(self) -> None:
         """Load the backbone's packaged ImageNet weights (the guidance channel starts at 0)."""
         self.selection.body.load_imagenet()
+
+    def backbone_parameters(self) -> list[nn.Parameter]:
+        """The selection backbone's parameters (trained at ``backbone_lr_mult`` × the rate)."""
+        return self.selection.body.backbone_parameters()
+
+    def other_parameters(self) -> list[nn.Parameter]:
+        """Every parameter that is not in :meth:`backbone_parameters`."""
+        ids = {id(p) for p in self.backbone_parameters()}
+        return [p for p in self.parameters() if id(p) not in ids]
 
     def select(
         self, image: torch.Tensor, guidance: torch.Tensor

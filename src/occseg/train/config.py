@@ -4,8 +4,9 @@
 (steps, batch size, Adam and its schedule, seed, workers, logging, output folder) are the same
 for every kind and live in :class:`LoopConfig`; each kind's config (:class:`TrainConfig` for
 ``clicks``, :class:`BoundaryTrainConfig` for ``boundaries``, :class:`OrderTrainConfig` for
-``order``) holds its own options and embeds a ``loop``. In the YAML file both sit side by side at
-the top level; see ``configs/clicknet-hrnet18s-cpu.yaml`` for an annotated example::
+``order``, :class:`TwoInOneTrainConfig` for ``twoinone``) holds its own options and embeds a
+``loop``. In the YAML file both sit side by side at the top level; see
+``configs/clicknet-hrnet18s-cpu.yaml`` for an annotated example::
 
     model: {backbone: hrnet18s, width_mult: 0.5}        # the kind's options
     data:
@@ -31,6 +32,9 @@ from occseg.nn.clicknet import ClickNetConfig
 from occseg.nn.losses import LOSSES
 from occseg.nn.obnet import OBNetConfig
 from occseg.nn.ordernet import OrderNetConfig
+from occseg.nn.twoinone import TwoInOneConfig
+from occseg.selection_crop import DEFAULT_PAD
+from occseg.simulate.boundary_clicks import BoundaryClickSimulator
 
 __all__ = [
     "CONFIGS",
@@ -39,6 +43,7 @@ __all__ = [
     "LoopConfig",
     "OrderTrainConfig",
     "TrainConfig",
+    "TwoInOneTrainConfig",
     "default_class_names",
     "load_config",
     "read_yaml_config",
@@ -248,15 +253,20 @@ class TrainConfig(_KindConfig):
     @classmethod
     def _convert(cls, data: dict[str, Any]) -> dict[str, Any]:
         data = super()._convert(data)
-        augment = dict(data.pop("augment", None) or {})
-        refuse_unknown({f.name for f in fields(AugmentConfig)}, augment, "augment.")
-        if "scale_range" in augment:
-            augment["scale_range"] = tuple(augment["scale_range"])
-        try:
-            data["augment"] = AugmentConfig(**augment)
-        except TypeError as exc:
-            raise ConfigError(f"invalid augment options: {exc}") from None
+        data["augment"] = _augment_config(data.pop("augment", None))
         return data
+
+
+def _augment_config(options: dict[str, Any] | None) -> AugmentConfig:
+    """The :class:`AugmentConfig` of a YAML ``augment:`` mapping (None: the defaults)."""
+    augment = dict(options or {})
+    refuse_unknown({f.name for f in fields(AugmentConfig)}, augment, "augment.")
+    if "scale_range" in augment:
+        augment["scale_range"] = tuple(augment["scale_range"])
+    try:
+        return AugmentConfig(**augment)
+    except TypeError as exc:
+        raise ConfigError(f"invalid augment options: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -409,11 +419,129 @@ class OrderTrainConfig(_KindConfig):
         return data
 
 
+#: The stages of ``occseg train twoinone`` (paper ``002``, Sec. 3.4: selection, then refinement).
+TWOINONE_STAGES = ("selection", "refinement")
+
+
+@dataclass(frozen=True)
+class TwoInOneTrainConfig(_KindConfig):
+    """Options of ``occseg train twoinone`` (paper ``002``, Sec. 3.3-3.4); one stage per run, see
+    ``configs/twoinone-lite0.yaml`` (selection) and ``configs/twoinone-lite0-refine.yaml``.
+
+    Attributes
+    ----------
+    stage
+        ``selection``: train the selection network (the refinement network stays frozen as
+        initialised); ``refinement``: start from the selection stage's checkpoint (``init``),
+        freeze the selection network and train the refinement network.
+    model
+        :class:`~occseg.nn.twoinone.TwoInOneConfig` options (stage refinement: the ``init``
+        checkpoint's, so leave it empty or repeat them exactly).
+    init
+        Stage refinement: the ``model.pt`` (or ``last.pt``) the selection stage wrote.
+    data, crop_size, augment
+        Training sources (:data:`occseg.train.sources.SOURCES`), crop ``(height, width)`` and
+        augmentations, as for ``occseg train clicks``.
+    boundary_aware
+        Minimise BA-CE (Eq. 3, the paper's loss for both networks); false: the class-balanced
+        CB-CE of Eq. 1 (the baseline of Table 1).
+    selection_iou
+        Stage refinement trains on instances whose selection IoU lies in this range (0.2-0.6).
+    candidates
+        Stage refinement: augmented instances drawn per batch slot; the slot takes the first
+        whose selection IoU is in ``selection_iou`` (else the one nearest to the range). The
+        paper picks its training instances by this IoU; drawing candidates during training is
+        our way to do that with random augmentations (``in_range`` in the metrics log says how
+        often a slot found one).
+    click_window, click_weight
+        The loss is multiplied by ``click_weight`` (2) in a ``click_window`` × ``click_window``
+        (40 × 40) window around each refinement click.
+    crop_pad
+        Padding of the selection crop in pixels (:func:`occseg.selection_crop.selection_box`).
+    clicks
+        Options of the training user (:class:`~occseg.simulate.BoundaryClickSimulator`; the
+        defaults are the paper's: selection jitter 25, boundary jitter 10, m in 1-5 %, 2-4 clicks).
+    loop
+        The loop (:class:`LoopConfig`). The paper trains with SGD at a fixed rate; we keep the
+        shared loop's Adam and, by default, a fixed rate (no milestones).
+    """
+
+    LOOP: ClassVar[LoopConfig] = LoopConfig(lr_milestones=(), out="runs/twoinone")
+
+    stage: str = "selection"
+    model: dict[str, Any] = field(default_factory=dict)
+    init: str | None = None
+    data: tuple[dict[str, Any], ...] = ()
+    crop_size: tuple[int, int] = (320, 480)
+    boundary_aware: bool = True
+    selection_iou: tuple[float, float] = (0.2, 0.6)
+    candidates: int = 4
+    click_window: int = 40
+    click_weight: float = 2.0
+    crop_pad: int = DEFAULT_PAD
+    clicks: dict[str, Any] = field(default_factory=dict)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    loop: LoopConfig = LOOP
+
+    def __post_init__(self) -> None:
+        if self.stage not in TWOINONE_STAGES:
+            raise ConfigError(
+                f"stage must be one of {', '.join(TWOINONE_STAGES)}, got {self.stage!r}"
+            )
+        if self.stage == "refinement" and not self.init:
+            raise ConfigError(
+                "stage refinement needs init: the model.pt of a selection-stage run "
+                "(`occseg train twoinone` with stage: selection)"
+            )
+        try:
+            self.model_config()
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"model: {exc}") from None
+        try:
+            self.simulator()
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"clicks: {exc}") from None
+        if len(self.crop_size) != 2 or min(self.crop_size) < 16:
+            raise ConfigError(f"crop_size must be [height, width] >= 16, got {self.crop_size}")
+        low, high = self.selection_iou
+        if not 0 <= low <= high <= 1:
+            raise ConfigError(
+                f"selection_iou must be [low, high] in [0, 1], got {self.selection_iou}"
+            )
+        if self.candidates < 1 or self.click_window < 1 or self.click_weight <= 0:
+            raise ConfigError("candidates and click_window must be >= 1 and click_weight > 0")
+        if self.crop_pad < 0:
+            raise ConfigError(f"crop_pad must be >= 0, got {self.crop_pad}")
+        for spec in self.data:
+            if not isinstance(spec, dict) or "kind" not in spec:
+                raise ConfigError(f"each data entry needs a 'kind', got {spec!r}")
+
+    def model_config(self) -> TwoInOneConfig:
+        """The model's :class:`~occseg.nn.twoinone.TwoInOneConfig` (from ``model`` alone)."""
+        return TwoInOneConfig.from_dict(dict(self.model))
+
+    def simulator(self) -> BoundaryClickSimulator:
+        """The training user of ``clicks``."""
+        return BoundaryClickSimulator(**self.clicks)
+
+    @classmethod
+    def _convert(cls, data: dict[str, Any]) -> dict[str, Any]:
+        data = super()._convert(data)
+        if "selection_iou" in data:
+            data["selection_iou"] = _as_tuple(data["selection_iou"])
+        data["augment"] = _augment_config(data.pop("augment", None))
+        return data
+
+
+#: A training config of any kind.
+AnyTrainConfig = TrainConfig | BoundaryTrainConfig | OrderTrainConfig | TwoInOneTrainConfig
+
 #: ``occseg train KIND``: the config of each kind.
-CONFIGS: dict[str, type[TrainConfig | BoundaryTrainConfig | OrderTrainConfig]] = {
+CONFIGS: dict[str, type[AnyTrainConfig]] = {
     "clicks": TrainConfig,
     "boundaries": BoundaryTrainConfig,
     "order": OrderTrainConfig,
+    "twoinone": TwoInOneTrainConfig,
 }
 
 
@@ -451,10 +579,9 @@ def read_yaml_config(path: str | os.PathLike, **overrides: Any) -> dict[str, Any
     return data
 
 
-def load_config(
-    kind: str, path: str | os.PathLike, **overrides: Any
-) -> TrainConfig | BoundaryTrainConfig | OrderTrainConfig:
-    """Read the YAML config of ``occseg train KIND`` (``clicks``, ``boundaries`` or ``order``).
+def load_config(kind: str, path: str | os.PathLike, **overrides: Any) -> AnyTrainConfig:
+    """Read the YAML config of ``occseg train KIND`` (``clicks``, ``boundaries``, ``order`` or
+    ``twoinone``).
 
     ``overrides`` (non-None values) replace top-level options, e.g. ``steps=10`` or ``out=DIR``.
     Relative paths in data specs are kept as written (relative to the working directory, like

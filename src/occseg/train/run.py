@@ -2,8 +2,9 @@
 
 :func:`occseg.train.config.load_config` reads the kind's config; :func:`train` runs the
 kind's trainer (:func:`~occseg.train.clicks.train_clicks`,
-:func:`~occseg.train.boundaries.train_boundaries`, :func:`~occseg.train.order.train_order`), all
-over the one loop of :func:`occseg.train.loop.run_training`. Data-parallel training runs the
+:func:`~occseg.train.boundaries.train_boundaries`, :func:`~occseg.train.order.train_order`,
+:func:`~occseg.train.twoinone.train_twoinone`), all over the one loop of
+:func:`occseg.train.loop.run_training`. Data-parallel training runs the
 same command under torchrun::
 
     torchrun --standalone --nproc_per_node 2 -m occseg train clicks --config FILE
@@ -15,15 +16,21 @@ from typing import Any
 
 from occseg.train.boundaries import train_boundaries
 from occseg.train.clicks import train_clicks
-from occseg.train.config import BoundaryTrainConfig, OrderTrainConfig, TrainConfig
+from occseg.train.config import (
+    AnyTrainConfig,
+    BoundaryTrainConfig,
+    TrainConfig,
+    TwoInOneTrainConfig,
+)
 from occseg.train.loop import dist_info
 from occseg.train.order import train_order
+from occseg.train.twoinone import train_twoinone
 
 __all__ = ["describe", "is_main_process", "train"]
 
 
 def train(
-    config: TrainConfig | BoundaryTrainConfig | OrderTrainConfig,
+    config: AnyTrainConfig,
     *,
     resume: bool = True,
     progress: bool = True,
@@ -37,6 +44,8 @@ def train(
         return train_clicks(config, resume=resume, progress=progress)
     if isinstance(config, BoundaryTrainConfig):
         return train_boundaries(config, resume=resume, progress=progress)
+    if isinstance(config, TwoInOneTrainConfig):
+        return train_twoinone(config, resume=resume, progress=progress)
     return train_order(config, resume=resume, progress=progress)
 
 

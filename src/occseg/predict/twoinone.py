@@ -1,0 +1,170 @@
+"""The Two-in-One predictor: one selection click, then boundary clicks (paper ``002``, Fig. 2).
+
+Behind the :class:`~occseg.predictor.Predictor` protocol, with boundary clicks as a second kind
+of interaction (``supports_boundary_clicks``):
+
+* the **first** interaction is a positive :class:`~occseg.types.Click`, the selection click: the
+  selection network (Sec. 3.1) sees the image with a Gaussian (σ from the model config) at the
+  click and returns the full-image probability and its features;
+* every **later** interaction is a :class:`~occseg.types.BoundaryClick` on the object's boundary:
+  the refinement network (Sec. 3.2) sees the features inside the selection crop (Sec. 4.2:
+  ``sigmoid > 0.001``, padded) and one Gaussian channel of all boundary clicks so far; its crop
+  logits are resized to the crop and replace the selection probability there (outside the crop
+  the selection probability is at most 0.001 by construction of the crop).
+
+The refinement network has no previous-mask input, so ``prev_prob`` is checked but not used; each
+prediction depends on the clicks alone. The selection network takes the click as input, so the
+expensive pass cannot run in :meth:`TwoInOnePredictor.set_image`: it runs once per selection
+click (kept while the selection click stays the same) and every boundary click then runs the
+small refinement network only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from occseg.encode import gaussian_channel
+from occseg.errors import InteractionError
+from occseg.nn.twoinone import TwoInOne
+from occseg.predictor import check_clicks, check_image
+from occseg.selection_crop import DEFAULT_PAD, Box, selection_box
+from occseg.types import BoundaryClick, Click
+
+__all__ = ["TwoInOnePredictor", "check_boundary_interactions"]
+
+
+def check_boundary_interactions(interactions: Sequence[Any], shape: tuple[int, int]) -> None:
+    """Raise :class:`InteractionError` unless ``interactions`` are a positive selection click
+    followed by boundary clicks, all inside an image of ``shape`` (H, W)."""
+    if not interactions:
+        raise InteractionError("predict needs at least one click: the selection click")
+    check_clicks(interactions, shape)
+    first = interactions[0]
+    if not (isinstance(first, Click) and first.positive):
+        raise InteractionError(
+            f"a two-in-one model starts with a positive click that selects the object, got {first}"
+        )
+    for c in interactions[1:]:
+        if not isinstance(c, BoundaryClick):
+            raise InteractionError(
+                "after the selection click a two-in-one model takes boundary clicks only, got "
+                f"{c}; give BoundaryClick(y, x) (in `occseg eval clicks`: --interaction boundary)"
+            )
+
+
+class TwoInOnePredictor:
+    """Selection + boundary-click refinement over a trained :class:`~occseg.nn.twoinone.TwoInOne`.
+
+    Parameters
+    ----------
+    model
+        A model, or the path of a checkpoint (format ``occseg.twoinone``, written by
+        ``occseg train twoinone``).
+    pad
+        Padding of the selection crop in pixels (:func:`occseg.selection_crop.selection_box`);
+        None: the ``crop_pad`` the checkpoint was trained with (else the default, 20).
+
+    Examples
+    --------
+    >>> p = TwoInOnePredictor("model.pt")                                    # doctest: +SKIP
+    >>> p.set_image(image)                                                   # doctest: +SKIP
+    >>> prob = p.predict([Click(120, 200, True)])                            # doctest: +SKIP
+    >>> prob = p.predict([Click(120, 200, True), BoundaryClick(80, 260)])    # doctest: +SKIP
+    """
+
+    #: The mask is ``prob > threshold`` (the networks are trained with cross-entropy).
+    threshold = 0.5
+    #: Later interactions are boundary clicks (read by the app and ``--interaction boundary``).
+    supports_boundary_clicks = True
+
+    def __init__(self, model: TwoInOne | str | os.PathLike, *, pad: int | None = None) -> None:
+        trained_pad = DEFAULT_PAD
+        if isinstance(model, TwoInOne):
+            net = model
+        else:
+            from occseg.checkpoint import TWOINONE_FORMAT, model_from_payload, read_checkpoint
+
+            payload = read_checkpoint(model, TWOINONE_FORMAT)
+            net = model_from_payload(payload)
+            trained_pad = int((payload.get("train_config") or {}).get("crop_pad", DEFAULT_PAD))
+        self.model = net.eval()
+        self.pad = trained_pad if pad is None else int(pad)
+        self._image: torch.Tensor | None = None
+        self._selection: tuple[Click, np.ndarray, torch.Tensor, Box] | None = None
+
+    def set_image(self, image: np.ndarray) -> None:
+        """Hold a new ``H×W×3 uint8`` RGB image (forgets the previous selection)."""
+        image = check_image(image)
+        self._image = torch.from_numpy(image.transpose(2, 0, 1).astype(np.float32) / 255.0)[None]
+        self._selection = None
+
+    @torch.inference_mode()
+    def _select(self, click: Click) -> tuple[np.ndarray, torch.Tensor, Box]:
+        """Selection probability, features and crop of ``click`` (computed once per click)."""
+        if self._selection is None or self._selection[0] != click:
+            assert self._image is not None
+            shape = (self._image.shape[-2], self._image.shape[-1])
+            guidance = gaussian_channel([click], shape, self.model.config.sigma)
+            logits, features = self.model.select(
+                self._image, torch.from_numpy(guidance)[None, None]
+            )
+            prob = torch.sigmoid(logits)[0, 0].numpy()
+            box = selection_box(prob, click, pad=self.pad)
+            self._selection = (click, prob, features, box)
+        _, prob, features, box = self._selection
+        return prob, features, box
+
+    @torch.inference_mode()
+    def _refine(self, features: torch.Tensor, clicks: Sequence[Any], box: Box) -> np.ndarray:
+        """Refinement probability of the crop ``box`` at the image's resolution."""
+        assert self._image is not None
+        shape = (self._image.shape[-2], self._image.shape[-1])
+        y0, y1, x0, x1 = box
+        channel = torch.from_numpy(gaussian_channel(clicks, shape, self.model.config.sigma))
+        boxes = torch.tensor([[y0, y1, x0, x1]], dtype=torch.float32)
+        logits = self.model.refine(features, channel[None, None], boxes, shape)
+        # The RoIAlign grid's cells are the crop's pixels scaled by size/S: resizing with
+        # half-pixel centres (align_corners=False) puts each cell back where it was sampled.
+        logits = F.interpolate(
+            logits, size=(y1 - y0, x1 - x0), mode="bilinear", align_corners=False
+        )
+        return torch.sigmoid(logits)[0, 0].numpy()
+
+    def predict(self, clicks: Sequence[Any], prev_prob: np.ndarray | None = None) -> np.ndarray:
+        """Object probability (``H×W float32``) of the selection click and the boundary clicks.
+
+        Raises
+        ------
+        InteractionError
+            Before :meth:`set_image`; without clicks; for a click outside the image; when the
+            first interaction is not a positive click or a later one not a boundary click; for
+            a ``prev_prob`` of another shape than the image.
+        """
+        if self._image is None:
+            raise InteractionError("call set_image(image) before predict(clicks)")
+        shape = (self._image.shape[-2], self._image.shape[-1])
+        check_boundary_interactions(clicks, shape)
+        if prev_prob is not None and np.shape(prev_prob) != shape:
+            raise InteractionError(
+                f"prev_prob has shape {np.shape(prev_prob)} but the image is {shape}; "
+                "pass the previous prediction for this image (or None)"
+            )
+        prob, features, box = self._select(clicks[0])
+        out = prob.copy()
+        if len(clicks) > 1:
+            y0, y1, x0, x1 = box
+            out[y0:y1, x0:x1] = self._refine(features, clicks[1:], box)
+        return np.ascontiguousarray(out, np.float32)
+
+    def __repr__(self) -> str:
+        cfg = self.model.config
+        return (
+            f"TwoInOnePredictor(backbone={cfg.backbone!r}, width_mult={cfg.width_mult}, "
+            f"pad={self.pad})"
+        )

@@ -1,0 +1,177 @@
+"""The Two-in-One predictor (paper ``002``) with a tiny untrained model: contract, crop, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from occseg.checkpoint import save_checkpoint
+from occseg.errors import ConfigError, FileFormatError, InteractionError
+from occseg.nn import ClickNet, ClickNetConfig
+from occseg.nn.twoinone import TwoInOne, TwoInOneConfig
+from occseg.predict import Predictor, load_predictor, registry
+from occseg.predict.clicknet import ClickNetPredictor
+from occseg.predict.session import Session
+from occseg.predict.twoinone import TwoInOnePredictor
+from occseg.selection_crop import DEFAULT_PAD, selection_box
+from occseg.types import BoundaryClick, Click
+
+torch.set_num_threads(1)
+
+SELECT = Click(30, 40, True)
+CLICKS = [SELECT, BoundaryClick(20, 30), BoundaryClick(45, 52)]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(0)
+    model = TwoInOne(TwoInOneConfig(width_mult=0.25, crop_size=12))
+    path = tmp_path_factory.mktemp("twoinone") / "model.pt"
+    save_checkpoint(path, model.eval(), train_config={"crop_pad": 7})
+    return path
+
+
+@pytest.fixture(scope="module")
+def image() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 60, (60, 80, 3), dtype=np.uint8)
+    yy, xx = np.mgrid[:60, :80]
+    img[(yy - 30) ** 2 + (xx - 40) ** 2 < 15**2] = (220, 200, 40)
+    return img
+
+
+@pytest.fixture()
+def predictor(checkpoint: Path, image: np.ndarray) -> TwoInOnePredictor:
+    p = load_predictor(str(checkpoint))
+    assert isinstance(p, TwoInOnePredictor)
+    p.set_image(image)
+    return p
+
+
+def test_load_predictor_dispatches_on_the_checkpoint_format(
+    checkpoint: Path, tmp_path: Path
+) -> None:
+    p = load_predictor(str(checkpoint))
+    assert isinstance(p, Predictor) and p.supports_boundary_clicks and p.threshold == 0.5
+    assert p.pad == 7  # the crop padding it was trained with
+    assert load_predictor(str(checkpoint), pad=3).pad == 3
+    with pytest.raises(ConfigError, match="does not take the option"):
+        load_predictor(str(checkpoint), zoom_in=False)
+    clicknet = tmp_path / "clicknet.pt"
+    save_checkpoint(clicknet, ClickNet(ClickNetConfig(backbone="resnet18", width_mult=0.125)))
+    assert isinstance(load_predictor(str(clicknet)), ClickNetPredictor)  # unchanged
+    (tmp_path / "junk.pt").write_text("not a checkpoint")
+    with pytest.raises(FileFormatError, match="not a readable torch checkpoint"):  # as before
+        load_predictor(str(tmp_path / "junk.pt"))
+
+
+def test_the_shipped_name_says_how_to_train_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert "twoinone" in registry.available_methods()
+    monkeypatch.setattr(registry, "DEFAULT_TWOINONE", tmp_path / "none.pt")
+    with pytest.raises(ConfigError, match="occseg train twoinone") as info:
+        load_predictor("twoinone")
+    assert "\n" not in str(info.value)
+
+
+def test_shapes_and_range(predictor: TwoInOnePredictor) -> None:
+    for clicks in (CLICKS[:1], CLICKS):
+        prob = predictor.predict(clicks)
+        assert prob.shape == (60, 80) and prob.dtype == np.float32
+        assert np.isfinite(prob).all() and prob.min() >= 0 and prob.max() <= 1
+
+
+def test_deterministic_and_without_hidden_state(
+    predictor: TwoInOnePredictor, checkpoint: Path, image: np.ndarray
+) -> None:
+    first = predictor.predict(CLICKS)
+    predictor.predict([Click(5, 5, True)])  # another object in between
+    assert np.array_equal(first, predictor.predict(CLICKS))
+    fresh = TwoInOnePredictor(checkpoint)
+    fresh.set_image(image)
+    assert np.array_equal(first, fresh.predict(CLICKS))
+    prev = predictor.predict(CLICKS[:2])
+    assert np.array_equal(
+        first, predictor.predict(CLICKS, prev_prob=prev)
+    )  # no previous-mask input
+
+
+def test_boundary_clicks_refine_inside_the_selection_crop_only(
+    predictor: TwoInOnePredictor,
+) -> None:
+    selection = predictor.predict(CLICKS[:1])
+    refined = predictor.predict(CLICKS)
+    y0, y1, x0, x1 = selection_box(selection, SELECT, pad=7)
+    outside = np.ones(selection.shape, bool)
+    outside[y0:y1, x0:x1] = False
+    assert np.array_equal(refined[outside], selection[outside])
+    assert not np.allclose(refined[y0:y1, x0:x1], selection[y0:y1, x0:x1])
+    again = predictor.predict(CLICKS[:2])
+    assert not np.array_equal(again, refined)  # every boundary click counts
+
+
+def test_the_selection_network_runs_once_per_selection_click(
+    predictor: TwoInOnePredictor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = []
+    select = predictor.model.select
+
+    def counting(*args: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        calls.append(1)
+        return select(*args)
+
+    monkeypatch.setattr(predictor.model, "select", counting)
+    for k in range(1, 4):
+        predictor.predict(CLICKS[:k])
+    assert len(calls) == 1
+    predictor.predict([Click(10, 10, True), BoundaryClick(12, 20)])
+    assert len(calls) == 2
+
+
+@pytest.mark.parametrize(
+    ("clicks", "match"),
+    [
+        ([], "at least one click"),
+        ([Click(60, 3, True)], "outside"),
+        ([SELECT, BoundaryClick(3, 80)], "outside"),
+        ([Click(30, 40, False)], "positive click that selects"),
+        ([BoundaryClick(30, 40)], "positive click that selects"),
+        ([SELECT, Click(5, 5, False)], "boundary clicks only"),
+        ([SELECT, Click(5, 5, True)], "boundary clicks only"),
+    ],
+)
+def test_interaction_errors_are_one_line(
+    predictor: TwoInOnePredictor, clicks: list, match: str
+) -> None:
+    with pytest.raises(InteractionError, match=match) as info:
+        predictor.predict(clicks)
+    assert "\n" not in str(info.value)
+
+
+def test_other_errors(checkpoint: Path, predictor: TwoInOnePredictor) -> None:
+    with pytest.raises(InteractionError, match="set_image"):
+        TwoInOnePredictor(checkpoint).predict(CLICKS)
+    with pytest.raises(InteractionError):
+        TwoInOnePredictor(checkpoint).set_image(np.zeros((10, 10), np.float64))
+    with pytest.raises(InteractionError, match="prev_prob"):
+        predictor.predict(CLICKS, prev_prob=np.zeros((10, 10), np.float32))
+    assert TwoInOnePredictor(checkpoint, pad=None).pad == 7
+    assert TwoInOnePredictor(TwoInOne(TwoInOneConfig(width_mult=0.25))).pad == DEFAULT_PAD
+
+
+def test_a_session_takes_boundary_clicks_with_undo(
+    predictor: TwoInOnePredictor, image: np.ndarray
+) -> None:
+    session = Session(predictor, image)
+    obj = session.add_object()
+    first = session.add_click(obj, SELECT)
+    second = session.add_click(obj, CLICKS[1])
+    session.undo(obj)
+    assert np.array_equal(session.prob(obj), first)
+    session.redo(obj)
+    assert np.array_equal(session.prob(obj), second)
+    assert [c["kind"] for c in session.to_dict()["objects"][0]["clicks"]] == ["click", "boundary"]

@@ -101,6 +101,28 @@ def test_cli_eval_order_gt_inputs_on_a_tiny_synthetic_set(tmp_path):
     assert main(["eval", "order", "--dataset", f"synth:{data}", "--out", str(out)]) == 2
 
 
+def test_order_eval_ranks_instances_by_the_chosen_score(tmp_path):
+    from occseg.errors import ConfigError
+    from occseg.eval.order_run import check_order_options, run_order_eval
+    from occseg.synth import generate_dataset
+
+    generate_dataset(tmp_path, n=1, width=48, height=48, seed=5, progress=False)
+    runs = {
+        score: run_order_eval(f"synth:{tmp_path}", gt_inputs=True, score=score)
+        for score in ("outline_contrast", "paper")
+    }
+    assert runs["outline_contrast"].summary["score"] == "outline_contrast"
+    assert runs["paper"].summary["score"] == "paper"
+    # the same labelling, ranked differently: the confidence thresholds of the OAIR sweep differ
+    a, b = (r.summary for r in runs.values())
+    assert a["WC"] == b["WC"]
+    assert [t for t, _, _ in runs["paper"].report.score_curve] != [
+        t for t, _, _ in runs["outline_contrast"].report.score_curve
+    ]
+    with pytest.raises(ConfigError, match="score"):
+        check_order_options(f"synth:{tmp_path}", gt_inputs=True, score="area")
+
+
 def test_connected_parts_splits_objects_and_inherits_the_order():
     from occseg.eval.order import connected_parts
 

@@ -88,3 +88,27 @@ def test_load_pretrained_refuses_backbones_without_packaged_weights() -> None:
 
     with pytest.raises(ValueError, match="no packaged ImageNet weights"):
         ClickNet(ClickNetConfig(backbone="resnet18", width_mult=0.25)).load_pretrained()
+
+
+@pytest.mark.parametrize("output_stride", [8, 16])
+def test_dilated_trunk_keeps_the_weights_and_the_receptive_field(output_stride: int) -> None:
+    net = EfficientNetLite("efficientnet_lite0", classifier=False, output_stride=output_stride)
+    net.load_imagenet()  # the same keys and shapes: dilation changes no weight
+    levels = net.eval().forward_levels(torch.rand(1, 3, 64, 96))
+    strides = [min(s, output_stride) for s in (2, 4, 8, 16, 32)]
+    assert [64 // t.shape[-2] for t in levels] == strides
+    dilations = {b._depthwise_conv.dilation[0] for b in net._blocks}
+    assert max(dilations) == 32 // output_stride
+    with pytest.raises(ValueError, match="output_stride"):
+        EfficientNetLite(output_stride=4)
+
+
+def test_trunk_loads_without_the_head_and_pads_extra_stem_channels() -> None:
+    net = EfficientNetLite("efficientnet_lite1", in_channels=5, classifier=False)
+    net.load_imagenet()
+    state = imagenet_state_dict("efficientnet_lite1")
+    stem = net._conv_stem.weight
+    assert torch.equal(stem[:, :3], state["_conv_stem.weight"]) and not stem[:, 3:].any()
+    assert torch.equal(net._blocks[5]._project_conv.weight, state["_blocks.5._project_conv.weight"])
+    with pytest.raises(ValueError, match="RGB"):
+        EfficientNetLite("efficientnet_lite0", in_channels=1).load_imagenet()

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
-from occseg.nn.backbones import build_trunk
+from occseg.checkpoint import load_obnet, read_checkpoint, save_checkpoint
+from occseg.nn.backbones import LITE_SPECS, build_trunk
+from occseg.nn.backbones.base import IMAGE_MEAN
+from occseg.nn.backbones.efficientnet import EFFICIENTNET_MEAN, imagenet_state_dict
 from occseg.nn.losses import class_balanced_bce, deep_supervision_loss
 from occseg.nn.obnet import N_SIDES, OBNet, OBNetConfig
 
 TINY = {"width_mult": 0.25, "channels": 4, "boundary_channels": 4, "strip_kernel": 5}
+LITE = {"channels": 8, "boundary_channels": 4, "strip_kernel": 5}
+SHIPPED = Path(__file__).parents[2] / "src" / "occseg" / "models" / "obnet.pt"
 
 
 @pytest.mark.parametrize(
@@ -19,11 +26,14 @@ TINY = {"width_mult": 0.25, "channels": 4, "boundary_channels": 4, "strip_kernel
         {"upsample": "pixel_shuffle"},
         {"backbone": "hrnet18s"},
         {"prev_output": False},
+        {"backbone": "efficientnet_lite0", "pretrained": True},
     ],
 )
 def test_shapes_and_gradients(options: dict) -> None:
     torch.manual_seed(0)
     net = OBNet(OBNetConfig(**{**TINY, **options}))
+    if net.config.pretrained:
+        net.load_pretrained()  # the stem's interaction channels start at zero ...
     image = torch.rand(2, 3, 64, 48)
     maps = torch.zeros(2, 2, 64, 48)
     maps[:, 0, 10:20, 10:20] = 1
@@ -38,9 +48,64 @@ def test_shapes_and_gradients(options: dict) -> None:
     loss.backward()
     grads = [p.grad for p in net.parameters() if p.requires_grad]
     assert all(g is not None and torch.isfinite(g).all() for g in grads)
-    # the image and the interaction maps both reach the first convolution
+    # the image and the interaction maps both reach the first convolution (... and learn)
     first = next(m for m in net.backbone.modules() if isinstance(m, torch.nn.Conv2d))
     assert first.in_channels == 6 and first.weight.grad[:, 3:].abs().sum() > 0
+
+
+@pytest.mark.parametrize("name", sorted(LITE_SPECS))
+def test_pretrained_lite_trunk_holds_the_packaged_weights(name: str) -> None:
+    net = OBNet(OBNetConfig(backbone=name, pretrained=True, **LITE))
+    assert net.config.level_strides == (2, 4, 8, 16, 32)
+    state = imagenet_state_dict(name)
+    key = f"_blocks.{len(net.backbone._blocks) - 1}._project_conv.weight"
+    assert not torch.equal(net.backbone.state_dict()[key], state[key])  # built untrained
+    net.load_pretrained()
+    assert torch.equal(net.backbone.state_dict()[key], state[key])
+    stem = net.backbone.state_dict()["_conv_stem.weight"]
+    assert torch.equal(stem[:, :3], state["_conv_stem.weight"]) and not stem[:, 3:].any()
+    # normalised as the trunk was trained: (255 x - 127) / 128
+    assert net.normalize.mean.flatten().tolist() == pytest.approx(list(EFFICIENTNET_MEAN))
+    with torch.no_grad():
+        out = net.eval()(torch.rand(1, 3, 40, 56), torch.zeros(1, 2, 40, 56))
+    assert out.shape == (1, 1, 40, 56) and torch.isfinite(out).all()
+
+
+def test_pretrained_needs_packaged_weights() -> None:
+    with pytest.raises(ValueError, match="no packaged ImageNet weights"):
+        OBNetConfig(backbone="resnet18", pretrained=True)
+    with pytest.raises(ValueError, match="no packaged ImageNet weights"):
+        OBNet(OBNetConfig(**TINY)).load_pretrained()
+
+
+def test_checkpoint_round_trip_of_a_pretrained_lite_model(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    net = OBNet(OBNetConfig(backbone="efficientnet_lite0", pretrained=True, **LITE))
+    net.load_pretrained()
+    save_checkpoint(tmp_path / "ob.pt", net)
+    back = load_obnet(tmp_path / "ob.pt")
+    assert back.config == net.config and back.config.pretrained
+    image, maps = torch.rand(1, 3, 48, 64), torch.zeros(1, 2, 48, 64)
+    maps[:, 1, 10:20, 30:40] = 1
+    with torch.no_grad():
+        torch.testing.assert_close(back(image, maps), net.eval()(image, maps), rtol=0, atol=0)
+
+
+def test_checkpoints_written_before_the_backbone_option_load(tmp_path: Path) -> None:
+    # the shipped model was written by the old config class (no ``pretrained`` key)
+    assert "pretrained" not in read_checkpoint(SHIPPED, "occseg.obnet")["model_config"]
+    shipped = load_obnet(SHIPPED)
+    assert shipped.config.backbone == "resnet18" and not shipped.config.pretrained
+    assert shipped.normalize.mean.flatten().tolist() == pytest.approx(list(IMAGE_MEAN))
+    # an old-style payload of a default model rebuilds the same weights
+    net = OBNet(OBNetConfig(**TINY))
+    save_checkpoint(tmp_path / "new.pt", net)
+    payload = torch.load(tmp_path / "new.pt", weights_only=True)
+    del payload["model_config"]["pretrained"]
+    torch.save(payload, tmp_path / "old.pt")
+    old = load_obnet(tmp_path / "old.pt")
+    assert old.config == net.config
+    assert all(torch.equal(v, net.state_dict()[k]) for k, v in old.state_dict().items())
 
 
 def test_odd_size_and_plain_forward() -> None:

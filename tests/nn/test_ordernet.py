@@ -6,6 +6,9 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+from occseg.nn.backbones import LITE_SPECS
+from occseg.nn.backbones.base import IMAGE_MEAN
+from occseg.nn.backbones.efficientnet import EFFICIENTNET_MEAN, imagenet_state_dict
 from occseg.nn.losses import oosis_loss
 from occseg.nn.ordernet import OrderNet, OrderNetConfig, bilinear_deconv, oriented
 
@@ -92,3 +95,74 @@ def test_config_round_trip_and_errors():
         OrderNetConfig(class_names=("bg",))
     with pytest.raises(ValueError):
         OrderNetConfig.from_dict({"bogus": 1})
+
+
+def _lite(**kw) -> OrderNet:
+    torch.manual_seed(0)
+    cfg = OrderNetConfig(
+        backbone="efficientnet_lite0", width_mult=0.125, class_names=("bg", "a", "b"), **kw
+    )
+    return OrderNet(cfg)
+
+
+@pytest.mark.parametrize("stride", [8, 16])
+def test_pretrained_lite_trunk_shapes_and_gradients(stride):
+    net = _lite(output_stride=stride, pretrained=True)
+    net.load_pretrained()
+    out = net.train()(torch.rand(2, 3, 45, 61))
+    assert out.s.shape == (2, 3, 45, 61) and out.b.shape == (2, 1, 45, 61)
+    assert out.e.shape == (2, 4, 45, 61)
+    # the deepest level (the pyramid pooling's input) is at the output stride
+    assert net.trunk.forward_levels(torch.rand(1, 3, 64, 64))[-1].shape[-1] == 64 // stride
+    sem = torch.randint(0, 3, (2, 45, 61))
+    bnd = torch.zeros(2, 45, 61)
+    bnd[:, 10, :] = 1
+    ori = torch.zeros(2, 4, 45, 61)
+    ori[:, 3, 10, :] = 1
+    loss, _ = oosis_loss(out.s, out.b, out.e, sem, bnd, ori)
+    loss.backward()
+    missing = [n for n, p in net.named_parameters() if p.grad is None or not p.grad.abs().sum()]
+    assert not missing and torch.isfinite(loss)
+
+
+@pytest.mark.parametrize("name", sorted(LITE_SPECS))
+def test_pretrained_lite_trunk_holds_the_packaged_weights(name):
+    net = OrderNet(OrderNetConfig(backbone=name, width_mult=0.125, pretrained=True))
+    state = imagenet_state_dict(name)
+    key = f"_blocks.{len(net.trunk._blocks) - 1}._depthwise_conv.weight"
+    assert not torch.equal(net.trunk.state_dict()[key], state[key])  # built untrained
+    net.load_pretrained()
+    trunk = net.trunk.state_dict()
+    assert all(torch.equal(trunk[k], state[k]) for k in trunk)  # every trunk tensor, head aside
+    assert net.normalize.mean.flatten().tolist() == pytest.approx(list(EFFICIENTNET_MEAN))
+
+
+def test_pretrained_needs_packaged_weights():
+    with pytest.raises(ValueError, match="no packaged ImageNet weights"):
+        OrderNetConfig(pretrained=True)
+    with pytest.raises(ValueError, match="no packaged ImageNet weights"):
+        _tiny().load_pretrained()
+    assert _tiny().normalize.mean.flatten().tolist() == pytest.approx(list(IMAGE_MEAN))
+
+
+def test_checkpoint_round_trip_and_old_checkpoints(tmp_path):
+    from occseg.checkpoint import load_ordernet, save_checkpoint
+
+    net = _lite(pretrained=True)
+    net.load_pretrained()
+    save_checkpoint(tmp_path / "lite.pt", net)
+    back = load_ordernet(tmp_path / "lite.pt")
+    assert back.config == net.config and back.config.pretrained
+    image = torch.rand(1, 3, 40, 56)
+    with torch.no_grad():
+        a, b = back(image), net.eval()(image)
+    assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+    # a checkpoint written by the config class before the backbone option (no ``pretrained``)
+    old_net = _tiny()
+    save_checkpoint(tmp_path / "new.pt", old_net)
+    payload = torch.load(tmp_path / "new.pt", weights_only=True)
+    del payload["model_config"]["pretrained"]
+    torch.save(payload, tmp_path / "old.pt")
+    old = load_ordernet(tmp_path / "old.pt")
+    assert old.config == old_net.config and not old.config.pretrained
+    assert all(torch.equal(v, old_net.state_dict()[k]) for k, v in old.state_dict().items())

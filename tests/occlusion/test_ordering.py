@@ -142,10 +142,14 @@ def test_extract_instances_classes_and_scores():
     bnd = np.zeros((6, 8))
     bnd[1:5, 4] = 1.0  # on the border of instance 2
     bnd[2, 5] = 0.5  # inside instance 2
-    got = extract_instances(lab, sem, bnd)
+    got = extract_instances(lab, sem, bnd, score="paper")
     assert got.order.tolist() == [1, 2]
     assert got.classes.tolist() == [3, 0]
-    assert got.scores.tolist() == pytest.approx([0.0, 4.0 - 0.5])
+    assert got.scores.tolist() == pytest.approx([0.0, 4.0 - 0.5])  # border sum - inside sum
+    # the default: mean outline strength minus mean inside (1: 4 of 14 outline edges at 1.0;
+    # 2: 6 of 14 edges at 1.0, mean inside 4.5 / 12)
+    default = extract_instances(lab, sem, bnd).scores
+    assert default.tolist() == pytest.approx([4 / 14, 6 / 14 - 4.5 / 12])
     assert extract_instances(lab, min_area=13).instances.max() == 0
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
 from occseg.cli import main
 from occseg.occlusion.pipeline import OrderMaps, order_image, write_order_result
+from occseg.occlusion.scores import instance_scores
 from occseg.occlusion.targets import occludes_from_instances, orientation_targets
 
 
@@ -48,6 +50,16 @@ def test_ideal_maps_give_instances_classes_graph_and_files(tmp_path):
     assert (ids == got.instances).all()
     depth = np.asarray(Image.open(paths["depth"]))
     assert depth[20, 25] > depth[6, 5] > depth[0, 0] == 0
+    # the confidence: the outline contrast by default, the paper's score by name
+    contrast = instance_scores(got.instances, model.maps.boundary, "outline_contrast")
+    np.testing.assert_allclose(got.scores, contrast)
+    assert [g["score"] for g in graph["instances"]] == pytest.approx(contrast.tolist())
+    paper = order_image(np.zeros((30, 36, 3), np.uint8), model, nms=False, score="paper")
+    np.testing.assert_array_equal(paper.instances.instances, got.instances)
+    np.testing.assert_allclose(
+        paper.instances.scores, instance_scores(got.instances, model.maps.boundary, "paper")
+    )
+    assert not np.allclose(paper.instances.scores, contrast)
 
 
 def test_network_predictor_and_cli(tmp_path):
@@ -75,3 +87,6 @@ def test_network_predictor_and_cli(tmp_path):
         "graph.json",
     }
     assert main(["order", str(tmp_path / "img.png"), "--out", str(tmp_path / "o")]) == 2
+    bad = ["--model", str(ckpt), "--out", str(tmp_path / "o2"), "--score", "area"]
+    assert main(["order", str(tmp_path / "img.png"), *bad]) == 2
+    assert not (tmp_path / "o2").exists()  # refused before any work

@@ -24,6 +24,19 @@ def test_supplement_examples():
     assert e.dtype == np.float32
 
 
+def test_unoriented_pixels_stay_boundaries_without_an_orientation():
+    occ = np.zeros((2, 2, 4), bool)
+    occ[0, 0, 1] = occ[0, 1, 3] = occ[1, 1, 0] = True
+    unoriented = np.array([[False, True], [False, False]])  # e.g. a contact pixel
+    b, e = orientation_targets(occ, unoriented)
+    b0, e0 = orientation_targets(occ)
+    assert b.tolist() == b0.tolist() == [[True, True], [False, True]]
+    assert not e[0, 1].any() and e0[0, 1].tolist() == [0, 0, 0, 1]
+    np.testing.assert_array_equal(e[~unoriented], e0[~unoriented])
+    with pytest.raises(ValueError, match="unoriented"):
+        orientation_targets(occ, np.zeros((2, 3), bool))
+
+
 def test_from_instances_follows_the_order():
     inst = np.zeros((6, 6), int)
     inst[1:5, 1:4] = 1

@@ -170,3 +170,18 @@ def test_click_checkpoint_is_not_an_ob_checkpoint(tmp_path: Path) -> None:
     )
     with pytest.raises(FileFormatError, match="occseg train boundaries"):
         load_obnet(tmp_path / "c.pt")
+
+
+def test_pretrained_lite_trunk_starts_from_the_imagenet_weights(tmp_path: Path, scenes: Path):
+    from occseg.nn.backbones.efficientnet import imagenet_state_dict
+
+    model = {"backbone": "efficientnet_lite0", "pretrained": True, **TINY_MODEL}
+    cfg = _config(tmp_path, scenes, model=model, steps=1, lr=1e-5)
+    train_boundaries(cfg, progress=False)
+    net = load_obnet(tmp_path / "model.pt")
+    assert net.config.pretrained
+    state = imagenet_state_dict("efficientnet_lite0")
+    got = net.backbone.state_dict()
+    for key in ("_conv_stem.weight", "_blocks.15._project_conv.weight"):
+        n = state[key].shape[1]  # the stem's RGB channels
+        assert (got[key][:, :n] - state[key]).abs().max() < 1e-4  # one small Adam step away

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,9 @@ import pytest
 import torch
 
 from occseg.checkpoint import load_ordernet, read_checkpoint
+from occseg.data.synth import SynthSample
 from occseg.errors import ConfigError
+from occseg.nn.losses import oosis_loss
 from occseg.train.config import OrderTrainConfig, load_config
 from occseg.train.order import OrderTrainSet, train_order, training_targets
 
@@ -48,11 +51,72 @@ def test_targets_of_a_scene(scenes):
     assert semantic.shape == boundary.shape == sample.instances.shape
     assert (semantic[sample.instances == 0] == 0).all() and (semantic > 0).any()
     assert not boundary[sample.instances == 0].any()  # the room occludes nothing
-    np.testing.assert_allclose(orientation[boundary].sum(1), 1.0)
+    assert sample.ob_contact is not None  # data format 2
+    np.testing.assert_allclose(orientation[boundary & ~sample.ob_contact].sum(1), 1.0)
+    assert not orientation[sample.ob_contact].any()  # contacts: no orientation target
     item = data[5]
     assert item["image"].shape == (3, 48, 48) and item["orientation"].shape == (4, 48, 48)
     again = data[5]
     assert all((item[k] == again[k]).all() for k in item)  # seeded by the sample number
+
+
+def _box(size, yaw: float = 0.4, at=(0.0, 0.0, 0.0)):
+    """A box resting on ``z = at[2]``, turned by ``yaw`` about the vertical axis."""
+    import trimesh
+
+    box = trimesh.creation.box(size)
+    box.apply_translation([0.0, 0.0, size[2] / 2])
+    box.apply_transform(trimesh.transformations.rotation_matrix(yaw, [0, 0, 1]))
+    box.apply_translation(at)
+    return box
+
+
+@pytest.fixture(scope="module")
+def stacked() -> SynthSample:
+    """A small box standing on a big one, both on the floor: contacts box-box and box-floor."""
+    import trimesh
+
+    from occseg.synth import Camera, intrinsics, look_at, render_scene
+
+    floor = trimesh.creation.box([30.0, 30.0, 0.2])
+    floor.apply_translation([0.0, 0.0, -0.1])
+    boxes = [_box([1.2, 1.2, 0.6]), _box([0.5, 0.5, 0.5], yaw=1.0, at=(0.1, 0.0, 0.6))]
+    cam = Camera(intrinsics(96, 72, 60), 96, 72, look_at([0.5, -4.0, 1.6], [0.0, 0.0, 0.4]))
+    r = render_scene(boxes, cam, room=floor)
+    meta = {"objects": [{"id": 1, "kind": "box"}, {"id": 2, "kind": "box"}]}
+    return SynthSample(
+        "stacked", r.rgb, r.depth, r.instances, r.ob_occludes, r.ob_angle, meta, r.ob_contact
+    )
+
+
+def test_contact_pixels_are_boundaries_without_orientation(stacked):
+    names = ("background", "object")
+    _, boundary, orientation = training_targets(stacked, names)
+    _, boundary_v1, orientation_v1 = training_targets(replace(stacked, ob_contact=None), names)
+    contact = stacked.ob_contact & boundary
+    # the big box's foot on the floor and the small box's on the big one
+    assert set(np.unique(stacked.instances[contact]).tolist()) == {1, 2}
+    np.testing.assert_array_equal(boundary, boundary_v1)  # B_p keeps the contact pixels
+    assert orientation_v1[contact].sum(1).min() == 1.0  # version 1: the flipping flags as E_p
+    assert not orientation[contact].any()
+    np.testing.assert_array_equal(orientation[~contact], orientation_v1[~contact])
+    np.testing.assert_allclose(orientation[boundary & ~contact].sum(1), 1.0)
+    # Eq. 4: contact pixels give the orientation head no gradient, other boundary pixels do
+    e = torch.randn(1, 4, *boundary.shape, requires_grad=True)
+    s = torch.zeros(1, 2, *boundary.shape)
+    b = torch.zeros(1, 1, *boundary.shape)
+    loss, _ = oosis_loss(
+        s,
+        b,
+        e,
+        torch.zeros(1, *boundary.shape, dtype=torch.int64),
+        torch.from_numpy(boundary[None].astype(np.float32)),
+        torch.from_numpy(orientation.transpose(2, 0, 1)[None].copy()),
+    )
+    loss.backward()
+    grad = e.grad[0].abs().sum(0).numpy()
+    assert not grad[contact].any() and (grad[boundary & ~contact] > 0).all()
+    assert not grad[~boundary].any()
 
 
 def test_two_steps_finite_loss_checkpoint_and_resume(scenes, tmp_path):
@@ -88,3 +152,16 @@ def test_config_errors(tmp_path, scenes):
 def test_shipped_config_loads():
     cfg = load_config("order", Path(__file__).parents[2] / "configs" / "ordernet-cpu.yaml")
     assert cfg.model_config().backbone == "resnet18"
+
+
+def test_pretrained_lite_trunk_starts_from_the_imagenet_weights(scenes, tmp_path):
+    from occseg.nn.backbones.efficientnet import imagenet_state_dict
+
+    model = {"backbone": "efficientnet_lite0", "pretrained": True, "width_mult": 0.125}
+    train_order(_config(scenes, tmp_path, model=model, steps=1, lr=1e-5), progress=False)
+    net = load_ordernet(tmp_path / "model.pt")
+    assert net.config.pretrained
+    state = imagenet_state_dict("efficientnet_lite0")
+    got = net.trunk.state_dict()
+    for key in ("_conv_stem.weight", "_blocks.15._project_conv.weight"):
+        assert (got[key] - state[key]).abs().max() < 1e-4  # one small Adam step away

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from occseg.occlusion.scores import DEFAULT_SCORE, SCORES, check_score
+
 app = typer.Typer()
 
 
@@ -21,6 +23,12 @@ def order(
     ),
     lam: float = typer.Option(20.0, min=0.0, help="Smoothness weight (Eq. 6)."),
     mu: float = typer.Option(100.0, min=0.0, help="Occlusion weight (Eq. 7)."),
+    score: str = typer.Option(
+        DEFAULT_SCORE,
+        help=f"Instance confidence in graph.json, one of {', '.join(SCORES)}: the mean boundary "
+        "probability on the outline minus the mean inside, or the paper's border sum minus "
+        "inside sum (Sec. 5.4).",
+    ),
 ) -> None:
     """Instances and their occlusion order (OOSIS, paper 001): network maps, CRF labelling,
     occlusion graph and relative depth."""
@@ -35,9 +43,12 @@ def order(
             "no occlusion-order model is shipped yet; pass --model PATH of a checkpoint written "
             "by `occseg train order`"
         )
+    check_score(score)
     check_output_folder(out, name="--out")
     rgb = read_image(image)
-    result = order_image(rgb, load_order_model(model), threshold=threshold, lam=lam, mu=mu)
+    result = order_image(
+        rgb, load_order_model(model), threshold=threshold, lam=lam, mu=mu, score=score
+    )
     paths = write_order_result(result, out)
     n, e = len(result.instances.order), len(result.edges)
     typer.echo(f"{n} instances, {e} occlusion edges -> {', '.join(str(p) for p in paths.values())}")

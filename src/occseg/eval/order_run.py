@@ -257,9 +257,7 @@ def run_gt_inputs(
         gts_all.append(synth_ground_truth(sample, "all")[0])
         n_mutual += m
         preds.append(
-            gt_inputs_sample(
-                sample, gt, inputs=inputs, refine=refine, max_gap=max_gap, score=score
-            )
+            gt_inputs_sample(sample, gt, inputs=inputs, refine=refine, max_gap=max_gap, score=score)
         )
         if progress:
             progress()

@@ -5,6 +5,14 @@ FN-scribbles and the FP-scribbles, each dilated by a disk) and the previous outp
 zero for the automatic first pass), stacked into six channels and sent to the backbone, which
 gives hierarchical features at five levels.
 
+The backbone is a trunk written here: a ResNet or HRNet trained from scratch (the default, CPU
+sized), or EfficientNet-Lite0/1/2, which can start from its packaged ImageNet weights
+(:meth:`OBNet.load_pretrained`; the paper's main backbone is a Swin transformer, Sec. 4.1, whose
+initialisation it does not state). The stem of a pretrained trunk takes the three interaction
+channels with zero weights at first, so the scribbles and the previous output reach the decoder
+through the interaction path until training gives the stem a use for them. The image is
+normalised as the trunk expects (:func:`occseg.nn.backbones.trunk_normalize`).
+
 * **Upsampling modules** (one per level) reduce each level to ``channels`` features and bring
   it to the decoder resolution (1/2 of the input): bilinear upsampling (the paper's default
   version *v1*) or pixel shuffle (version *v2*, Sec. 4.1 "Different versions").
@@ -36,15 +44,23 @@ from typing import Any, cast
 import torch
 from torch import nn
 
-from occseg.nn.backbones import BODY_NAMES, build_trunk
-from occseg.nn.backbones.base import ImageNormalize, resize_to
+from occseg.nn.backbones import (
+    BODY_NAMES,
+    LITE_SPECS,
+    EfficientNetLite,
+    build_trunk,
+    trunk_normalize,
+)
+from occseg.nn.backbones.base import resize_to
 from occseg.nn.backbones.blocks import conv_bn_relu
 
 #: Number of side outputs (one per backbone level; Sec. 3.2 (iii): "five OB probability maps").
 N_SIDES = 5
 
-#: Strides of the five levels of each backbone family (first level: the stride-2 stem block).
-_LEVEL_STRIDES = {"resnet": (2, 4, 8, 16, 16), "hrnet": (2, 4, 8, 16, 32)}
+#: Strides of the five levels of the ResNet trunk (first level: the stride-2 stem block; the last
+#: stage is dilated) and of the HRNet and EfficientNet-Lite trunks.
+_RESNET_STRIDES = (2, 4, 8, 16, 16)
+_LEVEL_STRIDES = (2, 4, 8, 16, 32)
 
 #: Stride of the decoder (the resolution at which OPMv2 and the side outputs work).
 DECODER_STRIDE = 2
@@ -60,9 +76,11 @@ class OBNetConfig:
     ----------
     backbone
         A name of :data:`occseg.nn.backbones.BODY_NAMES` (``resnet18`` by default; the paper's
-        main backbone is a Swin transformer, with ResNet-34/HRNet as alternatives, Table 2).
+        main backbone is a Swin transformer, with ResNet-34/HRNet as alternatives, Table 2):
+        ``resnet18/34/50``, ``hrnet18s/18/32`` or ``efficientnet_lite0/1/2``.
     width_mult
-        Width multiplier of the backbone (0.5 = a CPU-sized ResNet-18).
+        Width multiplier of a ResNet/HRNet backbone (0.5 = a CPU-sized ResNet-18);
+        EfficientNet-Lite keeps its ImageNet widths.
     channels
         Width of the upsampling modules, the interaction path, OPMv2 and the decoder.
     boundary_channels
@@ -81,8 +99,14 @@ class OBNetConfig:
         NMS-thinned map with values below ``prev_threshold`` (``T`` = 0.7, Table 7) set to 0
         (the non-binary version, default) or thresholded to {0, 1} (``binary_prev``).
 
-    The last three describe the model's inputs, so they travel with it: interaction maps must be
-    encoded at inference exactly as in training.
+    pretrained
+        The trainer initialises the backbone from its packaged ImageNet weights
+        (:meth:`OBNet.load_pretrained`; EfficientNet-Lite backbones only). Recorded in the
+        checkpoint; rebuilding a model from a checkpoint never loads them (it holds the trained
+        weights).
+
+    ``scribble_radius``, ``prev_threshold`` and ``binary_prev`` describe the model's inputs, so
+    they travel with it: interaction maps must be encoded at inference exactly as in training.
     """
 
     backbone: str = "resnet18"
@@ -95,10 +119,16 @@ class OBNetConfig:
     scribble_radius: int = 12
     prev_threshold: float = 0.7
     binary_prev: bool = False
+    pretrained: bool = False
 
     def __post_init__(self) -> None:
         if self.backbone not in BODY_NAMES:
             raise ValueError(f"backbone must be one of {BODY_NAMES}, got {self.backbone!r}")
+        if self.pretrained and self.backbone not in LITE_SPECS:
+            raise ValueError(
+                f"backbone {self.backbone!r} has no packaged ImageNet weights; use one of "
+                f"{sorted(LITE_SPECS)} or pretrained: false"
+            )
         if self.upsample not in UPSAMPLE_MODES:
             raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {self.upsample!r}")
         if not self.width_mult > 0:
@@ -115,7 +145,7 @@ class OBNetConfig:
     @property
     def level_strides(self) -> tuple[int, ...]:
         """Strides of the backbone's five feature levels."""
-        return _LEVEL_STRIDES["resnet" if self.backbone.startswith("resnet") else "hrnet"]
+        return _RESNET_STRIDES if self.backbone.startswith("resnet") else _LEVEL_STRIDES
 
     def to_dict(self) -> dict[str, Any]:
         """Plain ``dict`` (JSON/YAML-safe)."""
@@ -248,7 +278,23 @@ class OBNet(nn.Module):
         nn.init.constant_(self.fuse_sides.weight, 1.0 / N_SIDES)
         nn.init.zeros_(cast(torch.Tensor, self.fuse_sides.bias))
         self.fuse_detail = nn.Sequential(conv_bn_relu(N_SIDES + b, b, 3), nn.Conv2d(b, 1, 1))
-        self.normalize = ImageNormalize()
+        self.normalize = trunk_normalize(config.backbone)
+
+    def load_pretrained(self) -> None:
+        """Load the backbone's packaged ImageNet weights (EfficientNet-Lite backbones only; the
+        stem's interaction channels start at zero).
+
+        Raises
+        ------
+        ValueError
+            If the backbone has no packaged weights.
+        """
+        if not isinstance(self.backbone, EfficientNetLite):
+            raise ValueError(
+                f"backbone {self.config.backbone!r} has no packaged ImageNet weights; "
+                "use an efficientnet_lite* backbone or pretrained: false"
+            )
+        self.backbone.load_imagenet()
 
     def backbone_parameters(self) -> list[nn.Parameter]:
         """The backbone's parameters (may be trained at a lower rate)."""

@@ -1,9 +1,12 @@
 """Joint semantic segmentation and oriented occlusion boundaries (OOSIS, paper 001, Sec. 3.1).
 
-A PSPNet (Zhao et al., CVPR 2017) on a dilated ResNet trunk: the pyramid pooling module pools
-the deepest features over 1×1, 2×2, 3×3 and 6×6 bins, and a 3×3 convolution fuses them with the
-features (supplement 1.1, "Features"). Three separate 1×1 ("linear") layers give the logits of
-the three heads (supplement 1.1, "Logits"):
+A PSPNet (Zhao et al., CVPR 2017) on a dilated trunk: the pyramid pooling module pools the
+deepest features over 1×1, 2×2, 3×3 and 6×6 bins, and a 3×3 convolution fuses them with the
+features (supplement 1.1, "Features"). The trunk is a ResNet (the paper: ResNet-50, Sec. 5.3;
+here from scratch by default) or EfficientNet-Lite0/1/2, which can start from its packaged
+ImageNet weights (:meth:`OrderNet.load_pretrained`); both are dilated to the output stride as
+PSPNet dilates its ResNet, and the image is normalised as the trunk expects. Three separate 1×1
+("linear") layers give the logits of the three heads (supplement 1.1, "Logits"):
 
 * ``s`` - semantic classes (softmax), class 0 is the background;
 * ``b`` - occlusion-boundary probability ``Pr(B_p = 1)`` (sigmoid);
@@ -31,7 +34,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from occseg.nn.backbones.base import ImageNormalize
+from occseg.nn.backbones import LITE_SPECS, EfficientNetLite, trunk_normalize
 from occseg.nn.backbones.blocks import conv_bn_relu, make_stage, scaled
 from occseg.nn.backbones.resnet import RESNET_SPECS, ResNet
 
@@ -56,9 +59,11 @@ class OrderNetConfig:
     Attributes
     ----------
     backbone
-        ``resnet18``, ``resnet34`` or ``resnet50`` (the paper: ResNet-50).
+        ``resnet18``, ``resnet34`` or ``resnet50`` (the paper: ResNet-50), or
+        ``efficientnet_lite0/1/2``.
     width_mult
-        Width multiplier of the trunk (1.0 = the paper's widths).
+        Width multiplier of a ResNet trunk (1.0 = the paper's widths) and of the fusion after
+        the pyramid pooling (512 channels at 1.0); EfficientNet-Lite keeps its ImageNet widths.
     output_stride
         8 (PSPNet: the last two stages dilated) or 16 (only the last one).
     class_names
@@ -67,6 +72,10 @@ class OrderNetConfig:
         Bin counts of the pyramid pooling module (PSPNet: 1, 2, 3, 6).
     dropout
         Dropout before the heads (PSPNet: 0.1).
+    pretrained
+        The trainer initialises the trunk from its packaged ImageNet weights
+        (:meth:`OrderNet.load_pretrained`; EfficientNet-Lite only). Recorded in the checkpoint;
+        rebuilding a model from a checkpoint never loads them (it holds the trained weights).
     """
 
     backbone: str = "resnet18"
@@ -75,12 +84,19 @@ class OrderNetConfig:
     class_names: tuple[str, ...] = ("background", "object")
     pool_bins: tuple[int, ...] = (1, 2, 3, 6)
     dropout: float = 0.1
+    pretrained: bool = False
 
     def __post_init__(self) -> None:
         depth = self.backbone[6:] if self.backbone.startswith("resnet") else ""
-        if not depth.isdigit() or int(depth) not in RESNET_SPECS:
-            names = ", ".join(f"resnet{d}" for d in RESNET_SPECS)
+        resnet = depth.isdigit() and int(depth) in RESNET_SPECS
+        if not resnet and self.backbone not in LITE_SPECS:
+            names = ", ".join([f"resnet{d}" for d in RESNET_SPECS] + list(LITE_SPECS))
             raise ValueError(f"backbone must be one of {names}, got {self.backbone!r}")
+        if self.pretrained and self.backbone not in LITE_SPECS:
+            raise ValueError(
+                f"backbone {self.backbone!r} has no packaged ImageNet weights; use one of "
+                f"{sorted(LITE_SPECS)} or pretrained: false"
+            )
         if self.output_stride not in (8, 16):
             raise ValueError(f"output_stride must be 8 or 16, got {self.output_stride}")
         if len(self.class_names) < 2:
@@ -92,6 +108,7 @@ class OrderNetConfig:
 
     @property
     def depth(self) -> int:
+        """Depth of the ResNet trunk (ResNet backbones only)."""
         return int(self.backbone[6:])
 
     @property
@@ -193,15 +210,14 @@ class OrderNet(nn.Module):
     def __init__(self, config: OrderNetConfig | None = None) -> None:
         super().__init__()
         self.config = config = config or OrderNetConfig()
-        self.trunk = ResNet(config.depth, config.width_mult)
-        if config.output_stride == 8:
-            # PSPNet's dilated ResNet: stage 3 keeps stride 8 with dilation 2, stage 4 dilation 4
-            block, counts = RESNET_SPECS[config.depth]
-            ch = self.trunk.channels
-            planes = [c // block.expansion for c in ch]
-            self.trunk.layer3 = make_stage(block, ch[1], planes[2], counts[2], 1, 2)
-            self.trunk.layer4 = make_stage(block, ch[2], planes[3], counts[3], 1, 4)
-        self.ppm = PyramidPooling(self.trunk.channels[3], config.pool_bins)
+        self.trunk: ResNet | EfficientNetLite
+        if config.backbone in LITE_SPECS:
+            self.trunk = EfficientNetLite(
+                config.backbone, classifier=False, output_stride=config.output_stride
+            )
+        else:
+            self.trunk = _dilated_resnet(config.depth, config.width_mult, config.output_stride)
+        self.ppm = PyramidPooling(self.trunk.level_channels[-1], config.pool_bins)
         width = scaled(512, config.width_mult)
         self.fuse = nn.Sequential(
             conv_bn_relu(self.ppm.out_channels, width, 3), nn.Dropout2d(config.dropout)
@@ -212,10 +228,25 @@ class OrderNet(nn.Module):
         f = config.output_stride
         self.up_s = bilinear_deconv(config.n_classes, f, depthwise=True)
         self.up_be = bilinear_deconv(1 + N_ORIENTATIONS, f, depthwise=False)
-        self.normalize = ImageNormalize()
+        self.normalize = trunk_normalize(config.backbone)
+
+    def load_pretrained(self) -> None:
+        """Load the trunk's packaged ImageNet weights (EfficientNet-Lite trunks only).
+
+        Raises
+        ------
+        ValueError
+            If the trunk has no packaged weights.
+        """
+        if not isinstance(self.trunk, EfficientNetLite):
+            raise ValueError(
+                f"backbone {self.config.backbone!r} has no packaged ImageNet weights; "
+                "use an efficientnet_lite* backbone or pretrained: false"
+            )
+        self.trunk.load_imagenet()
 
     def backbone_parameters(self) -> list[nn.Parameter]:
-        """Parameters of the ResNet trunk."""
+        """Parameters of the trunk."""
         return list(self.trunk.parameters())
 
     def other_parameters(self) -> list[nn.Parameter]:
@@ -226,10 +257,23 @@ class OrderNet(nn.Module):
     def forward(self, image: torch.Tensor) -> OrderNetOutput:
         h, w = image.shape[-2:]
         x = self.normalize(image)
-        feats = self.fuse(self.ppm(self.trunk(x)[-1]))
+        feats = self.fuse(self.ppm(self.trunk.forward_levels(x)[-1]))
         s = self.up_s(self.head_s(feats))[..., :h, :w]
         be = self.up_be(torch.cat([self.head_b(feats), self.head_e(feats)], dim=1))[..., :h, :w]
         return OrderNetOutput(s, be[:, :1], be[:, 1:])
+
+
+def _dilated_resnet(depth: int, width_mult: float, output_stride: int) -> ResNet:
+    """The ResNet trunk at ``output_stride`` 16 (its own last-stage dilation) or 8 (PSPNet's
+    dilated ResNet: stage 3 keeps stride 8 with dilation 2, stage 4 dilation 4)."""
+    trunk = ResNet(depth, width_mult)
+    if output_stride == 8:
+        block, counts = RESNET_SPECS[depth]
+        ch = trunk.channels
+        planes = [c // block.expansion for c in ch]
+        trunk.layer3 = make_stage(block, ch[1], planes[2], counts[2], 1, 2)
+        trunk.layer4 = make_stage(block, ch[2], planes[3], counts[3], 1, 4)
+    return trunk
 
 
 def oriented(b: torch.Tensor, e: torch.Tensor) -> torch.Tensor:

@@ -65,6 +65,8 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from skimage.measure import label as _cc_label
 
+from occseg.occlusion.scores import DEFAULT_SCORE, instance_scores
+
 __all__ = [
     "InstanceSet",
     "check_occ_pairs",
@@ -712,8 +714,9 @@ class InstanceSet:
     classes
         ``(K,)`` majority semantic class (``-1`` without a semantic map).
     scores
-        ``(K,)`` ad-hoc confidence (Sec. 5): boundary probability on the instance border minus
-        boundary probability inside (the area without a boundary map).
+        ``(K,)`` confidence from the boundary probability (:mod:`occseg.occlusion.scores`: the
+        outline contrast, or the paper's ad-hoc score of Sec. 5.4); the area without a boundary
+        map.
     """
 
     instances: np.ndarray
@@ -732,6 +735,7 @@ def extract_instances(
     boundary_prob: np.ndarray | None = None,
     *,
     min_area: int = 1,
+    score: str = DEFAULT_SCORE,
 ) -> InstanceSet:
     """Instances = 4-connected components of equal positive labels (Sec. 3.2).
 
@@ -742,9 +746,13 @@ def extract_instances(
     semantic
         Optional ``H×W`` int class map; an instance's class is its majority vote.
     boundary_prob
-        Optional ``H×W`` occlusion-boundary probability for the ad-hoc confidence of Sec. 5.
+        Optional ``H×W`` occlusion-boundary probability for the instances' confidence.
     min_area
         Components smaller than this become background (id 0).
+    score
+        The confidence computed from ``boundary_prob``, a name of
+        :data:`occseg.occlusion.scores.SCORES`: ``"outline_contrast"`` (default) or ``"paper"``
+        (Sec. 5.4's ad-hoc score).
     """
     labels = np.asarray(labels)
     comp = _cc_label(labels, background=0, connectivity=1).astype(np.int64)
@@ -772,19 +780,5 @@ def extract_instances(
     if boundary_prob is None:
         scores = area[keep].astype(np.float64)
     else:
-        bp = np.asarray(boundary_prob, np.float64).ravel()
-        border = _inner_border(inst).ravel()
-        on = np.bincount(flat, weights=bp * border, minlength=k + 1)[1:]
-        inside = np.bincount(flat, weights=bp * ~border, minlength=k + 1)[1:]
-        scores = (on - inside).astype(np.float64)
+        scores = instance_scores(inst, boundary_prob, score)
     return InstanceSet(inst, order, classes, scores)
-
-
-def _inner_border(inst: np.ndarray) -> np.ndarray:
-    """Pixels of an instance with a 4-neighbour of another id (or the image edge)."""
-    pad = np.pad(inst, 1, mode="constant", constant_values=-1)
-    c = pad[1:-1, 1:-1]
-    diff = (
-        (pad[:-2, 1:-1] != c) | (pad[2:, 1:-1] != c) | (pad[1:-1, :-2] != c) | (pad[1:-1, 2:] != c)
-    )
-    return diff & (inst > 0)

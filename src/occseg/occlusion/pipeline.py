@@ -4,8 +4,9 @@ Stage 1, a model (e.g. :class:`occseg.predict.ordernet.OrderNetPredictor`) gives
 boundary and orientation maps (:class:`OrderMaps`); stage 2 decodes them
 (:func:`occseg.occlusion.decode.occlusion_inputs`: NMS, the 0.1 threshold, neighbour pairs),
 labels the pixels with their occlusion order (:func:`occseg.occlusion.ordering.order_labeling`,
-Eq. 5-8), extracts the instances with their majority class and confidence, and builds the
-occlusion graph and the relative depth (:mod:`occseg.occlusion.graph`).
+Eq. 5-8), extracts the instances with their majority class and confidence
+(:mod:`occseg.occlusion.scores`), and builds the occlusion graph and the relative depth
+(:mod:`occseg.occlusion.graph`).
 
 NumPy only: the model is anything with ``class_names`` and ``predict_maps(image)``.
 
@@ -34,6 +35,7 @@ from occseg.occlusion.ordering import (
     order_labeling,
     refine_labeling,
 )
+from occseg.occlusion.scores import DEFAULT_SCORE
 
 __all__ = [
     "OrderMaps",
@@ -147,6 +149,7 @@ def order_maps(
     min_area: int = 1,
     max_gap: int = 0,
     refine: bool = True,
+    score: str = DEFAULT_SCORE,
 ) -> OrderResult:
     """Stage 2 (Sec. 3.2): decode, label, extract instances, build the occlusion graph.
 
@@ -165,6 +168,9 @@ def order_maps(
     refine
         Exact-energy segment moves after the jump moves
         (:func:`occseg.occlusion.ordering.refine_labeling`).
+    score
+        The instances' confidence from the boundary map (:mod:`occseg.occlusion.scores`):
+        ``"outline_contrast"`` (default) or ``"paper"`` (the ad-hoc score of Sec. 5.4).
     """
     bg, pairs, decoded = occlusion_inputs(
         maps.semantic, maps.boundary, maps.orientation, threshold=threshold, nms=nms
@@ -174,7 +180,7 @@ def order_maps(
         labels = refine_labeling(labels, bg, pairs, lam=lam, mu=mu)
     # an instance is an object: its class is the majority of the object classes (not background)
     vote = np.argmax(maps.semantic[..., 1:], axis=-1) + 1
-    inst = extract_instances(labels, vote, maps.boundary, min_area=min_area)
+    inst = extract_instances(labels, vote, maps.boundary, min_area=min_area, score=score)
     edges = label_edges(inst.instances, inst.order, max_gap=max_gap)
     depth = relative_depth(inst.ids.tolist(), edges)
     return OrderResult(labels, inst, edges, depth, decoded, tuple(maps.class_names))

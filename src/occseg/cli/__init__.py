@@ -25,6 +25,7 @@ from occseg.cli import (
     export,
     merge,
     order,
+    proposals,
     synth,
     train,
 )
@@ -56,7 +57,7 @@ def _occseg(
     boundaries and occlusion order; evaluation with the field's protocols."""
 
 
-for _verbs in (annotate, boundaries, order, synth, demo, evaluate, train, export, merge):
+for _verbs in (annotate, boundaries, order, proposals, synth, demo, evaluate, train, export, merge):
     app.add_typer(_verbs.app)
 
 

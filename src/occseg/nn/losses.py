@@ -255,7 +255,8 @@ def oosis_loss(
     boundary
         ``B×H×W`` targets ``B_p`` in {0, 1}.
     orientation
-        ``B×4×H×W`` targets ``E_p`` (rows sum to 1 on boundary pixels).
+        ``B×4×H×W`` targets ``E_p`` (rows sum to 1 on boundary pixels; a zero row, a boundary
+        pixel of unknown orientation, weighs 0 in the orientation term).
     w
         Weight of the boundary class in ``CE_w``.
 
@@ -276,3 +277,133 @@ def oosis_loss(
     ce_e = (ce_e_pixel * target_b).sum() / n
     loss = ce_s + ce_b + ce_e
     return loss, {"s": float(ce_s.detach()), "b": float(ce_b.detach()), "e": float(ce_e.detach())}
+
+
+#: sRGB (linear) → CIE XYZ, D65 white (IEC 61966-2-1), and that white's ``(X, Y, Z)``.
+_XYZ_FROM_RGB = (
+    (0.412453, 0.357580, 0.180423),
+    (0.212671, 0.715160, 0.072169),
+    (0.019334, 0.119193, 0.950227),
+)
+_WHITE_D65 = (0.95047, 1.0, 1.08883)
+
+
+def rgb_to_luv(rgb: torch.Tensor) -> torch.Tensor:
+    """CIE 1976 L*u*v* (D65) of ``B×3×H×W`` sRGB in [0, 1] (as ``skimage.color.rgb2luv``).
+
+    ``L*`` lies in [0, 100]; ``u*``, ``v*`` in about [-100, 180].
+    """
+    lin = torch.where(rgb > 0.04045, ((rgb.clamp(min=0.0) + 0.055) / 1.055) ** 2.4, rgb / 12.92)
+    xyz = torch.einsum("ij,bjhw->bihw", lin.new_tensor(_XYZ_FROM_RGB), lin)
+    x, y, z = xyz.unbind(1)
+    xn, yn, zn = _WHITE_D65
+    yr = y / yn
+    lum = torch.where(yr > 0.008856, 116.0 * yr.clamp(min=0.008856) ** (1 / 3) - 16.0, 903.3 * yr)
+    denom = x + 15.0 * y + 3.0 * z + torch.finfo(rgb.dtype).eps
+    white = xn + 15.0 * yn + 3.0 * zn
+    u = 13.0 * lum * (4.0 * x / denom - 4.0 * xn / white)
+    v = 13.0 * lum * (9.0 * y / denom - 9.0 * yn / white)
+    return torch.stack([lum, u, v], 1)
+
+
+def _offsets(radius: int) -> list[tuple[int, int]]:
+    """The ``(dy, dx)`` of a ``(2r+1)²`` neighbourhood in row-major order, without ``(0, 0)``."""
+    span = range(-radius, radius + 1)
+    return [(dy, dx) for dy in span for dx in span if dy or dx]
+
+
+def _shifted(x: torch.Tensor, radius: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The neighbours (:func:`_offsets`) of every pixel of ``B×C×H×W``: ``B×C×K×H×W`` values
+    (0 outside the image) and the ``K×H×W`` mask of neighbours inside it."""
+    h, w = x.shape[-2:]
+    padded = F.pad(x, (radius,) * 4)
+    inside = F.pad(x.new_ones(h, w), (radius,) * 4)
+    r = radius
+    values = [padded[..., r + dy : r + dy + h, r + dx : r + dx + w] for dy, dx in _offsets(r)]
+    valid = [inside[r + dy : r + dy + h, r + dx : r + dx + w] for dy, dx in _offsets(r)]
+    return torch.stack(values, 2), torch.stack(valid, 0)
+
+
+def bilateral_affinity(
+    image: torch.Tensor,
+    *,
+    radius: int = 2,
+    sigma_xy: float = 8.0,
+    sigma_l: float = 4.0,
+    sigma_uv: float = 4.0,
+) -> torch.Tensor:
+    """Bilateral affinity ``W_ij`` of every pixel with its ``(2r+1)²`` neighbourhood (MIS, paper
+    ``004``, Sec. 3.2, the equation before Eq. 7).
+
+    ``W_ij = exp(-||xy_i − xy_j||² / 2σ_xy² − (l_i − l_j)² / 2σ_l² − ||uv_i − uv_j||² / 2σ_uv²)``
+    in position (pixels) and L*u*v* colour. The paper gives no σ; the defaults are the bilateral
+    solver's (its ref. [4]: σ_xy = 8, σ_l = σ_uv = 4), here in L*u*v* units.
+
+    Parameters
+    ----------
+    image
+        ``B×3×H×W`` RGB in [0, 1] (not differentiated through).
+    radius
+        2: the paper's 5×5 neighbourhood ``N_i``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``B×K×H×W`` with ``K = (2r+1)² − 1`` neighbours in row-major order of offsets (the
+        centre left out); 0 for neighbours outside the image.
+    """
+    with torch.no_grad():
+        luv = rgb_to_luv(image)
+        near, valid = _shifted(luv, radius)
+        diff = (luv[:, :, None] - near) ** 2
+        d_xy = image.new_tensor([dy * dy + dx * dx for dy, dx in _offsets(radius)])
+        exponent = (
+            d_xy[None, :, None, None] / (2 * sigma_xy**2)
+            + diff[:, 0] / (2 * sigma_l**2)
+            + diff[:, 1:].sum(1) / (2 * sigma_uv**2)
+        )
+        return torch.exp(-exponent) * valid
+
+
+def smoothness_loss(
+    logits: torch.Tensor,
+    image: torch.Tensor | None = None,
+    *,
+    affinity: torch.Tensor | None = None,
+    radius: int = 2,
+) -> torch.Tensor:
+    """Smoothness constraint ``L_smooth`` of MIS (paper ``004``, Sec. 3.2, Eq. 7).
+
+    ``L_smooth = Σ_i 1/|N_i| Σ_{j ∈ N_i} W_ij (Q_i − Q_j)²`` over the ``(2r+1)²``
+    neighbourhood ``N_i`` (5×5 in the paper; neighbours outside the image are not in ``N_i``),
+    with ``Q = sigmoid(logits)`` and the bilateral affinity ``W`` (:func:`bilateral_affinity`):
+    predictions should agree between nearby pixels of similar colour. We take the mean over
+    pixels and images instead of the sum, as the official code does, so that the paper's
+    weight λ = 10 in ``L = L_pseudo + λ L_smooth`` (Eq. 8) balances a per-pixel mean BCE.
+
+    Parameters
+    ----------
+    logits
+        ``B×1×H×W`` (or ``B×H×W``).
+    image
+        ``B×3×H×W`` RGB in [0, 1], from which ``W`` is computed; or give ``affinity``.
+    affinity
+        A precomputed ``B×K×H×W`` :func:`bilateral_affinity` (same ``radius``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> image = torch.full((1, 3, 8, 8), 0.5)
+    >>> float(smoothness_loss(torch.full((1, 1, 8, 8), 3.0), image))  # constant prediction
+    0.0
+    """
+    if logits.dim() == 3:
+        logits = logits[:, None]
+    if affinity is None and image is not None:
+        affinity = bilateral_affinity(image, radius=radius)
+    elif affinity is None or image is not None:
+        raise ValueError("give exactly one of image and affinity")
+    q = torch.sigmoid(logits)
+    near, valid = _shifted(q, radius)
+    per_pixel = (affinity * (q[:, :, None] - near)[:, 0] ** 2).sum(1) / valid.sum(0)
+    return per_pixel.mean()

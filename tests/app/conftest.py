@@ -84,6 +84,37 @@ class BoxPredictor:
         return prob
 
 
+class EdgePredictor:
+    """Stub Two-in-One model: the selection click selects a 9×9 square; each boundary click
+    moves the side of the box it lies beyond (or on) to the click, so the mask follows the
+    clicked boundary. It takes interactions as the real one does (a positive selection click,
+    then boundary clicks only) and records every call ``(clicks, prev_prob)``."""
+
+    supports_boundary_clicks = True
+    threshold = 0.5
+
+    def set_image(self, image: np.ndarray) -> None:
+        self.shape = image.shape[:2]
+        self.calls: list = []
+
+    def predict(self, clicks: Sequence, prev_prob=None) -> np.ndarray:
+        from occseg.predict.twoinone import check_boundary_interactions
+
+        check_boundary_interactions(clicks, self.shape)
+        self.calls.append((tuple(clicks), prev_prob))
+        sel = clicks[0]
+        y0, y1, x0, x1 = sel.y - 4, sel.y + 5, sel.x - 4, sel.x + 5
+        for c in clicks[1:]:
+            dy, dx = c.y - sel.y, c.x - sel.x
+            if abs(dx) >= abs(dy):
+                x0, x1 = (x0, c.x + 1) if dx >= 0 else (c.x, x1)
+            else:
+                y0, y1 = (y0, c.y + 1) if dy >= 0 else (c.y, y1)
+        prob = np.zeros(self.shape, np.float32)
+        prob[max(0, y0) : y1, max(0, x0) : x1] = 1
+        return prob
+
+
 class LineBoundaries:
     """Stub boundary model: the FN scribbles' points are boundaries."""
 
@@ -96,6 +127,20 @@ class LineBoundaries:
             if s.kind == "fn":
                 for y, x in s.points:
                     prob[y, x] = 1
+        return prob
+
+
+class GradedBoundaries:
+    """Stub boundary model: a faint vertical boundary (0.3) at column 20 and a strong one (0.8)
+    at column 60, whatever the scribbles."""
+
+    def set_image(self, image: np.ndarray) -> None:
+        self.shape = image.shape[:2]
+
+    def predict_boundaries(self, scribbles: Sequence[Scribble]) -> np.ndarray:
+        prob = np.zeros(self.shape, np.float32)
+        prob[:, 20] = 0.3
+        prob[:, 60] = 0.8
         return prob
 
 
@@ -114,7 +159,9 @@ def stubs() -> SimpleNamespace:
     return SimpleNamespace(
         RegionPredictor=RegionPredictor,
         BoxPredictor=BoxPredictor,
+        EdgePredictor=EdgePredictor,
         LineBoundaries=LineBoundaries,
+        GradedBoundaries=GradedBoundaries,
         AreaOrder=AreaOrder,
     )
 

@@ -26,9 +26,11 @@ def test_capabilities_appear_with_their_models(make_client, stubs):
         "auto_order": True,
     }
     r = client.post(f"{URL}/clicks", json={"version": 0, "y": 10, "x": 10, "kind": "boundary"})
-    assert r.status_code == 200 and isinstance(predictor.seen[-1], BoundaryClick)
-    client.post(f"{URL}/clicks", json={"version": 1, "y": 10, "x": 12, "object_id": 1})
-    assert predictor.seen == [BoundaryClick(10, 10), Click(10, 12, True)]
+    assert r.status_code == 422 and "first click inside the object" in r.json()["detail"]
+    client.post(f"{URL}/clicks", json={"version": 0, "y": 10, "x": 10})  # selects
+    body = {"version": 1, "y": 10, "x": 12, "object_id": 1, "kind": "boundary"}
+    assert client.post(f"{URL}/clicks", json=body).status_code == 200
+    assert predictor.seen == [Click(10, 10, True), BoundaryClick(10, 12)]
     client.post(f"{URL}/clicks", json={"version": 2, "y": 40, "x": 40})
     r = client.post(
         f"{URL}/scribbles", json={"version": 3, "kind": "fn", "points": [[5, 5], [5, 6]]}

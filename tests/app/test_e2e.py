@@ -278,15 +278,15 @@ def test_optional_capabilities_appear_in_the_page(browser, images, tmp_path, stu
     try:
         page, errors = _open(browser, server.url)
         assert page.locator("[data-mode=boundary]").is_visible()
-        assert page.locator("label[data-cap=boundary_clicks]").is_visible()
-        page.keyboard.press("b")  # boundary clicks on
+        assert page.locator("#boundary-clicks").get_attribute("aria-pressed") == "true"
+        page.keyboard.press("b")  # boundary clicks off: positive / negative clicks
         _click_image(page, 40, 40)
         _wait_version(page, 1)
-        page.keyboard.press("b")
+        page.keyboard.press("b")  # on: a click on the selected object lies on its boundary
         _click_image(page, 40, 44)
         _wait_version(page, 2)
         kinds = page.evaluate("window.occseg.state.doc.objects[0].clicks.map(c => c.kind)")
-        assert kinds == ["boundary", "click"]
+        assert kinds == ["click", "boundary"]
         page.keyboard.press("Enter")
         _wait_version(page, 3)
         _click_image(page, 80, 120)  # a second, smaller object
@@ -349,6 +349,129 @@ def test_optional_capabilities_appear_in_the_page(browser, images, tmp_path, stu
         _wait_version(page, 12)
         assert page.locator("#objects li").count() == 2
         assert page.evaluate("window.occseg.state.doc.order.edges") == [[2, 1]]
+        assert not errors, errors
+    finally:
+        server.stop()
+
+
+def _shown_columns(page) -> list[int]:
+    """Columns where the boundary map that the page holds shows something."""
+    return page.evaluate(
+        """() => {
+            const img = window.occseg.state.boundaryImage, c = document.createElement('canvas');
+            c.width = img.naturalWidth; c.height = img.naturalHeight;
+            const ctx = c.getContext('2d'); ctx.drawImage(img, 0, 0);
+            const d = ctx.getImageData(0, 0, c.width, c.height).data, cols = new Set();
+            for (let i = 3; i < d.length; i += 4) if (d[i]) cols.add(((i - 3) / 4) % c.width);
+            return [...cols].sort((a, b) => a - b);
+        }"""
+    )
+
+
+def _edge_app(project: Path, images: Path, model):
+    from occseg.app import Project, create_app
+
+    return create_app(Project(images, project), model, model_name="edge-stub")
+
+
+def test_boundary_clicks_refine_the_selected_object(browser, images, tmp_path, stubs):
+    """Boundary-click mode with a stub that takes interactions as Two-in-One does."""
+    out = tmp_path / "project"
+    server = ThreadServer(_edge_app(out, images, stubs.EdgePredictor()))
+    try:
+        page, errors = _open(browser, server.url)
+        button = page.locator("#boundary-clicks")
+        assert button.is_visible() and button.get_attribute("aria-pressed") == "true"
+        _click_image(page, 60, 60)  # selects: a 9×9 square in the red box
+        _wait_version(page, 1)
+        assert page.evaluate("window.occseg.state.doc.objects[0].area") == 81
+        _click_image(page, 62, 80)  # on the intended right boundary: the mask reaches it
+        _wait_version(page, 2)
+        obj = page.evaluate("window.occseg.state.doc.objects[0]")
+        assert [c["kind"] for c in obj["clicks"]] == ["click", "boundary"]
+        assert obj["area"] == 9 * (81 - 56)
+        _click_image(page, 60, 70, button="right")  # no sign: told, nothing sent
+        page.wait_for_selector("#toast.info:not([hidden])", timeout=10_000)
+        assert "boundary clicks have no sign" in page.locator("#toast-text").inner_text()
+        assert page.evaluate("document.body.dataset.version") == "2"
+        page.keyboard.press("Control+z")
+        _wait_version(page, 3)
+        assert page.evaluate("window.occseg.state.doc.objects[0].area") == 81
+        page.keyboard.press("Control+Shift+z")
+        _wait_version(page, 4)
+        assert "1 on the boundary" in page.locator("#objects li .meta").inner_text()
+        page.keyboard.press("Enter")
+        _wait_version(page, 5)
+        button.click()  # off again: plain positive clicks (refused by this model after the first)
+        assert button.get_attribute("aria-pressed") == "false"
+        assert not errors, errors
+    finally:
+        server.stop()
+
+    model = stubs.EdgePredictor()
+    server = ThreadServer(_edge_app(out, images, model))  # a restart: clicks are replayed
+    try:
+        page, errors = _open(browser, server.url)
+        _wait_version(page, 5)
+        page.locator("#objects li[data-id='1'] .meta").click()
+        _click_image(page, 45, 61)  # the top boundary
+        _wait_version(page, 6)
+        obj = page.evaluate("window.occseg.state.doc.objects[0]")
+        assert [c["kind"] for c in obj["clicks"]] == ["click", "boundary", "boundary"]
+        assert obj["area"] == (65 - 45) * (81 - 56)
+        assert [len(clicks) for clicks, _ in model.calls] == [1, 2, 3]  # replayed, then new
+        page.locator("#export").click()
+        page.wait_for_selector("#toast.info:not([hidden])", timeout=20_000)
+        assert "exported 1 annotation" in page.locator("#toast-text").inner_text()
+        assert not errors, errors
+    finally:
+        server.stop()
+    coco = json.loads((out / "export" / "coco.json").read_text())
+    assert [a["area"] for a in coco["annotations"]] == [20 * 25]
+
+
+def test_the_boundary_map_threshold_is_set_in_the_page(browser, images, tmp_path, stubs):
+    from occseg.app import Extensions, Project, create_app
+
+    def app():
+        ext = Extensions(boundary=stubs.GradedBoundaries())
+        return create_app(
+            Project(images, tmp_path / "project"), stubs.BoxPredictor(), extensions=ext
+        )
+
+    server = ThreadServer(app())
+    try:
+        page, errors = _open(browser, server.url)
+        page.keyboard.press("3")
+        page.wait_for_function("window.occseg.state.boundaryImage !== null")
+        assert page.locator("#boundary-threshold-value").inner_text() == "0.50"
+        assert _shown_columns(page) == [60]  # the faint boundary (0.3) is below 0.5
+        for _ in range(5):
+            page.keyboard.press("[")
+        page.wait_for_function(
+            "window.occseg.state.boundaryThreshold === 0.25 && !document.body.dataset.busy"
+        )
+        assert page.locator("#boundary-threshold-value").inner_text() == "0.25"
+        assert _shown_columns(page) == [20, 60]
+        page.locator("#boundary-threshold").fill("0.9")  # the slider: above both
+        page.wait_for_function(
+            "window.occseg.state.boundaryThreshold === 0.9 && !document.body.dataset.busy"
+        )
+        assert page.locator("#boundary-threshold-value").inner_text() == "0.90"
+        assert _shown_columns(page) == []
+        page.locator("#boundary-threshold").fill("0.25")
+        page.wait_for_function("!document.body.dataset.busy")
+        assert not errors, errors
+    finally:
+        server.stop()
+
+    server = ThreadServer(app())  # saved for the project: a restart keeps it
+    try:
+        page, errors = _open(browser, server.url)
+        assert page.locator("#boundary-threshold-value").inner_text() == "0.25"
+        page.keyboard.press("3")
+        page.wait_for_function("window.occseg.state.boundaryImage !== null")
+        assert _shown_columns(page) == [20, 60]
         assert not errors, errors
     finally:
         server.stop()

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from occseg.app import Extensions
-from occseg.app.models import NetworkOrderModel, OBBoundaryModel, grown_instances
+from occseg.app.models import NetworkOrderModel, NetworkView, OBBoundaryModel, grown_instances
 from occseg.checkpoint import save_checkpoint
 from occseg.cli import main
 from occseg.errors import InteractionError
@@ -124,6 +124,93 @@ def test_order_follows_the_boundary_orientation_across_a_gap(checkpoints, side, 
     assert model.order_objects(image, [left, right], None) == []
 
 
+#: A 12-megapixel photograph (4000×3000), cheap: all zeros.
+PHOTO = (3000, 4000)
+
+
+class RecordingOB:
+    """OB network stand-in: records what it sees; the automatic map is 0.2 everywhere, a
+    refinement marks the scribbled pixels 1 on the previous map."""
+
+    def set_image(self, image: np.ndarray) -> None:
+        self.shape = image.shape[:2]
+
+    def automatic(self) -> np.ndarray:
+        return np.full(self.shape, 0.2, np.float32)
+
+    def predict(self, scribbles, previous_prob=None) -> np.ndarray:
+        self.scribbles, self.previous_shape = tuple(scribbles), previous_prob.shape
+        out = previous_prob.copy()
+        for s in scribbles:
+            for y, x in s.points:
+                out[y, x] = 1
+        return out
+
+
+def test_the_boundary_network_sees_a_large_photo_shrunk():
+    net = RecordingOB()
+    model = OBBoundaryModel(net, max_side=1280)
+    model.set_image(np.zeros((*PHOTO, 3), np.uint8))
+    assert net.shape == (960, 1280)  # as the click model sees it, not 12 megapixels
+    auto = model.predict_boundaries([])
+    assert auto.shape == PHOTO and auto.dtype == np.float32
+    refined = model.predict_boundaries([Scribble(((1500, 2000), (2999, 3999)), "fn")])
+    assert net.scribbles == (Scribble(((480, 640), (959, 1279)), "fn"),)
+    assert net.previous_shape == (960, 1280)  # the automatic map, at the network's size
+    assert refined.shape == PHOTO and refined[100, 100] == np.float32(0.2)
+    assert refined[1501, 2001] > 0.9  # the centre of the network's pixel (480, 640)
+    with pytest.raises(InteractionError, match="outside"):
+        model.predict_boundaries([Scribble(((3000, 5),), "fn")])
+
+
+class RecordingMaps(CraftedMaps):
+    """Order network stand-in: records the image size; a boundary at column 639 of what it sees
+    (the middle of the shrunk photo), occluding its right neighbour."""
+
+    def predict_maps(self, image: np.ndarray) -> OrderMaps:
+        self.shape = image.shape[:2]
+        h, w = self.shape
+        boundary = np.zeros((h, w), np.float32)
+        boundary[:, 639] = 1
+        orientation = np.zeros((h, w, 4), np.float32)
+        orientation[..., 1] = 1
+        return OrderMaps(np.full((h, w, 2), 0.5, np.float32), boundary, orientation, ("b", "o"))
+
+
+def test_the_order_network_sees_a_large_photo_shrunk():
+    net = RecordingMaps("left")
+    model = NetworkOrderModel(net, max_side=1280)
+    left = np.zeros(PHOTO, bool)
+    left[:, :2000] = True
+    image = np.zeros((*PHOTO, 3), np.uint8)
+    assert model.order_objects(image, [left, ~left], None) == [(0, 1)]
+    assert net.shape == (960, 1280)
+
+
+def test_a_network_view_maps_points_and_maps_both_ways():
+    view = NetworkView(np.zeros((60, 80, 3), np.uint8), 40)
+    assert view.image.shape == (30, 40, 3)
+    assert view.points([(0, 0), (59, 79), (31, 41)]) == ((0, 0), (29, 39), (15, 20))
+    mask = np.zeros((60, 80), bool)
+    mask[10:20, 10:20] = True
+    small = view.mask(mask)
+    assert small.shape == (30, 40) and small.sum() == 25
+    assert view.to_image(small.astype(np.float32)).shape == (60, 80)
+    same = NetworkView(np.zeros((60, 80, 3), np.uint8), None)
+    assert same.image.shape == (60, 80, 3) and same.points([(59, 79)]) == ((59, 79),)
+    with pytest.raises(InteractionError, match="outside"):
+        same.points([(60, 0)])
+
+
+def test_the_real_networks_run_shrunk_and_answer_at_the_image_size(checkpoints, scene):
+    ob = OBBoundaryModel(checkpoints["ob"], max_side=40)
+    ob.set_image(scene)
+    assert ob.predict_boundaries([Scribble(((20, 30), (40, 30)), "fn")]).shape == (60, 80)
+    order = NetworkOrderModel(checkpoints["order"], max_side=40)
+    pairs = order.order_objects(scene, box_masks(), None)
+    assert all(2 not in pair for pair in pairs)
+
+
 def test_grown_instances_later_masks_win_and_gaps_fill():
     a = np.zeros((1, 12), bool)
     a[0, :6] = True
@@ -167,6 +254,8 @@ def test_annotate_options_enable_the_models(tmp_path, images_dir, checkpoints, m
     assert main([*args, *models]) == 0
     caps = TestClient(apps[0], base_url="http://127.0.0.1").get("/api/info").json()["capabilities"]
     assert caps["boundary"] and caps["auto_order"]
+    state = apps[0].state.occseg  # the networks are limited like the click model (--max-side)
+    assert state.boundary.predictor.max_side == state.order.max_side == 1280
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,9 @@ Object mode (clicks → mask) and manual order mode always work. Three more appe
 offers them; the server reports them at ``GET /api/info`` and the page hides what is missing:
 
 * **boundary clicks** — the click predictor declares ``supports_boundary_clicks = True`` and its
-  ``predict`` accepts :class:`~occseg.types.BoundaryClick` among the interactions;
+  ``predict`` accepts :class:`~occseg.types.BoundaryClick` among the interactions (Two-in-One
+  refinement: the page's boundary-click mode, on from the start, sends an object's first click
+  as a positive selection click and every later one as a boundary click);
 * **boundary mode** — a :class:`~occseg.predictor.BoundaryModel` re-estimates the
   occlusion-boundary map from FN/FP scribbles (the page shows it thinned);
 * **automatic ordering** — an :class:`~occseg.predictor.OrderModel` proposes ``(front, back)``

@@ -16,13 +16,15 @@ A document is a plain JSON-ready dict, so what is saved is exactly what is serve
      "trash": [{"object": {...}, "order": [[front_id, back_id], ...]}, ...]}
 
 The objects' clicks are the serialised form of a :class:`~occseg.predict.session.Session`
-(:func:`session_dict`): the server replays them through the predictor to get the probabilities
-back after a restart, so the app gives the masks of the click protocol. Each step also keeps the
-mask *after* it, so the page, undo/redo and the export need no model. ``order_history`` holds
-the orders before the last changes (:func:`undo_order`). ``image_file`` is the size and SHA-256
-of the image file when the document was made; the export refuses an image that no longer
-matches. The ``version`` grows by one on every change; a change made against an older version
-is refused (:class:`VersionConflict`), so two tabs cannot silently overwrite each other.
+(:func:`session_dict`; ``kind`` ``"click"`` or ``"boundary"``, a boundary click of Two-in-One
+refinement, whose ``positive`` is always true): the server replays them through the predictor
+to get the probabilities back after a restart, so the app gives the masks of the click
+protocol. Each step also keeps the mask *after* it, so the page, undo/redo and the export need
+no model. ``order_history`` holds the orders before the last changes (:func:`undo_order`).
+``image_file`` is the size and SHA-256 of the image file when the document was made; the export
+refuses an image that no longer matches. The ``version`` grows by one on every change; a change
+made against an older version is refused (:class:`VersionConflict`), so two tabs cannot silently
+overwrite each other.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 MAX_LABEL = 100
 MAX_TRASH = 20  # deleted objects kept for "undo delete"
 MAX_ORDER_HISTORY = 50  # order changes that can be undone
+#: Kinds of the steps: a positive/negative click, or a boundary click (Two-in-One refinement).
+KINDS = ("click", "boundary")
 
 
 class VersionConflict(OccsegError):
@@ -101,6 +105,12 @@ def validate_document(
             int(obj["id"])
             for step in obj["steps"] + obj["redo"]:
                 int(step["y"]), int(step["x"]), str(step["rle"])
+                if step.get("kind", "click") not in KINDS:
+                    raise FileFormatError(
+                        f"annotation of {image} has a click of unknown kind "
+                        f"{step.get('kind')!r} (expected 'click' or 'boundary'); restore it "
+                        "from a backup or move it away"
+                    )
         for front, back in doc["order"]:
             int(front), int(back)
         for order in doc.get("order_history", []):

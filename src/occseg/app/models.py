@@ -5,6 +5,10 @@
 * :class:`NetworkOrderModel` — automatic ordering over
   :class:`~occseg.predict.ordernet.OrderNetPredictor` (a checkpoint of ``occseg train order``).
 
+Both networks see a large photograph shrunk as the click model does (:class:`NetworkView`, over
+:class:`~occseg.predict.transforms.LimitLongestSide`): a 12-megapixel photo never runs through a
+network at full size. The boundary map comes back at the image's size.
+
 >>> ext = Extensions(OBBoundaryModel("ob.pt"), NetworkOrderModel("order.pt"))  # doctest: +SKIP
 >>> app = create_app(project, predictor, extensions=ext)  # doctest: +SKIP
 """
@@ -12,22 +16,97 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import ndimage
 
+from occseg.errors import InteractionError
 from occseg.occlusion.decode import decode_boundaries
 from occseg.occlusion.graph import boundary_edges
 from occseg.occlusion.ordering import occ_pairs_from_oriented
 from occseg.predict.boundaries import OBPredictor
 from occseg.predict.ordernet import load_order_model
-from occseg.types import Scribble
+from occseg.predict.transforms import LimitLongestSide, View
+from occseg.predictor import check_clicks
+from occseg.types import Click, Scribble
 
-__all__ = ["ADJACENCY_GAP", "NetworkOrderModel", "OBBoundaryModel", "grown_instances"]
+__all__ = [
+    "ADJACENCY_GAP",
+    "NetworkOrderModel",
+    "NetworkView",
+    "OBBoundaryModel",
+    "grown_instances",
+]
 
-#: Masks at most this many pixels apart still count as adjacent when ordering them.
+#: Masks at most this many pixels apart (in the network's pixels) still count as adjacent when
+#: ordering them.
 ADJACENCY_GAP = 2.0
+
+
+class NetworkView:
+    """One image as a network sees it: shrunk so that its longer side is at most ``max_side``.
+
+    The transform the click model wears in the app
+    (:class:`~occseg.predict.transforms.LimitLongestSide`: the image and maps area-averaged, each
+    point moved to the network pixel that contains it, maps resized back bilinearly), so every
+    model sees a photograph alike.
+
+    Parameters
+    ----------
+    image
+        The ``H×W×3`` image.
+    max_side
+        Longest side the network sees, in pixels; None or 0: the image as it is.
+
+    Examples
+    --------
+    >>> view = NetworkView(np.zeros((3000, 4000, 3), np.uint8), 1000)
+    >>> view.image.shape, view.points([(2999, 0)])
+    ((750, 1000, 3), ((749, 0),))
+    >>> view.to_image(np.zeros((750, 1000), np.float32)).shape
+    (3000, 4000)
+    """
+
+    def __init__(self, image: np.ndarray, max_side: int | None) -> None:
+        self.original = image
+        self._limit = LimitLongestSide(max_side) if max_side else None
+        self._inverse: Callable[[list[np.ndarray]], np.ndarray] = lambda maps: maps[0]
+        self.image = image
+        if self._limit is not None:
+            views, self._inverse = self._limit.apply(View(image, (), None))
+            self.image = views[0].image
+
+    def _view(self, clicks: tuple[Click, ...], prob: np.ndarray | None) -> View:
+        """The limit's view of ``clicks`` and of the map ``prob``."""
+        if self._limit is None:
+            return View(self.image, clicks, prob)
+        return self._limit.apply(View(self.original, clicks, prob))[0][0]
+
+    def points(self, points: Sequence[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+        """``(y, x)`` pixels of the image mapped to the network's pixels.
+
+        Raises
+        ------
+        InteractionError
+            For a point outside the image.
+        """
+        clicks = tuple(Click(int(y), int(x), True) for y, x in points)  # points carried as clicks
+        check_clicks(clicks, self.original.shape[:2])
+        return tuple((c.y, c.x) for c in self._view(clicks, None).clicks)
+
+    def mask(self, mask: np.ndarray) -> np.ndarray:
+        """An ``H×W bool`` mask at the network's size (pixels at least half covered)."""
+        if self._limit is None:
+            return np.asarray(mask, bool)
+        prob = self._view((), np.asarray(mask, np.float32)).prev_prob
+        assert prob is not None
+        return np.asarray(prob >= 0.5)
+
+    def to_image(self, prob: np.ndarray) -> np.ndarray:
+        """A map of the network's size back at the image's size (``float32``)."""
+        return np.asarray(self._inverse([np.asarray(prob, np.float32)]), np.float32)
 
 
 class OBBoundaryModel:
@@ -35,34 +114,51 @@ class OBBoundaryModel:
 
     Without scribbles the map is the automatic step; with scribbles it is one refinement step
     from the automatic output (the model's previous output), given the FN/FP maps of all the
-    scribbles, as in paper ``000`` (Sec. 3.2). Both are cached for the current image.
+    scribbles, as in paper ``000`` (Sec. 3.2). Both are cached for the current image. The
+    network sees the image at most ``max_side`` pixels long (:class:`NetworkView`), scribbles
+    mapped to its pixels; the maps come back at the image's size.
 
     Parameters
     ----------
-    path
-        Checkpoint written by ``occseg train boundaries``.
+    model
+        Checkpoint written by ``occseg train boundaries``, or an
+        :class:`~occseg.predict.boundaries.OBPredictor` (anything with its ``set_image``,
+        ``automatic`` and ``predict(scribbles, previous_prob=)``).
+    max_side
+        Longest image side the network sees (None: full size).
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
-        self.predictor = OBPredictor(path)
-        self._auto: np.ndarray | None = None
+    def __init__(self, model: str | os.PathLike | Any, *, max_side: int | None = None) -> None:
+        self.predictor = OBPredictor(model) if isinstance(model, str | os.PathLike) else model
+        self.max_side = max_side
+        self._view: NetworkView | None = None
+        self._auto: tuple[np.ndarray, np.ndarray] | None = None  # network size, image size
         self._last: tuple[tuple[Scribble, ...], np.ndarray] | None = None
 
     def set_image(self, image: np.ndarray) -> None:
         """Prepare for a new ``H×W×3 uint8`` RGB image."""
-        self.predictor.set_image(image)
+        self._view = None
+        view = NetworkView(image, self.max_side)
+        self.predictor.set_image(view.image)
+        self._view = view
         self._auto = None
         self._last = None
 
     def predict_boundaries(self, scribbles: Sequence[Scribble]) -> np.ndarray:
         """``H×W float32`` boundary probability given FN (``"fn"``) / FP (``"fp"``) scribbles."""
+        if self._view is None:
+            raise InteractionError("no image set; call set_image(image) first")
+        view = self._view
         if self._auto is None:
-            self._auto = self.predictor.automatic()
+            auto = np.asarray(self.predictor.automatic(), np.float32)
+            self._auto = (auto, view.to_image(auto))
         key = tuple(scribbles)
         if not key:
-            return self._auto
+            return self._auto[1]
         if self._last is None or self._last[0] != key:
-            self._last = (key, self.predictor.predict(key, previous_prob=self._auto))
+            mapped = tuple(Scribble(view.points(s.points), s.kind) for s in key)
+            prob = self.predictor.predict(mapped, previous_prob=self._auto[0])
+            self._last = (key, view.to_image(prob))
         return self._last[1]
 
 
@@ -105,14 +201,23 @@ class NetworkOrderModel:
     of the pairs between them (ties: no order). Masks up to :data:`ADJACENCY_GAP` pixels apart
     still meet (:func:`grown_instances`). The boundary map of boundary mode is not used.
 
+    The network sees the image at most ``max_side`` pixels long (:class:`NetworkView`); its
+    maps are decoded and the masks vote at that size (the masks shrunk to it), since the pixel
+    pairs are 4-neighbours of the network's pixels and NMS on a 12-megapixel map would take
+    longer than the network.
+
     Parameters
     ----------
-    path
-        Checkpoint written by ``occseg train order``.
+    model
+        Checkpoint written by ``occseg train order``, or anything with its ``predict_maps(image)
+        -> OrderMaps`` (an :class:`~occseg.predict.ordernet.OrderNetPredictor`).
+    max_side
+        Longest image side the network sees (None: full size).
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
-        self.predictor = load_order_model(path)
+    def __init__(self, model: str | os.PathLike | Any, *, max_side: int | None = None) -> None:
+        self.predictor = load_order_model(model) if isinstance(model, str | os.PathLike) else model
+        self.max_side = max_side
 
     def order_objects(
         self, image: np.ndarray, masks: Sequence[np.ndarray], boundaries: np.ndarray | None
@@ -120,7 +225,9 @@ class NetworkOrderModel:
         """``(front, back)`` index pairs: ``masks[front]`` occludes ``masks[back]``."""
         if len(masks) < 2:
             return []
-        maps = self.predictor.predict_maps(image)
+        view = NetworkView(image, self.max_side)
+        maps = self.predictor.predict_maps(view.image)
         pairs = occ_pairs_from_oriented(decode_boundaries(maps.boundary, maps.orientation).occludes)
-        edges = boundary_edges(grown_instances(masks), pairs, majority=True)
+        instances = grown_instances([view.mask(m) for m in masks])
+        edges = boundary_edges(instances, pairs, majority=True)
         return [(front - 1, back - 1) for front, back in edges]

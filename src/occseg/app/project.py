@@ -2,7 +2,8 @@
 
 Layout of the output folder::
 
-    OUT/project.json              {"images_dir": "/abs/path", "model": "graphcut", "classes": [...]}
+    OUT/project.json              {"images_dir": "/abs/path", "model": "graphcut", "classes": [...],
+                                   "boundary_threshold": 0.5}
     OUT/annotations/NAME.json     one document per image (see occseg.app.document)
     OUT/samples/*.png             the bundled sample images, when no image folder was given
 
@@ -30,6 +31,13 @@ PROJECT_FILE = "project.json"
 
 #: Photographs shipped inside scikit-image (``skimage.data``): nothing is downloaded.
 SAMPLE_IMAGES = ("astronaut", "coffee", "chelsea", "rocket")
+#: Boundary mode shows the boundary map at this probability until the user changes it.
+DEFAULT_BOUNDARY_THRESHOLD = 0.5
+
+
+def _is_threshold(value: object) -> bool:
+    """Whether ``value`` is a number strictly between 0 and 1."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1
 
 
 class ImageNotFound(OccsegError):
@@ -102,6 +110,11 @@ class Project:
         meta = self._read_meta()
         meta.update(images_dir=str(self.images_dir), model=model or meta.get("model", ""))
         meta.setdefault("classes", [])
+        if "boundary_threshold" in meta and not _is_threshold(meta["boundary_threshold"]):
+            raise FileFormatError(
+                f"{self.out_dir / PROJECT_FILE}: boundary_threshold must be a number between 0 "
+                f"and 1, got {meta['boundary_threshold']!r}; fix or remove it"
+            )
         self.meta = meta
         atomic_write_json(self.out_dir / PROJECT_FILE, meta)
         self._images: dict[str, np.ndarray] = {}
@@ -129,6 +142,21 @@ class Project:
             if label not in self.meta["classes"]:
                 self.meta["classes"].append(label)
                 atomic_write_json(self.out_dir / PROJECT_FILE, self.meta)
+
+    @property
+    def boundary_threshold(self) -> float:
+        """The probability from which boundary mode shows (and orders by) a boundary."""
+        return float(self.meta.get("boundary_threshold", DEFAULT_BOUNDARY_THRESHOLD))
+
+    def set_boundary_threshold(self, value: float) -> None:
+        """Change :attr:`boundary_threshold` for the whole project (saved at once)."""
+        if not _is_threshold(value):
+            raise InteractionError(
+                f"the boundary threshold must be a number between 0 and 1, got {value!r}"
+            )
+        with self.lock:
+            self.meta["boundary_threshold"] = float(value)
+            atomic_write_json(self.out_dir / PROJECT_FILE, self.meta)
 
     # -- images ---------------------------------------------------------------------------------
     @property

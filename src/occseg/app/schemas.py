@@ -6,7 +6,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ClickIn", "ObjectIn", "ObjectPatch", "OrderIn", "ScribbleIn", "VersionIn"]
+__all__ = [
+    "ClickIn",
+    "ObjectIn",
+    "ObjectPatch",
+    "OrderIn",
+    "ScribbleIn",
+    "SettingsIn",
+    "VersionIn",
+]
 
 _Coord = Field(ge=-(2**31), le=2**31)
 MAX_SCRIBBLE_POINTS = 5000
@@ -20,7 +28,11 @@ class VersionIn(BaseModel):
 
 
 class ClickIn(VersionIn):
-    """A click on object ``object_id`` (None: start a new object)."""
+    """A click on object ``object_id`` (None: start a new object).
+
+    ``kind`` ``"boundary"``: a boundary click on the object's intended boundary (needs a model
+    with ``supports_boundary_clicks`` and an object that a first click has selected).
+    """
 
     object_id: int | None = None
     y: int = _Coord
@@ -58,3 +70,10 @@ class ScribbleIn(VersionIn):
 
     kind: Literal["fn", "fp"]
     points: list[tuple[int, int]] = Field(min_length=1, max_length=MAX_SCRIBBLE_POINTS)
+
+
+class SettingsIn(BaseModel):
+    """Project-wide display settings."""
+
+    model_config = ConfigDict(extra="forbid")
+    boundary_threshold: float = Field(gt=0, lt=1)

@@ -16,7 +16,7 @@ from occseg.errors import ConfigError
 __all__ = ["DEFAULT_OUT", "bind", "is_loopback", "serve"]
 
 DEFAULT_OUT = Path("occseg-project")
-#: Longer image side the click model works at by default (larger images are downscaled for it).
+#: Longer image side the models work at by default (larger images are downscaled for them).
 DEFAULT_MAX_SIDE = 1280
 
 
@@ -63,7 +63,7 @@ def serve(
     """Run ``occseg annotate`` until interrupted; prints the URL to open once it is listening.
 
     ``classes`` are class labels offered for objects (added to the project's list);
-    ``max_side`` bounds the image size the click model sees (0 or None: full resolution);
+    ``max_side`` bounds the image size every model sees (0 or None: full resolution);
     ``boundary_model`` / ``order_model`` are checkpoints of ``occseg train boundaries`` /
     ``occseg train order`` that enable boundary mode / automatic ordering.
     """
@@ -74,10 +74,9 @@ def serve(
 
     # fail fast on unknown models or bad checkpoints, before writing anything
     predictor = load_predictor(model)
-    extensions = Extensions(
-        boundary=OBBoundaryModel(boundary_model) if boundary_model is not None else None,
-        order=NetworkOrderModel(order_model) if order_model is not None else None,
-    )
+    ob = None if boundary_model is None else OBBoundaryModel(boundary_model, max_side=max_side)
+    order = None if order_model is None else NetworkOrderModel(order_model, max_side=max_side)
+    extensions = Extensions(boundary=ob, order=order)
     project = Project(images_dir, out, model=model)
     for label in classes:
         if label.strip():

@@ -3,12 +3,14 @@
 Routes (all JSON unless noted; every change carries the ``version`` it was made against)::
 
     GET    /                                   the page (static/index.html)
-    GET    /api/info                           model, capabilities, limits
+    GET    /api/info                           model, capabilities, limits, settings
+    PATCH  /api/settings                       {boundary_threshold}: saved for the project
     GET    /api/images                         image names and object counts
     GET    /api/images/{name}/image            the image as the model sees it (PNG; JPEG if large)
     GET    /api/images/{name}/annotation       the document as the page sees it
     GET    /api/images/{name}/version          its saved version (tabs poll it to spot others)
     POST   /api/images/{name}/clicks           {version, object_id|null, y, x, positive, kind}
+                                               (kind "boundary": after a selecting click)
     POST   /api/images/{name}/undo             {version, object_id}
     POST   /api/images/{name}/redo             {version, object_id}
     PATCH  /api/images/{name}/objects/{id}     {version, label?, color?, visible?, finished?}
@@ -19,7 +21,7 @@ Routes (all JSON unless noted; every change carries the ``version`` it was made 
     POST   /api/images/{name}/order/auto       {version}: adds pairs (when an order model exists)
     POST   /api/images/{name}/scribbles        {version, kind, points}  (with a boundary model)
     POST   /api/images/{name}/scribbles/undo   {version}
-    GET    /api/images/{name}/boundaries.png   thinned boundary map (boundary mode)
+    GET    /api/images/{name}/boundaries.png   thinned boundary map at the project's threshold
     POST   /api/export                         COCO export of the whole project
 
 Errors: 404 unknown image/object, 409 version conflict or missing capability, 413 body too
@@ -136,7 +138,9 @@ def create_app(
     max_side
         The click model wears :class:`~occseg.predict.transforms.LimitLongestSide`: it sees
         images at most this many pixels long (masks stay at full size); None: full resolution.
-        Not applied when the predictor also serves as the boundary or order model.
+        Not applied when the predictor also serves as the boundary or order model. The
+        network adapters of :mod:`occseg.app.models` take their own ``max_side`` (``occseg
+        annotate`` gives them the same).
     """
     ext = resolve_extensions(predictor, extensions)
     caps = capabilities(predictor, ext)

@@ -31,7 +31,7 @@ from PIL import Image
 from occseg.app import document as D
 from occseg.app.project import Project
 from occseg.errors import OccsegError
-from occseg.predict.session import Interaction, Session, SharedPredictor
+from occseg.predict.session import Interaction, PredictorOutputError, Session, SharedPredictor
 from occseg.predictor import OrderModel
 from occseg.types import Scribble
 
@@ -82,6 +82,9 @@ class AppState:
     sessions: OrderedDict[str, Session] = field(default_factory=OrderedDict)
     display: OrderedDict[str, tuple[bytes, str]] = field(default_factory=OrderedDict)
     boundary_png: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    #: The last boundary probability: ``((image name, scribbles), map)``, so that a change of
+    #: the display threshold needs no model call.
+    boundary_prob: tuple[tuple[str, tuple[Scribble, ...]], np.ndarray] | None = None
 
     # -- documents ------------------------------------------------------------------------------
     def mutate(self, name: str, version: int, change: Callable[[dict], dict | None]) -> dict:
@@ -159,15 +162,30 @@ class AppState:
             edit(session, object_id)
 
     # -- boundary mode --------------------------------------------------------------------------
-    def boundary_map(self, image: np.ndarray, scribbles: Sequence[Scribble]) -> np.ndarray:
-        """The thinned boundary map (bool) for ``scribbles`` (call outside the project lock)."""
-        from skimage.morphology import thin
+    def boundary_map(
+        self, name: str, image: np.ndarray, scribbles: Sequence[Scribble], threshold: float
+    ) -> np.ndarray:
+        """The boundary map as boundary mode shows it: the model's probability for
+        ``scribbles``, ``>= threshold``, thinned (bool; call outside the project lock)."""
+        from occseg.occlusion.nms import thin
 
         if self.boundary is None:
             raise CapabilityMissing("boundary mode needs an occlusion-boundary model")
-        with self.boundary.use(image) as model:
-            prob = np.asarray(model.predict_boundaries(list(scribbles)))
-        return np.asarray(thin(prob >= 0.5), bool)
+        key = (name, tuple(scribbles))
+        cached = self.boundary_prob
+        if cached is not None and cached[0] == key:
+            prob = cached[1]
+        else:
+            with self.boundary.use(image) as model:
+                prob = np.asarray(model.predict_boundaries(list(scribbles)))
+            if prob.shape != image.shape[:2]:
+                h, w = image.shape[:2]
+                raise PredictorOutputError(
+                    f"the boundary model returned a {prob.shape} map for a {h}×{w} image; "
+                    "the model is broken"
+                )
+            self.boundary_prob = (key, prob)
+        return thin(prob >= threshold)
 
 
 def app_state(request: Request) -> AppState:

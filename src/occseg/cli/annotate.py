@@ -44,7 +44,7 @@ def annotate(
         "--max-side",
         min=0,
         callback=_max_side,
-        help="Longest image side the model works at (0: full size).",
+        help="Longest image side the models work at (0: full size).",
     ),
     boundary_model: Path | None = typer.Option(
         None,

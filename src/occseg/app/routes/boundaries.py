@@ -44,16 +44,18 @@ def undo_scribble(name: str, body: VersionIn, state: State) -> dict:
 
 @router.get("/boundaries.png")
 def boundaries(name: str, state: State) -> Response:
-    """The thinned boundary map (yellow on transparent) for the current scribbles."""
+    """The thinned boundary map (yellow on transparent) for the current scribbles, at the
+    project's display threshold."""
     if state.boundary is None:
         raise CapabilityMissing("boundary mode needs an occlusion-boundary model")
     with state.project.lock:
         scribbles = D.scribbles_of(state.project.document(name))
         image = state.project.image(name)
-    key = json.dumps([[s.kind, s.points] for s in scribbles])
+        threshold = state.project.boundary_threshold
+    key = json.dumps([threshold, [[s.kind, s.points] for s in scribbles]])
     cached = state.boundary_png.get(name)
     if cached is None or cached[0] != key:
-        ob = state.boundary_map(image, scribbles)
+        ob = state.boundary_map(name, image, scribbles, threshold)
         rgba = np.zeros((*ob.shape, 4), np.uint8)
         rgba[ob] = (255, 255, 0, 255)
         cached = state.boundary_png[name] = (key, png(rgba))

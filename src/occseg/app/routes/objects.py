@@ -18,8 +18,10 @@ router = APIRouter(prefix="/api/images/{name}")
 def click(name: str, body: ClickIn, state: State) -> dict:
     """A click on object ``object_id`` (None: a new object); its mask is ``prob > threshold``.
 
-    The object's session is read under the project lock, the model runs outside it, and the
-    result is applied under the lock if the document is still at ``version``.
+    A boundary click (``kind="boundary"``, Two-in-One refinement) refines an object that a first
+    (positive) click has selected. The object's session is read under the project lock, the
+    model runs outside it, and the result is applied under the lock if the document is still at
+    ``version``.
     """
     if body.kind == "boundary" and not state.capabilities["boundary_clicks"]:
         raise CapabilityMissing("boundary clicks need a model that supports them")
@@ -32,12 +34,21 @@ def click(name: str, body: ClickIn, state: State) -> dict:
         doc = state.project.document(name)
         D.check_version(doc, body.version)
         D.check_point(doc, body.y, body.x)
-        if body.object_id is None:
-            object_id = int(doc["next_id"])
-        else:
-            object_id = D.get_object(doc, body.object_id)["id"]
+        obj = None if body.object_id is None else D.get_object(doc, body.object_id)
+        boundary_clicks = state.capabilities["boundary_clicks"]
+        _check_kinds(obj, body, boundary_clicks)
+        object_id = int(doc["next_id"]) if obj is None else obj["id"]
         session = state.session(name, doc, object_id)
-    proposal = session.propose(object_id, interaction)
+    try:
+        proposal = session.propose(object_id, interaction)
+    except InteractionError:
+        if body.kind == "click" and obj is not None and obj["steps"] and boundary_clicks:
+            # a Two-in-One model refines with boundary clicks only; say so in the page's terms
+            raise InteractionError(
+                "this model refines a selected object with boundary clicks only: press b "
+                "(Boundary clicks) and click where the object's boundary should be"
+            ) from None
+        raise
     ms = round(proposal.seconds * 1000.0, 1)
     mask = proposal.prob > session.threshold
 
@@ -56,6 +67,23 @@ def click(name: str, body: ClickIn, state: State) -> dict:
         return {"object_id": object_id, "ms": ms}
 
     return state.mutate(name, body.version, change)
+
+
+def _check_kinds(obj: dict | None, body: ClickIn, boundary_clicks: bool) -> None:
+    """Refuse a boundary click that selects nothing yet, and any click on an object made with
+    boundary clicks when the model does not take them (its clicks could not be replayed)."""
+    if body.kind == "boundary" and (obj is None or not obj["steps"]):
+        raise InteractionError(
+            "a boundary click refines a selected object: first click inside the object to "
+            "select it, then click on its boundary"
+        )
+    replayed = [] if obj is None else obj["steps"]
+    if not boundary_clicks and any(s.get("kind") == "boundary" for s in replayed):
+        raise CapabilityMissing(
+            f"object {body.object_id} was made with boundary clicks, which this click model does "
+            "not take; restart `occseg annotate` with a model that does (a Two-in-One "
+            "checkpoint) or start a new object"
+        )
 
 
 def _history_change(name: str, body: ObjectIn, state: State, edit: str) -> dict:

@@ -51,9 +51,10 @@ def auto_order(name: str, body: VersionIn, state: State) -> dict:
         masks = [D.object_mask(doc, o) for o in objects]
         scribbles = D.scribbles_of(doc)
         image = state.project.image(name)
+        threshold = state.project.boundary_threshold
     boundaries = None
-    if state.boundary is not None:
-        boundaries = state.boundary_map(image, scribbles).astype("float32")
+    if state.boundary is not None:  # the map as boundary mode shows it
+        boundaries = state.boundary_map(name, image, scribbles, threshold).astype("float32")
     with state.order_lock:
         pairs = model.order_objects(image, masks, boundaries)
     proposed = [(ids[int(a)], ids[int(b)]) for a, b in pairs]

@@ -1,10 +1,12 @@
-"""Project-wide routes: ``GET /api/info``, ``GET /api/images``, ``POST /api/export``."""
+"""Project-wide routes: ``GET /api/info``, ``PATCH /api/settings``, ``GET /api/images``,
+``POST /api/export``."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from occseg.app.export import export_coco
+from occseg.app.schemas import SettingsIn
 from occseg.app.state import State
 
 router = APIRouter()
@@ -22,7 +24,20 @@ def info(state: State) -> dict:
         "out_dir": str(project.out_dir),
         "classes": project.meta.get("classes", []),
         "max_body_bytes": state.max_body_bytes,
+        "settings": _settings(state),
     }
+
+
+def _settings(state: State) -> dict:
+    return {"boundary_threshold": state.project.boundary_threshold}
+
+
+@router.patch("/api/settings")
+def settings(body: SettingsIn, state: State) -> dict:
+    """Change project-wide settings (saved in ``project.json``): the display threshold of the
+    boundary map (boundary mode; automatic ordering gets the map as shown)."""
+    state.project.set_boundary_threshold(body.boundary_threshold)
+    return {"settings": _settings(state)}
 
 
 @router.get("/api/images")

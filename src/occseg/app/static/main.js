@@ -14,7 +14,9 @@ const state = {
   doc: null,
   selected: null, // id of the object being edited (null: the next click starts one)
   mode: "object",
-  boundaryClicks: false,
+  boundaryClicks: false, // boundary-click mode (on from the start when the model takes them)
+  boundaryThreshold: 0.5, // boundary mode: the map is shown from this probability (per project)
+  savedThreshold: 0.5, // the threshold the server holds (part of the map's URL: images are cached)
   pendingFront: null, // order mode: first object picked
   hideAll: false,
   labels: true, // object labels drawn on the image
@@ -134,12 +136,27 @@ function updateHint() {
       : "click the object in front, then the object it hides";
   } else if (state.mode === "boundary") {
     hint.textContent = "drag: missed boundary (left) · false boundary (right) · space+drag: pan";
+  } else if (boundaryClicksOn()) {
+    const obj = selectedObject();
+    hint.textContent = obj?.clicks.length
+      ? `editing ${obj.label} #${obj.id}: click where its boundary should be · Enter = finish · b = positive/negative clicks`
+      : "boundary clicks: click inside an object to select it, then on its boundary · b = positive/negative clicks";
   } else {
     const obj = selectedObject();
     hint.textContent = obj
       ? `editing ${obj.label} #${obj.id}: left = object, right = background, Enter = finish`
       : "left click on an object to start a new mask · ? for help";
   }
+}
+
+function boundaryClicksOn() {
+  return state.boundaryClicks && Boolean(state.info?.capabilities.boundary_clicks);
+}
+
+function setBoundaryClicks(on) {
+  state.boundaryClicks = on;
+  $("boundary-clicks").setAttribute("aria-pressed", String(on));
+  updateHint();
 }
 
 // ---- drawing --------------------------------------------------------------------------------
@@ -231,16 +248,22 @@ function drawStrokes(ctx, scale) {
 
 // ---- actions --------------------------------------------------------------------------------
 function addClick(pt, negative) {
+  if (negative && boundaryClicksOn()) {
+    showToast("boundary clicks have no sign: left click on the object's boundary (b switches to positive/negative clicks)", { error: false });
+    return;
+  }
   if (negative && state.selected === null) {
     showToast("start an object with a left click; right clicks then mark its background", { error: false });
     return;
   }
   enqueue(async () => {
     const t0 = performance.now();
+    // boundary-click mode: the object's first click selects it, every later one lies on its boundary
+    const selecting = !selectedObject()?.clicks.length;
     const res = await change("POST", `${base()}/clicks`, {
       version: version(), object_id: state.selected, y: pt.y, x: pt.x, positive: !negative,
       label: state.selected === null ? $("next-label").value.trim() || "object" : null,
-      kind: state.boundaryClicks && state.info.capabilities.boundary_clicks ? "boundary" : "click",
+      kind: boundaryClicksOn() && !selecting ? "boundary" : "click",
     });
     state.selected = res.object_id;
     $("latency").textContent = `mask ${res.ms} ms · ${Math.round(performance.now() - t0)} ms total`;
@@ -363,10 +386,27 @@ function orderClick(pt) {
 async function refreshBoundaries() {
   if (!state.info.capabilities.boundary || state.mode !== "boundary") return;
   const img = new Image();
-  img.src = `${base()}/boundaries.png?v=${version()}`;
+  img.src = `${base()}/boundaries.png?v=${version()}&t=${state.savedThreshold}`;
   await img.decode();
   state.boundaryImage = img;
   viewer.redraw();
+}
+
+function showThreshold(value) {
+  $("boundary-threshold").value = String(value);
+  $("boundary-threshold-value").textContent = value.toFixed(2);
+}
+
+// the display threshold of the boundary map, saved for the project; the map is fetched again
+function setThreshold(value) {
+  const t = Math.round(Math.min(0.95, Math.max(0.05, value)) * 100) / 100;
+  state.boundaryThreshold = t;
+  showThreshold(t);
+  enqueue(async () => {
+    const res = await api("PATCH", "/api/settings", { boundary_threshold: t });
+    state.savedThreshold = res.settings.boundary_threshold;
+    await refreshBoundaries();
+  });
 }
 
 viewer.onClick = (pt, { negative }) => {
@@ -454,7 +494,9 @@ $("toast-close").addEventListener("click", () => { $("toast").hidden = true; });
 $("toast-reload").addEventListener("click", () => loadImage(state.name));
 $("toast-undo").addEventListener("click", () => { if (undoDeleteId !== null) restoreObject(undoDeleteId); });
 $("next-label").addEventListener("keydown", (e) => { if (e.key === "Enter") e.target.blur(); });
-$("boundary-clicks").addEventListener("change", (e) => { state.boundaryClicks = e.target.checked; });
+$("boundary-clicks").addEventListener("click", () => setBoundaryClicks(!state.boundaryClicks));
+$("boundary-threshold").addEventListener("input", (e) => showThreshold(Number(e.target.value)));
+$("boundary-threshold").addEventListener("change", (e) => setThreshold(Number(e.target.value)));
 for (const b of document.querySelectorAll("#modes .mode")) b.addEventListener("click", () => setMode(b.dataset.mode));
 $("order-form").addEventListener("submit", (e) => {
   e.preventDefault();
@@ -472,7 +514,7 @@ $("export").addEventListener("click", () => enqueue(async () => {
 }));
 
 document.addEventListener("keydown", (e) => {
-  const typing = e.target instanceof HTMLElement && e.target.matches("input[type=text], select, textarea");
+  const typing = e.target instanceof HTMLElement && e.target.matches("input[type=text], input[type=range], select, textarea");
   if (e.key === "Escape") {
     if (!$("help").hidden) $("help").hidden = true;
     else if (typing) e.target.blur();
@@ -502,9 +544,9 @@ document.addEventListener("keydown", (e) => {
   else if (key === "1") setMode("object");
   else if (key === "2") setMode("order");
   else if (key === "3") setMode("boundary");
-  else if (key === "b" && state.info?.capabilities.boundary_clicks) {
-    state.boundaryClicks = !state.boundaryClicks;
-    $("boundary-clicks").checked = state.boundaryClicks;
+  else if (key === "b" && state.info?.capabilities.boundary_clicks) setBoundaryClicks(!state.boundaryClicks);
+  else if ((key === "[" || key === "]") && state.mode === "boundary") {
+    setThreshold(state.boundaryThreshold + (key === "]" ? 0.05 : -0.05));
   } else if (key === "n" || key === "PageDown") stepImage(1);
   else if (key === "p" || key === "PageUp") stepImage(-1);
   else if (key === "+" || key === "=") viewer.zoomCenter(1.25);
@@ -556,6 +598,9 @@ async function start() {
     node.classList.toggle("cap-missing", !state.info.capabilities[node.dataset.cap]);
   }
   document.title = `occseg annotate · ${state.info.model}`;
+  setBoundaryClicks(Boolean(state.info.capabilities.boundary_clicks)); // the model was chosen for them
+  state.boundaryThreshold = state.savedThreshold = state.info.settings.boundary_threshold;
+  showThreshold(state.boundaryThreshold);
   $("model-name").textContent = state.info.model;
   state.images = (await api("GET", "/api/images")).images;
   renderImageSelect();

@@ -48,9 +48,11 @@ export function renderObjects(list, doc, selected, handlers) {
     });
     const status = obj.finished ? "finished" : obj.id === selected ? "editing" : "open";
     const clicks = obj.clicks.length;
+    const onBoundary = obj.clicks.filter((c) => c.kind === "boundary").length;
     const meta = el(
       "span", { class: "meta" },
-      `#${obj.id} · ${clicks} click${clicks === 1 ? "" : "s"} · ${obj.area} px · ${status}`,
+      `#${obj.id} · ${clicks} click${clicks === 1 ? "" : "s"}`
+        + (onBoundary ? ` (${onBoundary} on the boundary)` : "") + ` · ${obj.area} px · ${status}`,
     );
     const item = el("li", {
       class: obj.id === selected ? "selected" : "", "data-id": obj.id,

@@ -137,6 +137,8 @@ CASES = [
                                         "sometimes"]),
     ("order eval: not a data set", ["eval", "order", "--dataset", "synth:{full}",
                                     "--gt-inputs", "--out", "{new}"]),
+    ("order eval: --score best", ["eval", "order", "--dataset", "synth:{full}", "--gt-inputs",
+                                  "--out", "{new}", "--score", "best"]),
     # boundaries IMAGE
     ("boundaries: missing image", ["boundaries", "{missing}", "--out", "{new}"]),
     ("boundaries: unreadable image", ["boundaries", "{garbage_png}", "--out", "{new}"]),

@@ -15,6 +15,7 @@ from occseg.cli.common import (
     print_click_summary,
 )
 from occseg.occlusion.detectors import DETECTORS
+from occseg.occlusion.scores import DEFAULT_SCORE, SCORES
 
 app = typer.Typer(
     name="eval", help="Evaluate methods with the field's standard protocols.", no_args_is_help=True
@@ -167,6 +168,11 @@ def eval_order(
     class_agnostic: bool = typer.Option(
         False, "--class-agnostic", help="With --model: match instances by IoU alone."
     ),
+    score: str = typer.Option(
+        DEFAULT_SCORE,
+        help=f"Instance confidence for mAP and the OAIR confidence sweep, one of "
+        f"{', '.join(SCORES)} (see `occseg order --help`).",
+    ),
 ) -> None:
     """OAIR, weighted coverage, mask mAP and cycle rate of the CRF occlusion-order labelling."""
     from occseg.eval.order_report import write_order_report
@@ -175,7 +181,7 @@ def eval_order(
 
     settings: dict[str, Any] = dict(
         gt_inputs=gt_inputs, model=model, mutual=mutual, inputs=inputs, max_gap=max_gap,
-        limit=limit, class_agnostic=class_agnostic,
+        limit=limit, class_agnostic=class_agnostic, score=score,
     )  # fmt: skip
     check_order_options(dataset, **settings)
     check_output_folder(out, name="--out")

@@ -4,8 +4,9 @@ Whatever a predictor does inside, the evaluator, the app and the CLI rely on the
 ``set_image`` then ``predict(clicks, prev_prob)`` returning ``H×W float32`` in [0, 1], a
 ``threshold`` attribute, deterministic answers, and :class:`InteractionError` for every
 mistake a caller can make. A predictor that takes boundary clicks (``supports_boundary_clicks``)
-is asked with a selection click and a boundary click; the two-in-one model is skipped until one
-is shipped (tests/predict/test_twoinone_predictor.py checks it with a tiny checkpoint).
+is asked with a selection click and a boundary click; the two-in-one and mask-free (mis) models
+are skipped until they are shipped (tests/predict/test_twoinone_predictor.py checks the first with
+a tiny checkpoint; mis is a click model like clicknet).
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from occseg.types import BoundaryClick, Click
 
 
 def _load(method: str) -> Predictor:
-    """``load_predictor(method)``; skips the two-in-one model until one is shipped."""
+    """``load_predictor(method)``; skips the two-in-one and mis models until they are shipped."""
     try:
         return load_predictor(method)
     except ConfigError as exc:
-        if method == "twoinone" and "not installed" in str(exc):
+        if method in ("twoinone", "mis") and "not installed" in str(exc):
             pytest.skip(str(exc))
         raise
 

@@ -23,6 +23,7 @@ SHIPPED = {
     "clicknet-lite0-late.yaml": "clicks",
     "clicknet-resnet18-cpu.yaml": "clicks",
     "clicknet-tiny-test.yaml": "clicks",
+    "mis-lite0-late.yaml": "clicks",
     "obnet-cpu.yaml": "boundaries",
     "ordernet-cpu.yaml": "order",
     "twoinone-lite0.yaml": "twoinone",

@@ -95,6 +95,20 @@ def _default_twoinone(**kwargs: Any) -> Predictor:
     return _twoinone_from(DEFAULT_TWOINONE, **kwargs)
 
 
+#: Where the shipped mask-free click model (MIS, paper ``004``) lives inside the package.
+DEFAULT_MIS = Path(__file__).resolve().parent.parent / "models" / "mis.pt"
+
+
+def _default_mis(**kwargs: Any) -> Predictor:
+    if not DEFAULT_MIS.is_file():
+        raise ConfigError(
+            f"the mask-free click model is not installed (expected {DEFAULT_MIS}); train one "
+            "with `occseg train clicks --config configs/mis-lite0-late.yaml` and pass the path "
+            "of its model.pt instead of 'mis'"
+        )
+    return _clicknet_from(DEFAULT_MIS, **kwargs)
+
+
 _FACTORIES: dict[str, Callable[..., Predictor]] = {
     "clicknet": _default_clicknet,
     "graphcut": _classical("GraphCutPredictor"),
@@ -103,6 +117,7 @@ _FACTORIES: dict[str, Callable[..., Predictor]] = {
     "random_walker": _classical("RandomWalkerPredictor"),
     "geodesic": _classical("GeodesicPredictor"),
     "twoinone": _default_twoinone,
+    "mis": _default_mis,
 }
 
 

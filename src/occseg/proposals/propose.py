@@ -87,6 +87,26 @@ def patch_features(rgb: np.ndarray, kind: str = "efficientnet", stride: int = 8)
     return efficientnet_features(rgb, stride)
 
 
+def image_tree(
+    rgb: np.ndarray, *, features: str = "efficientnet", stride: int = 8, max_side: int = MAX_SIDE
+) -> MergeTree:
+    """The Ward merge tree (Alg. 1) of the patch features of an image shrunk to ``max_side``
+    (:func:`feature_image`, :func:`patch_features`); options as for :func:`propose`.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown feature kind or stride, or an image too small to hold two patches.
+    """
+    small = feature_image(rgb, stride, max_side)
+    grid = patch_features(small, features, stride)
+    if grid.shape[0] * grid.shape[1] < 2:
+        raise ConfigError(
+            f"the image is too small for proposals at stride {stride}; use a larger image"
+        )
+    return merge_tree(grid)
+
+
 def propose(
     rgb: np.ndarray,
     *,
@@ -126,13 +146,7 @@ def propose(
     ConfigError
         For an unknown feature kind or stride, or an image too small to hold two patches.
     """
-    small = feature_image(rgb, stride, max_side)
-    grid = patch_features(small, features, stride)
-    if grid.shape[0] * grid.shape[1] < 2:
-        raise ConfigError(
-            f"the image is too small for proposals at stride {stride}; use a larger image"
-        )
-    tree = merge_tree(grid)
+    tree = image_tree(rgb, features=features, stride=stride, max_side=max_side)
     n, shape = tree.n_leaves, rgb.shape[:2]
     items = [
         Proposal(node, score, float(tree.sizes[node] / n), tree.pixel_mask(node, shape))

@@ -6,7 +6,9 @@ One step:
 2. ``n ~ U{0..max_iters}`` rounds of iterative sampling with the model in eval mode and no
    gradients, each prediction fed back as the previous mask (:func:`iterative_rollout`);
 3. a forward/backward pass with the final clicks and previous mask; normalized focal loss on the
-   main logits plus ``aux_weight`` × the same loss on the OCR auxiliary logits;
+   main logits plus ``aux_weight`` × the same loss on the OCR auxiliary logits, plus, when
+   ``smoothness_weight`` (λ) is set, λ × MIS's smoothness loss of the main logits (paper ``004``,
+   Eq. 7-8);
 4. Adam, the backbone at ``backbone_lr_mult`` × the rate, step decay at ``lr_milestones``.
 
 Every random choice derives from ``(seed, sample or step number, rank)``, so a run is
@@ -33,7 +35,7 @@ from torch.utils.data import Dataset
 from occseg.checkpoint import FORMAT
 from occseg.encode import InteractionEncoder
 from occseg.nn.clicknet import ClickNet
-from occseg.nn.losses import get_loss
+from occseg.nn.losses import get_loss, smoothness_loss
 from occseg.simulate.clicks import InteractionSimulator, make_simulator
 from occseg.train.augment import augment
 from occseg.train.config import TrainConfig
@@ -161,6 +163,8 @@ def train_step(
     loss = loss_fn(logits, gt, weight)
     if aux is not None and config.aux_weight > 0:
         loss = loss + config.aux_weight * loss_fn(aux, gt, weight)
+    if config.smoothness_weight > 0:  # Eq. 8: L = L_pseudo + λ L_smooth
+        loss = loss + config.smoothness_weight * smoothness_loss(logits, image)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()

@@ -22,7 +22,7 @@ default from the kind's paper unless the CPU budget asks otherwise.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -44,6 +44,7 @@ __all__ = [
     "OrderTrainConfig",
     "TrainConfig",
     "TwoInOneTrainConfig",
+    "add_image_folders",
     "default_class_names",
     "load_config",
     "read_yaml_config",
@@ -200,12 +201,20 @@ class TrainConfig(_KindConfig):
         :class:`~occseg.nn.ClickNetConfig` options.
     data
         Source specs, each a dict with ``kind`` (see :data:`occseg.train.sources.SOURCES`)
-        and that kind's options; an optional ``weight`` sets how often it is drawn.
+        and that kind's options; an optional ``weight`` sets how often it is drawn. Kind
+        ``proposals`` trains without masks (MIS, paper ``004``):
+        ``{kind: proposals, images: FOLDER or [FOLDERS], features: colour | efficientnet,
+        stride: 8, max_side: 640, alpha: 0.9, min_area: 0.05}``
+        (:class:`~occseg.train.sources.ProposalSource`; only ``images`` is required).
     crop_size
         ``(height, width)`` of the training crops (RITM: 320×480).
     loss, aux_weight
         Loss name (:data:`occseg.nn.losses.LOSSES`; RITM: normalized focal) and the weight of the
         OCR auxiliary loss.
+    smoothness_weight
+        ``λ`` of MIS's smoothness constraint (paper ``004``, Eq. 7-8, λ = 10), added to the loss
+        of the final logits with the batch images' bilateral affinity
+        (:func:`occseg.nn.losses.smoothness_loss`); 0 (the default) leaves it out.
     max_iters
         ``N_iters`` of iterative sampling (RITM: 3); each batch draws ``0..max_iters`` rounds.
     clicks
@@ -226,6 +235,7 @@ class TrainConfig(_KindConfig):
     crop_size: tuple[int, int] = (320, 480)
     loss: str = "nfl"
     aux_weight: float = 0.4
+    smoothness_weight: float = 0.0
     max_iters: int = 3
     clicks: dict[str, Any] = field(default_factory=dict)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -242,6 +252,8 @@ class TrainConfig(_KindConfig):
             raise ConfigError(f"crop_size must be [height, width] >= 8, got {self.crop_size}")
         if self.max_iters < 0:
             raise ConfigError(f"max_iters must be >= 0, got {self.max_iters}")
+        if not self.smoothness_weight >= 0:
+            raise ConfigError(f"smoothness_weight must be >= 0, got {self.smoothness_weight}")
         for spec in self.data:
             if not isinstance(spec, dict) or "kind" not in spec:
                 raise ConfigError(f"each data entry needs a 'kind', got {spec!r}")
@@ -596,3 +608,27 @@ def load_config(kind: str, path: str | os.PathLike, **overrides: Any) -> AnyTrai
     if kind not in CONFIGS:
         raise ConfigError(f"unknown training kind {kind!r}; choose one of {', '.join(CONFIGS)}")
     return CONFIGS[kind].from_dict(read_yaml_config(path, **overrides))
+
+
+def add_image_folders(config: AnyTrainConfig, folders: Sequence[str | os.PathLike]) -> TrainConfig:
+    """``config`` with one more data entry that trains on the photos of ``folders`` without
+    masks (``occseg train clicks --images DIR``; MIS, paper ``004``).
+
+    The entry is ``{kind: proposals, images: [FOLDERS]}`` with the proposal options
+    (``features``, ``stride``, ...) of the config's first ``proposals`` entry, if any, so that
+    every tree is built the same way; its weight is 1, as for every entry that names none.
+
+    Raises
+    ------
+    ConfigError
+        If ``config`` is not a click-model config (kind ``clicks``).
+    """
+    if not isinstance(config, TrainConfig):
+        raise ConfigError(
+            "--images adds photos without masks to the training data of kind clicks only; "
+            "leave it out for this kind"
+        )
+    like = next((dict(e) for e in config.data if e.get("kind") == "proposals"), {})
+    like.pop("weight", None)
+    entry = {**like, "kind": "proposals", "images": [str(f) for f in folders]}
+    return replace(config, data=(*config.data, entry))

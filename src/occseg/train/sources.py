@@ -12,10 +12,11 @@ pixels (for the "negative clicks on other objects" strategy). Sources here:
 * :class:`CocoSource` — COCO-format instance JSON, optionally merged with LVIS by RITM's rule
   (Sec. 4.2): every LVIS mask is kept and a COCO mask is dropped when its IoU with an LVIS mask
   of the same image exceeds 0.8;
-* :class:`SyntheticShapesSource` — generated shapes on textured backgrounds (tests, smoke runs).
+* :class:`SyntheticShapesSource` — generated shapes on textured backgrounds (tests, smoke runs);
+* :class:`ProposalSource` — folders of photos without any mask: the target is a region drawn
+  top-down from the image's merge tree (MIS, paper ``004``, Sec. 3.1, Alg. 2).
 
-Unsupervised proposals (MIS, Alg. 2) will be one more source sampling a proposal tree; register
-new kinds in :data:`SOURCES`.
+Register new kinds in :data:`SOURCES`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from occseg.errors import ConfigError, DatasetError
+from occseg.proposals.propose import MAX_SIDE, check_options, image_tree
+from occseg.proposals.sampling import ALPHA, MIN_AREA, sample_proposal
+from occseg.proposals.tree import MergeTree
 from occseg.types import Sample
 
 
@@ -280,6 +284,97 @@ class SyntheticShapesSource:
         return TrainTarget(image, mask, None, (labels > 0) & ~mask)
 
 
+class ProposalSource:
+    """Targets without masks (MIS, paper ``004``, Sec. 3.1): regions of a Ward merge tree.
+
+    The merge tree of each image (Alg. 1, :func:`occseg.proposals.propose.image_tree`) is built
+    the first time the image is drawn and kept for the life of the process; only the tree is
+    kept (children and costs in 32 bits, a few tens of kB per image), as in the paper, and its
+    node layout is recomputed per draw (a few ms) so that memory stays small for large folders.
+    Each draw reads the image and samples one node top-down (Alg. 2,
+    :func:`~occseg.proposals.sampling.sample_proposal`: ``α``, at least ``min_area`` of the
+    image), upsampled from the patch grid to the image: the target then goes through the same
+    augmentation and click simulation as a ground-truth object.
+
+    The trees are built in the process that draws (a data-loading worker, started by spawn, or
+    the training process when ``workers`` is 0), each process for itself. ``features="colour"``
+    (the default) needs NumPy only; ``"efficientnet"`` runs the ImageNet EfficientNet-Lite0
+    trunk on the CPU there (one thread in a worker), once per image and process.
+
+    Parameters
+    ----------
+    images
+        A folder of images, or a list of folders (not searched recursively), e.g. the
+        BSDS500 images with their annotations unused: ``[ROOT/images/train, ROOT/images/val,
+        ROOT/images/test]``.
+    features, stride, max_side
+        Patch features (``colour`` or ``efficientnet``), patch side (8 or 16) and the longest
+        image side the features are computed at (:func:`occseg.proposals.propose.propose`).
+    alpha, min_area
+        Alg. 2's decay ``α`` (0.9) and the smallest target as a share of the image (0.05).
+
+    Raises
+    ------
+    ConfigError
+        For unknown features or stride, or ``alpha`` or ``min_area`` outside [0, 1].
+    DatasetError
+        If a folder does not exist.
+    """
+
+    def __init__(
+        self,
+        images: str | os.PathLike | Sequence[str | os.PathLike],
+        features: str = "colour",
+        stride: int = 8,
+        max_side: int = MAX_SIDE,
+        alpha: float = ALPHA,
+        min_area: float = MIN_AREA,
+    ) -> None:
+        from occseg.data.base import list_images
+
+        check_options(features, stride)
+        self.features, self.stride, self.max_side = features, int(stride), int(max_side)
+        self.alpha, self.min_area = float(alpha), float(min_area)
+        if not (0.0 <= self.alpha <= 1.0 and 0.0 <= self.min_area <= 1.0):
+            raise ConfigError(
+                f"proposals: alpha and min_area must lie in [0, 1], got {self.alpha}, "
+                f"{self.min_area}"
+            )
+        if self.max_side < self.stride:
+            raise ConfigError(f"proposals: max_side must be >= stride, got {self.max_side}")
+        folders = [images] if isinstance(images, str | os.PathLike) else list(images)
+        self.paths: list[Path] = []
+        for folder in map(Path, folders):
+            if not folder.is_dir():
+                raise DatasetError(f"proposals: {folder} is not a folder of images; fix 'images'")
+            self.paths += list_images(folder)
+        self._trees: dict[int, MergeTree] = {}
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def tree(self, index: int, image: np.ndarray) -> MergeTree:
+        """The merge tree of image ``index`` (``image`` is its pixels), built on first use."""
+        stored = self._trees.get(index)
+        if stored is None:
+            full = image_tree(
+                image, features=self.features, stride=self.stride, max_side=self.max_side
+            )
+            stored = MergeTree(
+                full.children.astype(np.int32), full.costs.astype(np.float32), full.grid
+            )
+            self._trees[index] = stored
+        return MergeTree(stored.children, stored.costs, stored.grid)  # layout not kept
+
+    def get(self, index: int, rng: np.random.Generator) -> TrainTarget:
+        from occseg.io import read_image
+
+        image = read_image(self.paths[index])
+        tree = self.tree(index, image)
+        mask = sample_proposal(tree, image.shape[:2], rng, alpha=self.alpha, min_area=self.min_area)
+        return TrainTarget(image, mask)
+
+
 def _dataset_source(spec: str, **options: Any) -> SampleSource:
     from occseg.data import open_dataset
 
@@ -291,6 +386,7 @@ SOURCES: dict[str, Callable[..., TargetSource]] = {
     "bsds500": BSDSRegionSource,
     "coco": CocoSource,
     "dataset": _dataset_source,
+    "proposals": ProposalSource,
     "synthetic_shapes": SyntheticShapesSource,
 }
 

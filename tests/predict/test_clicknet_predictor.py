@@ -47,6 +47,17 @@ def test_protocol_end_to_end(zoom_flip: tuple[bool, bool]) -> None:
         p.predict([Click(60, 0, True)])
 
 
+def test_max_side_runs_the_network_on_the_shrunk_image() -> None:
+    model = _tiny_model()
+    seen: list[tuple[int, ...]] = []
+    model.register_forward_pre_hook(lambda _m, args: seen.append(tuple(args[0].shape)))
+    p = ClickNetPredictor(model, zoom_in=False, flip=False, max_side=40)
+    p.set_image(_image(60, 80))
+    prob = p.predict([Click(30, 40, True)])
+    assert prob.shape == (60, 80)  # back at full size
+    assert seen and all(shape[-2:] == (30, 40) for shape in seen)
+
+
 def test_flip_averaging_is_mirror_symmetric() -> None:
     """With flip averaging, mirroring the image and clicks mirrors the prediction."""
     p = ClickNetPredictor(_tiny_model(), zoom_in=False, flip=True)

@@ -29,7 +29,7 @@ import torch
 from occseg.errors import ConfigError, InteractionError
 from occseg.nn.clicknet import ClickNet
 from occseg.nn.late_fusion import click_window
-from occseg.predict.transforms import Flip, Transform, ZoomIn, with_transforms
+from occseg.predict.transforms import Flip, LimitLongestSide, Transform, ZoomIn, with_transforms
 from occseg.predictor import check_image
 from occseg.types import Click
 
@@ -190,6 +190,11 @@ class ClickNetPredictor:
         to the network's probability on the whole image (0.5 outside the zoom-in crop).
     refine_options
         Keyword arguments of a refiner given by name, e.g. ``{"weight": 0.5}`` for ``"hybrid"``.
+    max_side
+        If set, the network sees the image with its longest side at most this long
+        (:class:`~occseg.predict.transforms.LimitLongestSide`, outside the zoom-in and flip); the
+        probability comes back at full size, where the refiner works. A model trained on small
+        crops sees large objects at the scale it learned.
     threads
         If set, ``torch.set_num_threads(threads)`` (process-wide). On a busy CPU one thread is
         often several times faster than oversubscribed cores (or set ``OMP_NUM_THREADS=1``).
@@ -215,6 +220,7 @@ class ClickNetPredictor:
         refine: Refiner | str | None = None,
         refine_options: dict[str, Any] | None = None,
         threads: int | None = None,
+        max_side: int | None = None,
     ) -> None:
         if threads is not None:
             torch.set_num_threads(threads)
@@ -233,7 +239,7 @@ class ClickNetPredictor:
         else:
             self.refine = refine
         zoom = ZoomIn() if zoom_in is True else (zoom_in or None)
-        transforms: list[Transform] = []
+        transforms: list[Transform] = [] if max_side is None else [LimitLongestSide(max_side)]
         if zoom is not None:
             # a copy: the crop is this predictor's state; a refiner sees "no idea" outside it
             transforms.append(replace(zoom, fill=0.5) if refine is not None else replace(zoom))

@@ -192,8 +192,9 @@ class ClickNetPredictor:
         Keyword arguments of a refiner given by name, e.g. ``{"weight": 0.5}`` for ``"hybrid"``.
     max_side
         If set, the network sees the image with its longest side at most this long
-        (:class:`~occseg.predict.transforms.LimitLongestSide`, outside the zoom-in and flip); the
-        probability comes back at full size, where the refiner works. A model trained on small
+        (:class:`~occseg.predict.transforms.LimitLongestSide`, inside the zoom-in: on the whole
+        image before the zoom starts and on each crop after); the probability comes back at full
+        size, where the refiner works. A model trained on small
         crops sees large objects at the scale it learned.
     threads
         If set, ``torch.set_num_threads(threads)`` (process-wide). On a busy CPU one thread is
@@ -239,10 +240,12 @@ class ClickNetPredictor:
         else:
             self.refine = refine
         zoom = ZoomIn() if zoom_in is True else (zoom_in or None)
-        transforms: list[Transform] = [] if max_side is None else [LimitLongestSide(max_side)]
+        transforms: list[Transform] = []
         if zoom is not None:
             # a copy: the crop is this predictor's state; a refiner sees "no idea" outside it
             transforms.append(replace(zoom, fill=0.5) if refine is not None else replace(zoom))
+        if max_side is not None:  # inside the zoom-in: the whole image and each crop
+            transforms.append(LimitLongestSide(max_side))
         if flip:
             transforms.append(Flip())
         self.network = with_transforms(NetworkPredictor(self.model), transforms)

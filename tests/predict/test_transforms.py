@@ -89,6 +89,23 @@ def test_limit_longest_side_shrinks_once_per_image_and_answers_at_full_size() ->
     p.predict([Click(299, 399, False), Click(150, 200, True)])
 
 
+def test_limit_longest_side_for_the_first_clicks_only() -> None:
+    inner = Recorder()
+    p = with_transforms(inner, [LimitLongestSide(100, first_clicks=1)])
+    image = _scene()
+    p.set_image(image)
+    first = p.predict([Click(150, 200, True)])
+    assert inner.images[-1].shape == (75, 100, 3) and inner.calls[-1][0] == [Click(37, 50, True)]
+    clicks = [Click(150, 200, True), Click(10, 10, False)]
+    p.predict(clicks, prev_prob=first)
+    assert inner.images[-1] is image and inner.calls[-1][0] == clicks  # full size from click 2
+    assert inner.calls[-1][1] is first
+    p.predict(clicks[:1])  # undone back to one click: small again
+    assert inner.images[-1].shape == (75, 100, 3)
+    with pytest.raises(ConfigError, match="first_clicks"):
+        LimitLongestSide(100, first_clicks=0)
+
+
 def test_limit_longest_side_passes_small_images_through() -> None:
     inner = Recorder()
     p = with_transforms(inner, [LimitLongestSide(1000)])

@@ -196,6 +196,10 @@ class ClickNetPredictor:
         image before the zoom starts and on each crop after); the probability comes back at full
         size, where the refiner works. A model trained on small
         crops sees large objects at the scale it learned.
+    coarse_clicks
+        With ``max_side``: shrink only for the first ``coarse_clicks`` clicks, then run at full
+        resolution from the previous probability (the click that switches encodes the image
+        once more).
     threads
         If set, ``torch.set_num_threads(threads)`` (process-wide). On a busy CPU one thread is
         often several times faster than oversubscribed cores (or set ``OMP_NUM_THREADS=1``).
@@ -222,6 +226,7 @@ class ClickNetPredictor:
         refine_options: dict[str, Any] | None = None,
         threads: int | None = None,
         max_side: int | None = None,
+        coarse_clicks: int | None = None,
     ) -> None:
         if threads is not None:
             torch.set_num_threads(threads)
@@ -245,7 +250,7 @@ class ClickNetPredictor:
             # a copy: the crop is this predictor's state; a refiner sees "no idea" outside it
             transforms.append(replace(zoom, fill=0.5) if refine is not None else replace(zoom))
         if max_side is not None:  # inside the zoom-in: the whole image and each crop
-            transforms.append(LimitLongestSide(max_side))
+            transforms.append(LimitLongestSide(max_side, coarse_clicks))
         if flip:
             transforms.append(Flip())
         self.network = with_transforms(NetworkPredictor(self.model), transforms)

@@ -128,12 +128,19 @@ class LimitLongestSide(Transform):
     ----------
     max_side
         Longest side the wrapped predictor sees, in pixels (at least 1).
+    first_clicks
+        If set, shrink only while there are at most this many clicks (coarse to fine: a network
+        trained on small crops sees a large object whole at first, and the later clicks refine
+        at full resolution from the previous probability).
     """
 
-    def __init__(self, max_side: int) -> None:
+    def __init__(self, max_side: int, first_clicks: int | None = None) -> None:
         if int(max_side) < 1:
             raise ConfigError(f"max_side must be at least 1 pixel, got {max_side}")
+        if first_clicks is not None and int(first_clicks) < 1:
+            raise ConfigError(f"first_clicks must be at least 1, got {first_clicks}")
         self.max_side = int(max_side)
+        self.first_clicks = None if first_clicks is None else int(first_clicks)
         self._source: np.ndarray | None = None
         self._small: np.ndarray | None = None
 
@@ -144,7 +151,8 @@ class LimitLongestSide(Transform):
     def apply(self, view: View) -> tuple[list[View], Inverse]:
         """Shrink the view (unchanged when it is small enough)."""
         h, w = view.shape
-        if max(h, w) <= self.max_side:
+        late = self.first_clicks is not None and len(view.clicks) > self.first_clicks
+        if max(h, w) <= self.max_side or late:
             return [view], lambda probs: probs[0]
         hs, ws = _scaled(h, w, self.max_side)
         if view.image is not self._source:  # resize once per image, not once per click
@@ -169,7 +177,9 @@ class LimitLongestSide(Transform):
         return [View(self._small, clicks, prev)], inverse
 
     def __repr__(self) -> str:
-        return f"LimitLongestSide({self.max_side})"
+        if self.first_clicks is None:
+            return f"LimitLongestSide({self.max_side})"
+        return f"LimitLongestSide({self.max_side}, first_clicks={self.first_clicks})"
 
 
 def box_iou(a: Box, b: Box) -> float:

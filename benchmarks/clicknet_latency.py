@@ -11,6 +11,8 @@ initialised model of a training config (speed does not depend on the weights).
     python benchmarks/clicknet_latency.py --zoom --flip         # with zoom-in and flip
     python benchmarks/clicknet_latency.py --refine none         # the network alone
     python benchmarks/clicknet_latency.py --model runs/x/model.pt --threads 1
+    python benchmarks/clicknet_latency.py --model src/occseg/models/clicknet-lite0.pt \
+        --refine none --no-zoom --no-flip --max-side 400      # as load_predictor("clicknet_lite0")
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ def main() -> None:
         default=None,
         help="refiner (default: as load_predictor('clicknet'))",
     )
+    ap.add_argument("--max-side", type=int, help="longest side the network sees")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     image, gt = test_image()
@@ -89,6 +92,8 @@ def main() -> None:
         options["zoom_in"] = args.zoom
     if args.flip is not None:
         options["flip"] = args.flip
+    if args.max_side is not None:
+        options["max_side"] = args.max_side
     if args.refine == "none":
         options.pop("refine", None)
         options.pop("refine_options", None)

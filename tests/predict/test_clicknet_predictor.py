@@ -253,3 +253,16 @@ def test_shipped_model_loads_small_and_segments_a_plain_object() -> None:
         load_predictor("clicknet", refine=None), [Sample("e", img, obj)], max_clicks=3
     )
     assert report.results[0].ious[-1] > 0.9
+
+
+def test_shipped_lite0_model_encodes_once_and_segments_a_plain_object() -> None:
+    assert registry.CLICKNET_LITE0.stat().st_size <= 20 * 2**20
+    p = load_predictor("clicknet_lite0")
+    assert isinstance(p, ClickNetPredictor) and p.model.encodes_once and p.refine is None
+    yy, xx = np.mgrid[:300, :400]
+    obj = (yy - 150) ** 2 / 80**2 + (xx - 200) ** 2 / 120**2 < 1
+    rng = np.random.default_rng(0)
+    img = rng.integers(20, 90, (300, 400, 3)).astype(np.uint8)
+    img[obj] = (200, 140, 60)
+    report = evaluate_clicks(p, [Sample("e", img, obj)], max_clicks=3)
+    assert report.results[0].ious[-1] > 0.9

@@ -74,6 +74,17 @@ def _default_clicknet(**kwargs: Any) -> Predictor:
     return _clicknet_from(DEFAULT_CLICKNET, **{**DEFAULT_CLICKNET_OPTIONS, **kwargs})
 
 
+#: The encode-once EfficientNet-Lite0 click model (``configs/clicknet-lite0-late.yaml``, issue
+#: 13): the image encoded once, a light decoder per click; the network sees the image at most
+#: 400 px long (chosen among 320, 400 and full size on both development sets, see the README).
+CLICKNET_LITE0 = Path(__file__).resolve().parent.parent / "models" / "clicknet-lite0.pt"
+CLICKNET_LITE0_OPTIONS: dict[str, Any] = {"zoom_in": False, "flip": False, "max_side": 400}
+
+
+def _clicknet_lite0(**kwargs: Any) -> Predictor:
+    return _clicknet_from(CLICKNET_LITE0, **{**CLICKNET_LITE0_OPTIONS, **kwargs})
+
+
 #: Where the shipped Two-in-One model (paper ``002``) lives inside the package.
 DEFAULT_TWOINONE = Path(__file__).resolve().parent.parent / "models" / "twoinone.pt"
 
@@ -111,6 +122,7 @@ def _default_mis(**kwargs: Any) -> Predictor:
 
 _FACTORIES: dict[str, Callable[..., Predictor]] = {
     "clicknet": _default_clicknet,
+    "clicknet_lite0": _clicknet_lite0,
     "graphcut": _classical("GraphCutPredictor"),
     "boykov_jolly": _classical("GraphCutPredictor", **BOYKOV_JOLLY),
     "grabcut": _classical("GrabCutPredictor"),

@@ -105,8 +105,11 @@ def read_checkpoint(path: str | os.PathLike, model_format: str = FORMAT) -> dict
         raise ConfigError(f"checkpoint {path} does not exist; give the path of a .pt file")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle/zip errors of many kinds
-        raise FileFormatError(f"{path} is not a readable torch checkpoint ({exc})") from None
+    except Exception as exc:  # pickle/zip errors of many kinds; torch's text is a paragraph
+        raise FileFormatError(
+            f"{path} is not a readable torch checkpoint ({type(exc).__name__}); give the "
+            f"model.pt or last.pt written by `{verb}`"
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != model_format:
         raise FileFormatError(
             f"{path} is not an occseg {what} checkpoint (no format={model_format!r} field); "

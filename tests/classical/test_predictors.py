@@ -133,13 +133,6 @@ def test_graph_cut_defaults_are_the_plain_cut(name) -> None:
     assert load_predictor(name, border=5).border == 5  # options still override
 
 
-def test_shipped_click_model_keeps_the_terms_it_was_chosen_with() -> None:
-    from occseg.classical.graphcut import COCO_TUNED
-    from occseg.predict.registry import DEFAULT_CLICKNET_OPTIONS
-
-    assert DEFAULT_CLICKNET_OPTIONS["refine_options"] == {"weight": 1.0, **COCO_TUNED}
-
-
 def test_prev_colour_off_ignores_the_previous_mask() -> None:
     img = np.zeros((40, 60, 3), np.uint8)
     img[:, :20], img[:, 20:40], img[:, 40:] = (200, 30, 30), (30, 30, 200), (30, 200, 30)

@@ -114,9 +114,10 @@ class GraphCutPredictor(ClickPredictorBase):
         default).
 
     The defaults are the plain Boykov–Jolly cut (:data:`BOYKOV_JOLLY`): the distance prior,
-    previous-mask colour seeds and an 8-pixel border (:data:`COCO_TUNED`), tuned on COCO-MVal dev
-    alone, tied with it on every 5th COCO-MVal-dev object (NoC@90 12.40 vs 12.36) and lost on
-    every 8th ``bsds500_objects`` object (15.18 vs 11.52), so they are opt-in.
+    previous-mask colour seeds and an 8-pixel border (``mu=10, prev_colour=True, border=8``),
+    tuned on COCO-MVal dev alone, tied with it on every 5th COCO-MVal-dev object (NoC@90 12.40
+    vs 12.36) and lost on every 8th ``bsds500_objects`` object (15.18 vs 11.52), so they are
+    opt-in.
     bins : int
         Histogram bins per Lab channel.
     n_iter : int
@@ -253,8 +254,3 @@ class GraphCutPredictor(ClickPredictorBase):
 #: 3-pixel border, contrast n-links, hard click constraints, nothing else. These are the defaults;
 #: the ``boykov_jolly`` predictor pins them as the baseline should the defaults change.
 BOYKOV_JOLLY = {"mu": 0.0, "kappa": 0.0, "border": 3, "prev_colour": False, "n_iter": 1}
-
-#: The extra terms tuned on COCO-MVal dev alone (the defaults before issue 13): distance prior,
-#: previous mask as colour seed, 8-pixel border. The shipped click model's graph-cut combination
-#: was chosen with them.
-COCO_TUNED = {"mu": 10.0, "border": 8, "prev_colour": True}

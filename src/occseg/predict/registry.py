@@ -66,14 +66,21 @@ DEFAULT_CLICKNET_OPTIONS: dict[str, Any] = {
 }
 
 
+def _installed(path: Path, what: str, recipe: str) -> Path:
+    """``path`` of a model shipped inside the package, or a ConfigError saying how to make one."""
+    if not path.is_file():
+        raise ConfigError(f"the {what} is not installed (expected {path}); {recipe}")
+    return path
+
+
 def _default_clicknet(**kwargs: Any) -> Predictor:
-    if not DEFAULT_CLICKNET.is_file():
-        raise ConfigError(
-            f"the default click model is not installed (expected {DEFAULT_CLICKNET}); train one "
-            "with `occseg train clicks --config configs/clicknet-lite0-late.yaml` and pass the "
-            "path of its checkpoint instead of 'clicknet'"
-        )
-    return _clicknet_from(DEFAULT_CLICKNET, **{**DEFAULT_CLICKNET_OPTIONS, **kwargs})
+    path = _installed(
+        DEFAULT_CLICKNET,
+        "default click model",
+        "train one with `occseg train clicks --config configs/clicknet-lite0-late.yaml` and "
+        "pass the path of its checkpoint instead of 'clicknet'",
+    )
+    return _clicknet_from(path, **{**DEFAULT_CLICKNET_OPTIONS, **kwargs})
 
 
 def _clicknet_lite0(**kwargs: Any) -> Predictor:
@@ -91,14 +98,14 @@ def _twoinone_from(path: Path, **kwargs: Any) -> Predictor:
 
 
 def _default_twoinone(**kwargs: Any) -> Predictor:
-    if not DEFAULT_TWOINONE.is_file():
-        raise ConfigError(
-            f"the default two-in-one model is not installed (expected {DEFAULT_TWOINONE}); train "
-            "one with `occseg train twoinone --config configs/twoinone-lite0.yaml`, then "
-            "`--config configs/twoinone-lite0-refine.yaml`, and pass the path of its model.pt "
-            "instead of 'twoinone'"
-        )
-    return _twoinone_from(DEFAULT_TWOINONE, **kwargs)
+    path = _installed(
+        DEFAULT_TWOINONE,
+        "default two-in-one model",
+        "train one with `occseg train twoinone --config configs/twoinone-lite0.yaml`, then "
+        "`--config configs/twoinone-lite0-refine.yaml`, and pass the path of its model.pt "
+        "instead of 'twoinone'",
+    )
+    return _twoinone_from(path, **kwargs)
 
 
 #: Where the shipped mask-free click model (MIS, paper ``004``) lives inside the package.
@@ -106,13 +113,13 @@ DEFAULT_MIS = Path(__file__).resolve().parent.parent / "models" / "mis.pt"
 
 
 def _default_mis(**kwargs: Any) -> Predictor:
-    if not DEFAULT_MIS.is_file():
-        raise ConfigError(
-            f"the mask-free click model is not installed (expected {DEFAULT_MIS}); train one "
-            "with `occseg train clicks --config configs/mis-lite0-late.yaml` and pass the path "
-            "of its model.pt instead of 'mis'"
-        )
-    return _clicknet_from(DEFAULT_MIS, **kwargs)
+    path = _installed(
+        DEFAULT_MIS,
+        "mask-free click model",
+        "train one with `occseg train clicks --config configs/mis-lite0-late.yaml` and pass the "
+        "path of its model.pt instead of 'mis'",
+    )
+    return _clicknet_from(path, **kwargs)
 
 
 _FACTORIES: dict[str, Callable[..., Predictor]] = {

@@ -155,3 +155,21 @@ def test_documents_made_before_fingerprints_get_one_when_opened(make_client, tmp
     restarted = make_client()
     restarted.patch(f"{URL}/objects/1", json={"version": doc["version"], "label": "crate"})
     assert json.loads(path.read_text())["image_file"]["sha256"]
+
+
+def test_export_polygons_load_in_pycocotools_and_round_trip(client, tmp_path):
+    doc = _annotate(client)
+    out = tmp_path / "poly"
+    args = ["export", "coco", "--project", str(tmp_path / "out"), "--out", str(out)]
+    assert main([*args, "--format", "polygons"]) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        coco = COCO(str(out / "coco.json"))
+    by_id = {o["id"]: o for o in doc["objects"]}
+    anns = coco.loadAnns(coco.getAnnIds())
+    assert len(anns) == 2
+    for a in anns:
+        assert isinstance(a["segmentation"], list) and a["segmentation"]
+        assert all(len(ring) >= 6 and len(ring) % 2 == 0 for ring in a["segmentation"])
+        truth = rle_to_mask(by_id[a["occseg_object_id"]]["mask"])
+        assert np.array_equal(coco.annToMask(a).astype(bool), truth)

@@ -212,6 +212,8 @@ CASES = [
     ("export coco: not a project", ["export", "coco", "--project", "{full}", "--out", "{new}"]),
     ("export coco: --out is a file", ["export", "coco", "--project", "{full}", "--out",
                                       "{exists_txt}"]),
+    ("export coco: unknown --format", ["export", "coco", "--project", "{full}", "--format",
+                                       "shapes"]),
     ("export onnx: missing checkpoint", ["export", "onnx", "{missing}", "{new}"]),
     ("export onnx: not a checkpoint", ["export", "onnx", "{exists_txt}", "{new}"]),
     ("export onnx: OUT is a folder", ["export", "onnx", "{order_pt}", "{full}"]),

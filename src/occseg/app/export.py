@@ -34,6 +34,7 @@ from occseg.app.project import PROJECT_FILE, file_fingerprint
 from occseg.errors import DatasetError, FileFormatError
 from occseg.io import atomic_write_json, write_png
 from occseg.io.coco import format_depth_constraint, mask_to_rle, rle_area, rle_bbox
+from occseg.io.polygons import mask_to_polygons
 
 __all__ = ["ExportResult", "check_images", "export_coco", "occlusion_boundaries"]
 
@@ -109,8 +110,16 @@ def check_images(images_dir: Path, docs: list[dict]) -> None:
             )
 
 
+#: ``segmentation`` encodings of :func:`export_coco`.
+MASK_FORMATS = ("rle", "polygons")
+
+
 def export_coco(
-    project: str | Path, out: str | Path | None = None, *, finished_only: bool = False
+    project: str | Path,
+    out: str | Path | None = None,
+    *,
+    finished_only: bool = False,
+    mask_format: str = "rle",
 ) -> ExportResult:
     """Export every annotated image of ``project`` (the app's ``--out`` folder).
 
@@ -122,7 +131,12 @@ def export_coco(
         Output folder (default ``project/export``).
     finished_only
         Leave out objects that were not finished (Enter) yet.
+    mask_format
+        ``"rle"`` (compressed RLE, exact) or ``"polygons"`` (COCO polygons with holes joined
+        in, :func:`occseg.io.polygons.mask_to_polygons`; also exact when decoded).
     """
+    if mask_format not in MASK_FORMATS:
+        raise ValueError(f"mask_format must be one of {MASK_FORMATS}, got {mask_format!r}")
     project = Path(project)
     out = Path(out) if out is not None else project / "export"
     meta, docs = _load_documents(project)
@@ -168,7 +182,7 @@ def export_coco(
                     "id": ann_id,
                     "image_id": img_id,
                     "category_id": cat_id[o["label"]],
-                    "segmentation": rle,
+                    "segmentation": rle if mask_format == "rle" else mask_to_polygons(m),
                     "area": rle_area(rle),
                     "bbox": rle_bbox(rle),
                     "iscrowd": 0,

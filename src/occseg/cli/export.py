@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 
 import typer
@@ -11,6 +12,13 @@ from occseg.cli.common import console
 app = typer.Typer(
     name="export", help="Export annotations and models to standard formats.", no_args_is_help=True
 )
+
+
+class MaskFormat(str, Enum):
+    """``--format`` of ``occseg export coco``."""
+
+    rle = "rle"
+    polygons = "polygons"
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -24,14 +32,20 @@ def export_coco(
     finished_only: bool = typer.Option(
         False, "--finished-only", help="Leave out objects not finished with Enter."
     ),
+    mask_format: MaskFormat = typer.Option(
+        MaskFormat.rle,
+        "--format",
+        help="How masks are written: rle (compressed RLE) or polygons (rings, holes kept).",
+    ),
 ) -> None:
-    """COCO JSON with RLE masks, class names and COCOA occlusion order, plus PNG masks."""
+    """COCO JSON with RLE or polygon masks, class names and COCOA occlusion order, plus PNG
+    masks."""
     from occseg.app.export import export_coco
     from occseg.io.outputs import check_output_folder
 
     if out is not None:
         check_output_folder(out, name="--out")
-    result = export_coco(project, out, finished_only=finished_only)
+    result = export_coco(project, out, finished_only=finished_only, mask_format=mask_format.value)
     typer.echo(
         f"wrote {result.coco_json}: {_count(result.n_images, 'image', 'images')}, "
         f"{_count(result.n_annotations, 'annotation', 'annotations')}, "

@@ -10,12 +10,17 @@ import pytest
 import torch
 
 from occseg.checkpoint import load_obnet, read_checkpoint
+from occseg.data.boundary_sample import BoundarySample
 from occseg.errors import ConfigError
 from occseg.nn.obnet import OBNet
 from occseg.train.boundaries import (
+    BoundarySource,
     BoundaryTrainSet,
+    boundary_step,
+    boundary_target,
     collate,
     negative_weights,
+    source_slots,
     stage2_inputs,
     stage2_start,
     train_boundaries,
@@ -66,6 +71,10 @@ def test_config_errors(tmp_path: Path) -> None:
         BoundaryTrainConfig.from_dict({"model": {"upsample": "nearest"}})
     with pytest.raises(ConfigError, match="KIND:PATH"):
         BoundaryTrainConfig.from_dict({"data": ["just/a/path"]})
+    with pytest.raises(ConfigError, match="weight must be > 0"):
+        BoundaryTrainConfig.from_dict({"data": [{"spec": "synth:x", "weight": 0}]})
+    with pytest.raises(ConfigError, match="consensus must be in"):
+        BoundaryTrainConfig.from_dict({"data": [{"spec": "synth:x", "consensus": 1.5}]})
     with pytest.raises(ConfigError, match="no training data"):
         train_boundaries(BoundaryTrainConfig.from_dict({"out": str(tmp_path)}), progress=False)
 
@@ -81,6 +90,60 @@ def test_negative_weights_rise_under_fp_scribbles_only() -> None:
     assert torch.all(plain == 2.0)
 
 
+def test_source_slots_share_every_batch() -> None:
+    assert source_slots([1.0], 4) == [0, 0, 0, 0]
+    assert source_slots([3.0, 1.0], 8) == [0] * 6 + [1] * 2
+    assert source_slots([1.0, 1.0, 1.0], 4) == [0, 0, 1, 2]
+    assert source_slots([10.0, 1.0, 1.0], 3) == [0, 1, 2]  # every set keeps a slot
+    with pytest.raises(ConfigError, match="batch_size"):
+        source_slots([1.0, 1.0, 1.0], 2)
+
+
+def test_consensus_target_is_rcf_rule() -> None:
+    """RCF: boundary where more than η of the annotators agree, else ignored if marked."""
+    a, b, c = (np.zeros((1, 6), np.uint8) for _ in range(3))
+    a[0, :3] = 1  # votes on the exact pixel: 2 2 1 0 1 0 (of 3)
+    b[0, :2] = 1
+    c[0, 4] = 1
+    sample = BoundarySample("s", np.zeros((1, 6, 3), np.uint8), (a, b, c))
+    target, ignored = boundary_target(sample, 0.5)
+    assert target.tolist() == [[True, True, False, False, False, False]]
+    assert ignored.tolist() == [[False, False, True, False, True, False]]
+    # within 1 px, b agrees with a at pixel 2; nobody comes within 1 px of c's pixel 4
+    target, ignored = boundary_target(sample, 0.5, radius=1)
+    assert target.tolist() == [[True, True, True, False, False, False]]
+    assert ignored.tolist() == [[False, False, False, False, True, False]]
+    union, none = boundary_target(sample, None)
+    assert union.tolist() == [[True, True, True, False, True, False]] and not none.any()
+
+
+def test_two_sources_in_every_batch_with_their_own_loss(scenes: Path, tmp_path: Path) -> None:
+    from occseg.data.boundaries import open_boundary_dataset
+
+    data = open_boundary_dataset(f"synth:{scenes}")
+    cfg = _config(tmp_path, scenes, batch_size=4, stage2_step=5)
+    ds = BoundaryTrainSet(
+        [BoundarySource("synth", data), BoundarySource("other", data, 1.0, 0.5)], cfg, 5
+    )
+    batch = collate([ds[k] for k in range(4)])
+    assert batch["source"].tolist() == [0, 0, 1, 1]
+    torch.manual_seed(0)
+    net = OBNet(cfg.model_config())
+    stats = boundary_step(
+        net,
+        net,
+        batch,
+        torch.optim.SGD(net.parameters(), lr=0.0),
+        cfg,
+        np.random.default_rng(0),
+        ["synth", "other"],
+    )
+    assert stats["loss_synth"] > 0 and stats["loss_other"] > 0
+    assert stats["loss_synth"] != stats["loss_other"]
+    mean = (stats["loss_synth"] + stats["loss_other"]) / 2  # the loss is a mean per image
+    assert stats["fused_loss"] == pytest.approx(mean, rel=1e-5)
+
+
 def test_stage2_start_in_epochs() -> None:
     cfg = BoundaryTrainConfig.from_dict({"batch_size": 4})
     assert stage2_start(cfg, n_images=10) == 4 * 3  # 3 steps per epoch, stage 2 from epoch 5
@@ -93,7 +156,7 @@ def test_dataset_stages(scenes: Path, tmp_path: Path) -> None:
 
     data = open_boundary_dataset(f"synth:{scenes}")
     cfg = _config(tmp_path, scenes, crop_size=[80, 64])
-    ds = BoundaryTrainSet(data, cfg, stage2_from=1)
+    ds = BoundaryTrainSet([BoundarySource("synth", data)], cfg, stage2_from=1)
     first, later = ds[0], ds[2]  # step 0 (stage 1) and step 1 (stage 2)
     assert first["stage"] == 1 and later["stage"] == 2
     assert first["image"].shape == (3, 80, 64) and first["gt"].shape == (80, 64)
@@ -108,7 +171,8 @@ def test_stage2_inputs_from_the_model(scenes: Path, tmp_path: Path) -> None:
     from occseg.data.boundaries import open_boundary_dataset
 
     cfg = _config(tmp_path, scenes)
-    ds = BoundaryTrainSet(open_boundary_dataset(f"synth:{scenes}"), cfg, stage2_from=0)
+    data = open_boundary_dataset(f"synth:{scenes}")
+    ds = BoundaryTrainSet([BoundarySource("synth", data)], cfg, stage2_from=0)
     batch = collate([ds[0], ds[1]])
     torch.manual_seed(0)
     net = OBNet(cfg.model_config()).train()

@@ -292,9 +292,13 @@ class BoundaryTrainConfig(_KindConfig):
         :class:`~occseg.nn.OBNetConfig` options.
     data
         Boundary data sets as ``KIND:PATH`` specs (:func:`occseg.data.open_boundary_dataset`),
-        e.g. ``["synth:runs/synth-train"]``, or mappings ``{spec: KIND:PATH, split: NAME}``
-        for kinds with splits (BSDS500 reads ``test`` unless told); the target of a sample is
-        the union of its annotators' boundaries.
+        e.g. ``["synth:runs/synth-train"]``, or mappings ``{spec: KIND:PATH, split: NAME,
+        weight: W, consensus: η, consensus_radius: R}``: ``split`` for kinds with splits
+        (BSDS500 reads ``test`` unless told), ``weight`` the set's share of every batch (1 by
+        default, :func:`occseg.train.boundaries.source_slots`), ``consensus`` and
+        ``consensus_radius`` RCF's label rule for several annotators
+        (:func:`occseg.train.boundaries.boundary_target`; without it the target is the union of
+        the annotators' boundaries).
     crop_size
         ``(height, width)`` of the random training crops (images are zero-padded up to it).
     side_weight, neg_weight
@@ -325,7 +329,7 @@ class BoundaryTrainConfig(_KindConfig):
     )
 
     model: dict[str, Any] = field(default_factory=dict)
-    data: tuple[str | dict[str, str], ...] = ()
+    data: tuple[str | dict[str, Any], ...] = ()
     crop_size: tuple[int, int] = (256, 256)
     side_weight: float = 1.0
     neg_weight: float = 1.0
@@ -356,16 +360,36 @@ class BoundaryTrainConfig(_KindConfig):
             raise ConfigError("max_segments and min_segment_length must be >= 0")
         for entry in self.data:
             spec = entry.get("spec") if isinstance(entry, dict) else entry
-            extra = set(entry) - {"spec", "split"} if isinstance(entry, dict) else set()
+            keys = {"spec", "split", "weight", "consensus", "consensus_radius"}
+            extra = set(entry) - keys if isinstance(entry, dict) else set()
             if not isinstance(spec, str) or ":" not in spec or extra:
                 raise ConfigError(
                     "each data entry must be a KIND:PATH string or {spec: KIND:PATH, split: "
-                    f"NAME}}, got {entry!r}"
+                    f"NAME, weight: W, consensus: η, consensus_radius: R}}, got {entry!r}"
                 )
+            if isinstance(entry, dict):
+                _check_source_options(entry)
 
     def model_config(self) -> OBNetConfig:
         """The model's :class:`~occseg.nn.OBNetConfig`."""
         return OBNetConfig.from_dict(dict(self.model))
+
+
+def _check_source_options(entry: dict[str, Any]) -> None:
+    weight, consensus = entry.get("weight", 1.0), entry.get("consensus")
+    if not isinstance(weight, (int, float)) or weight <= 0:
+        raise ConfigError(f"data entry {entry['spec']!r}: weight must be > 0, got {weight!r}")
+    if consensus is not None and not (isinstance(consensus, (int, float)) and 0 <= consensus < 1):
+        raise ConfigError(
+            f"data entry {entry['spec']!r}: consensus must be in [0, 1) (RCF uses 0.5), "
+            f"got {consensus!r}"
+        )
+    radius = entry.get("consensus_radius", 0)
+    if not isinstance(radius, int) or radius < 0:
+        raise ConfigError(
+            f"data entry {entry['spec']!r}: consensus_radius must be a whole number of pixels "
+            f">= 0, got {radius!r}"
+        )
 
 
 def default_class_names() -> tuple[str, ...]:

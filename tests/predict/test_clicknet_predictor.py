@@ -58,6 +58,11 @@ def test_max_side_runs_the_network_on_the_shrunk_image() -> None:
     assert seen and all(shape[-2:] == (30, 40) for shape in seen)
 
 
+def test_coarse_clicks_error_names_the_option() -> None:
+    with pytest.raises(ConfigError, match=r"^coarse_clicks must be at least 1, got 0$"):
+        ClickNetPredictor(_tiny_model(), max_side=40, coarse_clicks=0)
+
+
 def test_flip_averaging_is_mirror_symmetric() -> None:
     """With flip averaging, mirroring the image and clicks mirrors the prediction."""
     p = ClickNetPredictor(_tiny_model(), zoom_in=False, flip=True)

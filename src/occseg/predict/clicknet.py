@@ -230,6 +230,8 @@ class ClickNetPredictor:
     ) -> None:
         if threads is not None:
             torch.set_num_threads(threads)
+        if coarse_clicks is not None and int(coarse_clicks) < 1:
+            raise ConfigError(f"coarse_clicks must be at least 1, got {coarse_clicks}")
         if not isinstance(model, ClickNet):
             from occseg.checkpoint import load_clicknet
 

@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -38,10 +38,16 @@ pytestmark = pytest.mark.skipif(
 class Server:
     """`occseg annotate` in a subprocess on a free port; ``url`` once it is listening."""
 
-    def __init__(self, images: Path, out: Path, model: str | None = "graphcut") -> None:
+    def __init__(
+        self,
+        images: Path,
+        out: Path,
+        model: str | None = "graphcut",
+        options: Sequence[str] = (),
+    ) -> None:
         main = "import sys; from occseg.cli import main; sys.exit(main(sys.argv[1:]))"
         cmd = [sys.executable, "-c", main, "annotate", str(images), "--out", str(out)]
-        cmd += ["--port", "0"] + (["--model", model] if model else [])
+        cmd += ["--port", "0", *options] + (["--model", model] if model else [])
         self.proc = subprocess.Popen(
             cmd,
             stdout=subprocess.PIPE,
@@ -124,13 +130,17 @@ def _canvas_pixel(page, y: int, x: int) -> list[int]:
     )
 
 
+#: `occseg annotate` options that turn the shipped boundary and order models off.
+NO_NETWORKS = ("--boundary-model", "none", "--order-model", "none")
+
+
 def test_annotate_restart_export(browser, images, tmp_path):
     out = tmp_path / "project"
-    server = Server(images, out)
+    server = Server(images, out, options=NO_NETWORKS)
     try:
         page, errors = _open(browser, server.url)
         assert page.locator("#image-select").input_value() == "scene.png"
-        assert page.locator("[data-mode=boundary]").is_hidden()  # no boundary model yet
+        assert page.locator("[data-mode=boundary]").is_hidden()  # turned off: not offered
 
         # click on the red box: a mask appears, with its latency
         _click_image(page, 60, 60)
@@ -176,7 +186,7 @@ def test_annotate_restart_export(browser, images, tmp_path):
     finally:
         server.kill()  # killed, not stopped: every change must already be on disk
 
-    server = Server(images, out)
+    server = Server(images, out, options=NO_NETWORKS)
     try:
         page, errors = _open(browser, server.url)
         _wait_version(page, 5)
@@ -194,6 +204,7 @@ def test_annotate_restart_export(browser, images, tmp_path):
 
         # order mode: the blue box (object 2) is in front of the red one
         page.keyboard.press("2")
+        assert page.locator("#auto-order").is_hidden()  # turned off: not offered
         page.locator("#order-front").select_option("2")
         page.locator("#order-back").select_option("1")
         page.locator("#order-form button").click()
@@ -354,18 +365,26 @@ def test_optional_capabilities_appear_in_the_page(browser, images, tmp_path, stu
         server.stop()
 
 
-def _shown_columns(page) -> list[int]:
-    """Columns where the boundary map that the page holds shows something."""
-    return page.evaluate(
+def _shown_map(page) -> np.ndarray:
+    """``H×W bool``: where the boundary map that the page holds shows something."""
+    height, width, shown = page.evaluate(
         """() => {
             const img = window.occseg.state.boundaryImage, c = document.createElement('canvas');
             c.width = img.naturalWidth; c.height = img.naturalHeight;
             const ctx = c.getContext('2d'); ctx.drawImage(img, 0, 0);
-            const d = ctx.getImageData(0, 0, c.width, c.height).data, cols = new Set();
-            for (let i = 3; i < d.length; i += 4) if (d[i]) cols.add(((i - 3) / 4) % c.width);
-            return [...cols].sort((a, b) => a - b);
+            const d = ctx.getImageData(0, 0, c.width, c.height).data, on = [];
+            for (let i = 3; i < d.length; i += 4) if (d[i]) on.push((i - 3) / 4);
+            return [c.height, c.width, on];
         }"""
     )
+    out = np.zeros(height * width, bool)
+    out[shown] = True
+    return out.reshape(height, width)
+
+
+def _shown_columns(page) -> list[int]:
+    """Columns where the boundary map that the page holds shows something."""
+    return np.flatnonzero(_shown_map(page).any(axis=0)).tolist()
 
 
 def _edge_app(project: Path, images: Path, model):
@@ -475,3 +494,144 @@ def test_the_boundary_map_threshold_is_set_in_the_page(browser, images, tmp_path
         assert not errors, errors
     finally:
         server.stop()
+
+
+def _render_boxes():
+    """A box in front of another before a wall, seen head-on (flat colours, no lights): the
+    render of paper 000's Mesh2OB with its exact instances and occlusion order."""
+    import trimesh
+
+    from occseg.synth import Camera, intrinsics, look_at, render_scene
+
+    wall = trimesh.creation.box([12.0, 0.2, 8.0])
+    wall.apply_translation([0.0, 3.0, 0.0])
+    far = trimesh.creation.box([1.4, 0.6, 1.2])
+    far.apply_translation([-0.5, 0.8, 0.1])
+    near = trimesh.creation.box([1.0, 0.6, 1.0])
+    near.apply_translation([0.5, -0.6, -0.35])
+    cam = Camera(intrinsics(160, 120, 50), 160, 120, look_at([0.0, -5.0, 0.0], [0.0, 0.0, 0.0]))
+    return render_scene([far, near], cam, room=wall, lights=[], ambient=1.0, shadows=False)
+
+
+@pytest.fixture(scope="module")
+def rendered_boxes(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The rendered boxes: ``images`` (a folder with ``scene.png``), ``instances`` (0 wall,
+    1 far box, 2 near box, which occludes box 1) and ``synth`` (the scene as a one-sample data
+    set of ``occseg synth``)."""
+    from occseg.synth.writer import finish_dataset, sample_record, write_sample
+
+    root = tmp_path_factory.mktemp("boxes")
+    render = _render_boxes()
+    assert render.occlusions == [(1, 0), (2, 0), (2, 1)]
+    write_png(root / "images" / "scene.png", render.rgb)
+    objects = [{"id": 1, "kind": "box"}, {"id": 2, "kind": "box"}]
+    write_sample(root / "synth" / "000000", render, {"objects": objects})
+    finish_dataset(root / "synth", [sample_record("000000", render, objects)], {})
+    return {"images": root / "images", "instances": render.instances, "synth": root / "synth"}
+
+
+@pytest.fixture(scope="module")
+def order_options(rendered_boxes: dict, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """`occseg annotate` options for automatic ordering with the shipped order model: none once
+    it is installed; until then ``--order-model`` with a tiny network trained here on the scene
+    itself (80 steps, a few seconds; saved in half precision as the shipped one)."""
+    import torch
+
+    from occseg.checkpoint import load_ordernet, save_checkpoint
+    from occseg.predict.ordernet import DEFAULT_ORDERNET
+    from occseg.train.config import OrderTrainConfig
+    from occseg.train.order import train_order
+
+    if DEFAULT_ORDERNET.is_file():
+        return []
+    out = tmp_path_factory.mktemp("ordernet")
+    config = OrderTrainConfig.from_dict(
+        {
+            "model": {"width_mult": 0.125, "pool_bins": [1, 2]},
+            "data": [str(rendered_boxes["synth"])],
+            "crop_size": [96, 128],
+            "batch_size": 2,
+            "steps": 80,
+            "lr": 0.01,
+            "log_every": 80,
+            "checkpoint_every": 80,
+            "threads": 1,
+            "out": str(out / "run"),
+        }
+    )
+    threads = torch.get_num_threads()
+    try:
+        train_order(config, progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    save_checkpoint(out / "ordernet.pt", load_ordernet(out / "run" / "model.pt"), half=True)
+    return ["--order-model", str(out / "ordernet.pt")]
+
+
+def _inside(instances: np.ndarray, i: int) -> tuple[int, int]:
+    """The pixel of region ``i`` farthest from its outline."""
+    from scipy import ndimage
+
+    depth = ndimage.distance_transform_edt(np.pad(instances == i, 1))[1:-1, 1:-1]
+    y, x = np.unravel_index(np.argmax(depth), depth.shape)
+    return int(y), int(x)
+
+
+def test_the_shipped_models_are_on_by_default(browser, rendered_boxes, order_options, tmp_path):
+    """Started without --boundary-model: boundary mode shows the shipped OB model's map at
+    once; automatic ordering (the shipped order model) orders two touching boxes and keeps the
+    pair the annotator sets against it."""
+    from scipy import ndimage
+
+    from occseg.io import read_image
+    from occseg.occlusion.nms import thin
+    from occseg.predict.boundary_map import DEFAULT_OBNET, boundary_map
+
+    assert DEFAULT_OBNET.is_file(), "the shipped OB model is part of the package"
+    boxes = rendered_boxes
+    server = Server(boxes["images"], tmp_path / "project", options=order_options)
+    try:
+        page, errors = _open(browser, server.url)
+        page.keyboard.press("3")  # boundary mode, first open: the automatic map
+        page.wait_for_function("window.occseg.state.boundaryImage !== null")
+        shown = _shown_map(page)
+        threshold = float(page.locator("#boundary-threshold-value").inner_text())
+        image = read_image(boxes["images"] / "scene.png")
+        expected = thin(boundary_map(image) >= threshold)  # the shipped model, here
+        assert shown.shape == expected.shape and shown.sum() > 0
+        assert (shown != expected).sum() <= 0.02 * expected.sum()
+        inst = boxes["instances"]
+        outline = ndimage.grey_dilation(inst, 3) != ndimage.grey_erosion(inst, 3)
+        near = ndimage.distance_transform_edt(~outline) <= 2
+        assert (shown & near).sum() >= 0.9 * shown.sum()  # on the boxes' outlines
+
+        page.keyboard.press("1")  # the two boxes, each with a negative click on the other
+        version = 0
+        for box, other in [(1, 2), (2, 1)]:
+            _click_image(page, *_inside(inst, box))
+            _wait_version(page, version + 1)
+            _click_image(page, *_inside(inst, other), button="right")
+            _wait_version(page, version + 2)
+            page.keyboard.press("Enter")
+            version += 3
+            _wait_version(page, version)
+        areas = page.evaluate("window.occseg.state.doc.objects.map(o => o.area)")
+        assert areas == [int((inst == 1).sum()), int((inst == 2).sum())]
+
+        page.keyboard.press("2")
+        page.locator("#auto-order").click()  # nothing set yet: the model orders the boxes
+        _wait_version(page, version + 1)
+        assert "added 1 pair;" in page.locator("#toast-text").inner_text()
+        [[front, back]] = page.evaluate("window.occseg.state.doc.order.edges")
+        assert {front, back} == {1, 2}
+        page.locator("#order-front").select_option(str(back))  # the annotator disagrees
+        page.locator("#order-back").select_option(str(front))
+        page.locator("#order-form button").click()
+        _wait_version(page, version + 2)
+        page.locator("#auto-order").click()
+        _wait_version(page, version + 3)
+        assert page.evaluate("window.occseg.state.doc.order.edges") == [[back, front]]
+        assert "added 0 pairs" in page.locator("#toast-text").inner_text()
+        assert not errors, errors
+    finally:
+        server.kill()

@@ -10,14 +10,21 @@ import pytest
 import torch
 
 from occseg.app import Extensions
-from occseg.app.models import NetworkOrderModel, NetworkView, OBBoundaryModel, grown_instances
-from occseg.checkpoint import save_checkpoint
+from occseg.app.models import (
+    NetworkOrderModel,
+    NetworkView,
+    OBBoundaryModel,
+    grown_instances,
+    network_extensions,
+)
+from occseg.checkpoint import load_obnet, load_ordernet, save_checkpoint
 from occseg.cli import main
-from occseg.errors import InteractionError
+from occseg.errors import ConfigError, InteractionError
 from occseg.io import read_image
 from occseg.nn.obnet import OBNet, OBNetConfig
 from occseg.nn.ordernet import OrderNet, OrderNetConfig
 from occseg.occlusion.pipeline import OrderMaps
+from occseg.occlusion.targets import occludes_from_instances
 from occseg.predictor import BoundaryModel, OrderModel
 from occseg.types import Scribble
 
@@ -273,3 +280,136 @@ def test_bad_model_paths_are_one_line_errors(tmp_path, checkpoints, capsys, opti
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+@pytest.fixture
+def shipped(checkpoints, tmp_path, monkeypatch) -> dict[str, Path]:
+    """The tiny networks installed as the shipped models, in half precision as those are."""
+    paths = {"ob": tmp_path / "models" / "obnet.pt", "order": tmp_path / "models" / "ordernet.pt"}
+    paths["ob"].parent.mkdir()
+    save_checkpoint(paths["ob"], load_obnet(checkpoints["ob"]), half=True)
+    save_checkpoint(paths["order"], load_ordernet(checkpoints["order"]), half=True)
+    monkeypatch.setattr("occseg.predict.boundary_map.DEFAULT_OBNET", paths["ob"])
+    monkeypatch.setattr("occseg.predict.ordernet.DEFAULT_ORDERNET", paths["order"])
+    return paths
+
+
+@pytest.fixture
+def nothing_shipped(tmp_path, monkeypatch) -> None:
+    """No shipped OB or order model installed."""
+    monkeypatch.setattr("occseg.predict.boundary_map.DEFAULT_OBNET", tmp_path / "no" / "ob.pt")
+    monkeypatch.setattr("occseg.predict.ordernet.DEFAULT_ORDERNET", tmp_path / "no" / "order.pt")
+
+
+def test_the_shipped_networks_are_the_default_extensions(checkpoints, shipped, scene):
+    ext = network_extensions(max_side=40)
+    assert isinstance(ext.boundary, OBBoundaryModel) and ext.boundary.max_side == 40
+    assert isinstance(ext.order, NetworkOrderModel) and ext.order.max_side == 40
+    # the shipped files' weights (float16, cast back to float32), not some other network's
+    for net, original in [
+        (ext.boundary.predictor.net, load_obnet(checkpoints["ob"])),
+        (ext.order.predictor.model, load_ordernet(checkpoints["order"])),
+    ]:
+        for name, value in original.state_dict().items():
+            if value.is_floating_point():
+                expected = value.half().float()
+                assert torch.equal(net.state_dict()[name], expected), name
+    ext.boundary.set_image(scene)
+    assert ext.boundary.predict_boundaries([]).shape == (60, 80)
+    assert all(2 not in pair for pair in ext.order.order_objects(scene, box_masks(), None))
+
+
+@pytest.mark.usefixtures("shipped")
+def test_none_turns_an_extension_off_and_a_path_replaces_the_shipped_one(checkpoints):
+    off = network_extensions("none", "None")
+    assert off.boundary is None and off.order is None
+    ob = OBNetConfig(width_mult=0.25, channels=4, boundary_channels=4, strip_kernel=3)
+    other = checkpoints["ob"].parent / "other-ob.pt"
+    save_checkpoint(other, OBNet(ob))
+    ext = network_extensions(other, "none")
+    assert ext.boundary.predictor.config.strip_kernel == 3 and ext.order is None
+    with pytest.raises(ConfigError, match="does not exist"):
+        network_extensions(checkpoints["ob"].parent / "missing.pt")
+
+
+@pytest.mark.usefixtures("nothing_shipped")
+def test_without_shipped_models_the_extensions_are_off_unless_given(checkpoints):
+    ext = network_extensions()
+    assert ext.boundary is None and ext.order is None
+    ext = network_extensions(None, checkpoints["order"])
+    assert ext.boundary is None and isinstance(ext.order, NetworkOrderModel)
+    with pytest.raises(ConfigError, match="does not exist"):
+        network_extensions(None, checkpoints["order"].parent / "missing.pt")
+
+
+def _annotate_capabilities(monkeypatch, images_dir, out, *options) -> dict[str, bool]:
+    """``occseg annotate`` with ``options`` (the server not run): the page's capabilities."""
+    import uvicorn
+
+    apps = []
+    monkeypatch.setattr(
+        uvicorn.Server, "run", lambda self, sockets=None: apps.append(self.config.app)
+    )
+    args = ["annotate", str(images_dir), "--out", str(out), "--port", "0", *options]
+    assert main(args) == 0
+    client = TestClient(apps[0], base_url="http://127.0.0.1")
+    return client.get("/api/info").json()["capabilities"]
+
+
+@pytest.mark.usefixtures("shipped")
+def test_annotate_uses_the_shipped_models_unless_turned_off(tmp_path, images_dir, monkeypatch):
+    caps = _annotate_capabilities(monkeypatch, images_dir, tmp_path / "o")
+    assert caps["boundary"] and caps["auto_order"]
+    off = ["--boundary-model", "none", "--order-model", "none"]
+    caps = _annotate_capabilities(monkeypatch, images_dir, tmp_path / "o", *off)
+    assert not caps["boundary"] and not caps["auto_order"]
+    caps = _annotate_capabilities(monkeypatch, images_dir, tmp_path / "o", "--order-model", "none")
+    assert caps["boundary"] and not caps["auto_order"]
+
+
+@pytest.mark.usefixtures("nothing_shipped")
+def test_annotate_starts_without_the_features_whose_model_is_not_installed(
+    tmp_path, images_dir, monkeypatch, capsys
+):
+    caps = _annotate_capabilities(monkeypatch, images_dir, tmp_path / "o")
+    assert not caps["boundary"] and not caps["auto_order"] and caps["order"]
+    assert capsys.readouterr().err == ""
+
+
+class OrderedMaps:
+    """Order "network" that sees exactly ``order`` between the regions of ``instances``: their
+    oriented boundaries (supplement 1.3) as the boundary and orientation maps."""
+
+    class_names = ("background", "object")
+
+    def __init__(self, instances: np.ndarray, order: list[tuple[int, int]]) -> None:
+        self.occludes = occludes_from_instances(instances, order)
+
+    def predict_maps(self, image: np.ndarray) -> OrderMaps:
+        boundary = self.occludes.any(axis=2).astype(np.float32)
+        semantic = np.full((*boundary.shape, 2), 0.5, np.float32)
+        orientation = self.occludes.astype(np.float32)
+        return OrderMaps(semantic, boundary, orientation, self.class_names)
+
+
+def test_automatic_order_of_the_network_keeps_every_manual_pair(make_client, stubs):
+    """The order network's proposals are added where the order is open; a manual pair that the
+    network contradicts stays as the annotator set it, and the undo takes back only the
+    proposals."""
+    instances = np.zeros((60, 80), np.int64)  # the scene: background 0, red 1, blue 2 on top
+    instances[15:45, 20:50] = 1
+    instances[25:55, 45:70] = 2
+    network = OrderedMaps(instances, [(1, 2), (1, 0), (2, 0)])  # sees red in front of blue
+    client = make_client(stubs.RegionPredictor(), Extensions(order=NetworkOrderModel(network)))
+    for v, (y, x) in enumerate([(20, 25), (50, 60), (5, 5)]):  # objects 1 red, 2 blue, 3 room
+        assert client.post(f"{URL}/clicks", json={"version": v, "y": y, "x": x}).status_code == 200
+    r = client.post(f"{URL}/order", json={"version": 3, "action": "add", "front": 2, "back": 1})
+    assert r.json()["doc"]["order"]["edges"] == [[2, 1]]
+    r = client.post(f"{URL}/order/auto", json={"version": 4})
+    assert r.status_code == 200, r.text
+    assert r.json()["added"] == 2  # the network's (1, 2) contradicts the manual pair
+    assert r.json()["doc"]["order"]["edges"] == [[2, 1], [1, 3], [2, 3]]
+    r = client.post(f"{URL}/order/auto", json={"version": 5})
+    assert r.json()["added"] == 0 and r.json()["doc"]["order"]["edges"] == [[2, 1], [1, 3], [2, 3]]
+    r = client.post(f"{URL}/order/undo", json={"version": 6})
+    assert r.json()["doc"]["order"]["edges"] == [[2, 1]]

@@ -14,8 +14,9 @@ offers them; the server reports them at ``GET /api/info`` and the page hides wha
 
 A click predictor that also has ``predict_boundaries`` / ``order_objects`` methods serves as the
 boundary / order model by itself; otherwise pass them to :func:`occseg.app.server.create_app`.
-The library's trained networks serve as both through :mod:`occseg.app.models`
-(``occseg annotate --boundary-model PATH --order-model PATH``).
+The library's trained networks serve as both through :mod:`occseg.app.models`: ``occseg
+annotate`` uses the shipped ones where installed (``--boundary-model`` / ``--order-model``: a
+checkpoint instead, or ``none``).
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ Both networks see a large photograph shrunk as the click model does (:class:`Net
 :class:`~occseg.predict.transforms.LimitLongestSide`): a 12-megapixel photo never runs through a
 network at full size. The boundary map comes back at the image's size.
 
+:func:`network_extensions` builds both as ``occseg annotate`` chooses them: the shipped models
+by default, where installed.
+
 >>> ext = Extensions(OBBoundaryModel("ob.pt"), NetworkOrderModel("order.pt"))  # doctest: +SKIP
 >>> app = create_app(project, predictor, extensions=ext)  # doctest: +SKIP
 """
@@ -17,27 +20,32 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import ndimage
 
-from occseg.errors import InteractionError
+from occseg.app.capabilities import Extensions
+from occseg.errors import ConfigError, InteractionError
 from occseg.occlusion.decode import decode_boundaries
 from occseg.occlusion.graph import boundary_edges
 from occseg.occlusion.ordering import occ_pairs_from_oriented
 from occseg.predict.boundaries import OBPredictor
-from occseg.predict.ordernet import load_order_model
+from occseg.predict.boundary_map import default_ob_model
+from occseg.predict.ordernet import default_order_model, load_order_model
 from occseg.predict.transforms import LimitLongestSide, View
 from occseg.predictor import check_clicks
 from occseg.types import Click, Scribble
 
 __all__ = [
     "ADJACENCY_GAP",
+    "OFF",
     "NetworkOrderModel",
     "NetworkView",
     "OBBoundaryModel",
     "grown_instances",
+    "network_extensions",
 ]
 
 #: Masks at most this many pixels apart (in the network's pixels) still count as adjacent when
@@ -231,3 +239,52 @@ class NetworkOrderModel:
         instances = grown_instances([view.mask(m) for m in masks])
         edges = boundary_edges(instances, pairs, majority=True)
         return [(front - 1, back - 1) for front, back in edges]
+
+
+#: The value of ``--boundary-model`` / ``--order-model`` that turns the feature off.
+OFF = "none"
+
+
+def _checkpoint(choice: str | os.PathLike | None, shipped: Callable[[], Path]) -> Path | None:
+    """The checkpoint ``choice`` asks for: the shipped one for None when it is installed
+    (else None), None for :data:`OFF`, else the path (checked when loaded)."""
+    if choice is None:
+        try:
+            return shipped()
+        except ConfigError:  # not installed: the app starts without the feature
+            return None
+    return None if str(choice).lower() == OFF else Path(choice)
+
+
+def network_extensions(
+    boundary_model: str | os.PathLike | None = None,
+    order_model: str | os.PathLike | None = None,
+    *,
+    max_side: int | None = None,
+) -> Extensions:
+    """Boundary mode and automatic ordering with the library's networks, as chosen by
+    ``occseg annotate --boundary-model / --order-model``.
+
+    Parameters
+    ----------
+    boundary_model, order_model
+        None: the shipped model (:func:`~occseg.predict.boundary_map.default_ob_model`,
+        :func:`~occseg.predict.ordernet.default_order_model`) where installed, and the feature
+        off where not; :data:`OFF` (``"none"``): the feature off; else the path of a checkpoint
+        written by ``occseg train boundaries`` / ``occseg train order``.
+    max_side
+        Longest image side the networks see (None: full size).
+
+    Raises
+    ------
+    ConfigError
+        If a given checkpoint does not exist.
+    FileFormatError
+        If a given file is not a checkpoint of that kind.
+    """
+    ob = _checkpoint(boundary_model, default_ob_model)
+    order = _checkpoint(order_model, default_order_model)
+    return Extensions(
+        boundary=None if ob is None else OBBoundaryModel(ob, max_side=max_side),
+        order=None if order is None else NetworkOrderModel(order, max_side=max_side),
+    )

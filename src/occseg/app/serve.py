@@ -8,7 +8,6 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from occseg.app.capabilities import Extensions
 from occseg.app.project import Project
 from occseg.app.server import LOOPBACK_HOSTS, create_app
 from occseg.errors import ConfigError
@@ -64,19 +63,18 @@ def serve(
 
     ``classes`` are class labels offered for objects (added to the project's list);
     ``max_side`` bounds the image size every model sees (0 or None: full resolution);
-    ``boundary_model`` / ``order_model`` are checkpoints of ``occseg train boundaries`` /
-    ``occseg train order`` that enable boundary mode / automatic ordering.
+    ``boundary_model`` / ``order_model`` choose boundary mode / automatic ordering
+    (:func:`~occseg.app.models.network_extensions`): None, the shipped models where installed;
+    ``"none"``, off; else checkpoints of ``occseg train boundaries`` / ``occseg train order``.
     """
     import uvicorn
 
-    from occseg.app.models import NetworkOrderModel, OBBoundaryModel
+    from occseg.app.models import network_extensions
     from occseg.predict import load_predictor
 
     # fail fast on unknown models or bad checkpoints, before writing anything
     predictor = load_predictor(model)
-    ob = None if boundary_model is None else OBBoundaryModel(boundary_model, max_side=max_side)
-    order = None if order_model is None else NetworkOrderModel(order_model, max_side=max_side)
-    extensions = Extensions(boundary=ob, order=order)
+    extensions = network_extensions(boundary_model, order_model, max_side=max_side)
     project = Project(images_dir, out, model=model)
     for label in classes:
         if label.strip():

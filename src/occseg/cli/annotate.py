@@ -46,15 +46,21 @@ def annotate(
         callback=_max_side,
         help="Longest image side the models work at (0: full size).",
     ),
-    boundary_model: Path | None = typer.Option(
+    boundary_model: str | None = typer.Option(
         None,
         "--boundary-model",
-        help="Occlusion-boundary checkpoint (`occseg train boundaries`): enables boundary mode.",
+        help="Occlusion-boundary model for boundary mode: a checkpoint of `occseg train "
+        "boundaries`, or none to turn boundary mode off (default: the shipped model, if "
+        "installed).",
+        show_default=False,
     ),
-    order_model: Path | None = typer.Option(
+    order_model: str | None = typer.Option(
         None,
         "--order-model",
-        help="Occlusion-order checkpoint (`occseg train order`): enables automatic ordering.",
+        help="Occlusion-order model for automatic ordering: a checkpoint of `occseg train "
+        "order`, or none to turn automatic ordering off (default: the shipped model, if "
+        "installed).",
+        show_default=False,
     ),
 ) -> None:
     """Start the annotation web app and print the URL to open."""

@@ -80,8 +80,8 @@ def eval_boundaries(
     ),
     method: str = typer.Option(
         "sobel",
-        help=f"Boundary detector ({' | '.join(DETECTORS)}) or the path of an OB model "
-        "checkpoint (from `occseg train boundaries`).",
+        help=f"Boundary detector ({' | '.join(DETECTORS)}), obnet (the shipped OB model) or the "
+        "path of an OB model checkpoint (from `occseg train boundaries`).",
     ),
     out: Path = typer.Option(..., help="Output folder for summary.json, summary.md and pr.png."),
     split: str | None = typer.Option(None, help="Dataset split (BSDS500: default test)."),
@@ -149,8 +149,10 @@ def eval_order(
     gt_inputs: bool = typer.Option(
         False, "--gt-inputs", help="Label from ground-truth background and oriented boundaries."
     ),
-    model: Path | None = typer.Option(
-        None, help="Label from the maps of this network (checkpoint of `occseg train order`)."
+    model: str | None = typer.Option(
+        None,
+        help="Label from the maps of this network: ordernet (the shipped order model) or a "
+        "checkpoint of `occseg train order`.",
     ),
     mutual: str = typer.Option(
         "majority", help="Ground-truth order of mutually occluding objects: majority | all."

@@ -1,4 +1,4 @@
-"""``occseg order IMAGE --model PATH --out DIR``: occlusion-ordered instances of one image."""
+"""``occseg order IMAGE --out DIR``: occlusion-ordered instances of one image (shipped model)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ app = typer.Typer()
 @app.command("order")
 def order(
     image: Path = typer.Argument(..., help="An RGB image (PNG, JPEG, ...)."),
-    model: Path | None = typer.Option(
-        None, help="Checkpoint written by `occseg train order` (model.pt)."
+    model: str = typer.Option(
+        "ordernet",
+        help="Checkpoint written by `occseg train order` (model.pt), or ordernet: the shipped "
+        "model.",
     ),
     out: Path = typer.Option(..., help="Folder for instances.png, depth.png and graph.json."),
     threshold: float = typer.Option(
@@ -32,22 +34,17 @@ def order(
 ) -> None:
     """Instances and their occlusion order (OOSIS, paper 001): network maps, CRF labelling,
     occlusion graph and relative depth."""
-    from occseg.errors import ConfigError
     from occseg.io import read_image
     from occseg.io.outputs import check_output_folder
     from occseg.occlusion.pipeline import order_image, write_order_result
-    from occseg.predict.ordernet import load_order_model
+    from occseg.predict.ordernet import load_order_model, order_model_path
 
-    if model is None:
-        raise ConfigError(
-            "no occlusion-order model is shipped yet; pass --model PATH of a checkpoint written "
-            "by `occseg train order`"
-        )
+    checkpoint = order_model_path(model)
     check_score(score)
     check_output_folder(out, name="--out")
     rgb = read_image(image)
     result = order_image(
-        rgb, load_order_model(model), threshold=threshold, lam=lam, mu=mu, score=score
+        rgb, load_order_model(checkpoint), threshold=threshold, lam=lam, mu=mu, score=score
     )
     paths = write_order_result(result, out)
     n, e = len(result.instances.order), len(result.edges)

@@ -24,6 +24,7 @@ from occseg.eval.boundaries import BoundaryReport, boundary_pr
 from occseg.eval.boundary_report import write_boundary_report, write_interactive_report
 from occseg.occlusion.detectors import DETECTORS, detect_boundaries
 from occseg.parallel import Shard
+from occseg.predict.boundary_map import DEFAULT_OB_NAME, default_ob_model
 
 if TYPE_CHECKING:
     from occseg.eval.interactive_boundaries import InteractiveBoundaryReport
@@ -40,19 +41,24 @@ __all__ = [
 
 def boundary_model_path(method: str) -> Path | None:
     """None for a detector name (:data:`~occseg.occlusion.detectors.DETECTORS`), else the path
-    of an OB model checkpoint.
+    of an OB model checkpoint: the shipped one for ``"obnet"``
+    (:func:`~occseg.predict.boundary_map.default_ob_model`; the name wins over a file called so),
+    or ``method`` itself.
 
     Raises
     ------
     ConfigError
-        If ``method`` is neither a detector nor an existing file.
+        If ``method`` is neither a detector, nor ``"obnet"`` with the shipped model installed,
+        nor an existing file.
     """
     if method in DETECTORS:
         return None
+    if method == DEFAULT_OB_NAME:
+        return default_ob_model()
     if not Path(method).is_file():
         raise ConfigError(
-            f"unknown --method {method!r}; use one of {', '.join(DETECTORS)} or the path of "
-            "an OB model checkpoint"
+            f"unknown --method {method!r}; use one of {', '.join(DETECTORS)}, "
+            f"{DEFAULT_OB_NAME} (the shipped OB model) or the path of an OB model checkpoint"
         )
     return Path(method)
 
@@ -79,7 +85,9 @@ def check_boundary_options(
     """
     model = boundary_model_path(method)
     if interactive and model is None:
-        raise ConfigError("--interactive needs an OB model checkpoint as --method")
+        raise ConfigError(
+            f"--interactive needs an OB model as --method ({DEFAULT_OB_NAME} or a checkpoint)"
+        )
     if oracle and not interactive:
         raise ConfigError("--oracle needs --interactive")
     if interactive and shard is not None:
@@ -162,12 +170,13 @@ def run_boundary_benchmark(
 ) -> BoundaryRun:
     """Boundary precision/recall (ODS, OIS, AP, R50) of ``method`` on ``data``.
 
-    ``method`` is a detector name or the path of an OB model checkpoint. With ``interactive``
-    (OB models only) each image is predicted automatically, then with FN/FP scribbles simulated
-    from that output (:func:`~occseg.eval.interactive_boundaries.evaluate_interactive_boundaries`;
-    ``threshold``, ``max_segments`` (0: all) and ``oracle`` go there). ``shard`` records that
-    ``data`` is that part of a larger run (:func:`open_boundary_benchmark`). ``dataset`` and
-    ``split`` name the data in the title; ``progress`` is called once per image.
+    ``method`` is a detector name, ``"obnet"`` (the shipped OB model) or the path of an OB
+    model checkpoint. With ``interactive`` (OB models only) each image is predicted
+    automatically, then with FN/FP scribbles simulated from that output
+    (:func:`~occseg.eval.interactive_boundaries.evaluate_interactive_boundaries`; ``threshold``,
+    ``max_segments`` (0: all) and ``oracle`` go there). ``shard`` records that ``data`` is that
+    part of a larger run (:func:`open_boundary_benchmark`). ``dataset`` and ``split`` name the
+    data in the title; ``progress`` is called once per image.
     """
     check_boundary_options(
         method, interactive=interactive, oracle=oracle, threshold=threshold,

@@ -381,7 +381,7 @@ def check_order_options(
     """
     kind, path = _parse_dataset(dataset)
     if gt_inputs == (model is not None):
-        raise ConfigError("give exactly one of --gt-inputs and --model PATH")
+        raise ConfigError("give exactly one of --gt-inputs and --model (ordernet or a PATH)")
     if kind not in ("synth", "cocoa") or not path or (gt_inputs and kind != "synth"):
         raise ConfigError(
             f"--dataset must be synth:PATH (or cocoa:PATH with --model), got {dataset!r}"
@@ -389,10 +389,14 @@ def check_order_options(
     if mutual not in ("majority", "all") or inputs not in ("order", "pixels"):
         raise ConfigError("--mutual must be majority or all, --inputs order or pixels")
     if class_agnostic and model is None:
-        raise ConfigError("--class-agnostic needs --model PATH (GT inputs carry the GT classes)")
+        raise ConfigError("--class-agnostic needs --model (GT inputs carry the GT classes)")
     if limit < 0 or max_gap not in (0, 1):
         raise ConfigError("--limit must be >= 0 and --max-gap 0 or 1")
     check_score(score)
+    if model is not None:
+        from occseg.predict.ordernet import order_model_path
+
+        order_model_path(model)
 
 
 def count_order_images(dataset: str, *, limit: int = 0) -> int:
@@ -430,8 +434,9 @@ def run_order_eval(
     ``cocoa:PATH`` (a folder of ``N.jpg`` + ``N.json``; COCO classes are not the network's, so
     instances are matched by IoU alone). Give exactly one of ``gt_inputs`` (labels from the
     ground truth's background and oriented boundaries, :func:`run_gt_inputs`) and ``model`` (a
-    checkpoint of ``occseg train order``, :func:`run_model`). ``score`` names the instances'
-    confidence (:mod:`occseg.occlusion.scores`). The result's ``title`` names the run.
+    checkpoint of ``occseg train order``, or ``"ordernet"``: the shipped one;
+    :func:`run_model`). ``score`` names the instances' confidence
+    (:mod:`occseg.occlusion.scores`). The result's ``title`` names the run.
 
     Raises
     ------

@@ -15,30 +15,38 @@ import numpy as np
 from numpy.typing import NDArray
 
 from occseg.errors import ConfigError
+from occseg.predict.shipped import MODELS_DIR, shipped_model
 from occseg.types import Scribble
 
-__all__ = ["DEFAULT_OBNET", "boundary_map", "default_ob_model", "write_boundary_map"]
+__all__ = [
+    "DEFAULT_OBNET",
+    "DEFAULT_OB_NAME",
+    "boundary_map",
+    "default_ob_model",
+    "write_boundary_map",
+]
 
 #: The shipped OB model: DNMMSI at CPU width trained on synthetic scenes only (2200 steps,
 #: half-precision weights; README "Interactive occlusion boundaries").
-DEFAULT_OBNET = Path(__file__).resolve().parent.parent / "models" / "obnet.pt"
+DEFAULT_OBNET = MODELS_DIR / "obnet.pt"
+#: The name that stands for the shipped OB model (``occseg eval boundaries --method obnet``).
+DEFAULT_OB_NAME = "obnet"
 
 
 def default_ob_model() -> Path:
-    """The shipped OB model's checkpoint.
+    """The shipped OB model's checkpoint (:data:`DEFAULT_OBNET`).
 
     Raises
     ------
     ConfigError
-        If it is not installed.
+        If it is not installed (the message names the training command).
     """
-    if not DEFAULT_OBNET.is_file():
-        raise ConfigError(
-            f"no default occlusion-boundary model is installed (expected {DEFAULT_OBNET}); "
-            "train one with `occseg train boundaries --config configs/obnet-cpu.yaml` and "
-            "pass --model runs/obnet-cpu/model.pt"
-        )
-    return DEFAULT_OBNET
+    return shipped_model(
+        DEFAULT_OBNET,
+        "default occlusion-boundary model",
+        "train one with `occseg train boundaries --config configs/obnet-lite0.yaml` and pass "
+        "the path of its model.pt",
+    )
 
 
 def boundary_map(

@@ -15,6 +15,7 @@ from typing import Any
 
 from occseg.classical.graphcut import BOYKOV_JOLLY
 from occseg.errors import ConfigError
+from occseg.predict.shipped import MODELS_DIR, shipped_model
 from occseg.predictor import Predictor
 
 
@@ -43,7 +44,7 @@ def _classical(name: str, **preset: Any) -> Callable[..., Predictor]:
 
 
 #: Where the shipped default click model lives inside the package.
-DEFAULT_CLICKNET = Path(__file__).resolve().parent.parent / "models" / "clicknet-lite0.pt"
+DEFAULT_CLICKNET = MODELS_DIR / "clicknet-lite0.pt"
 
 
 def _clicknet_from(path: Path, **kwargs: Any) -> Predictor:
@@ -66,15 +67,8 @@ DEFAULT_CLICKNET_OPTIONS: dict[str, Any] = {
 }
 
 
-def _installed(path: Path, what: str, recipe: str) -> Path:
-    """``path`` of a model shipped inside the package, or a ConfigError saying how to make one."""
-    if not path.is_file():
-        raise ConfigError(f"the {what} is not installed (expected {path}); {recipe}")
-    return path
-
-
 def _default_clicknet(**kwargs: Any) -> Predictor:
-    path = _installed(
+    path = shipped_model(
         DEFAULT_CLICKNET,
         "default click model",
         "train one with `occseg train clicks --config configs/clicknet-lite0-late.yaml` and "
@@ -88,7 +82,7 @@ def _clicknet_lite0(**kwargs: Any) -> Predictor:
 
 
 #: Where the shipped Two-in-One model (paper ``002``) lives inside the package.
-DEFAULT_TWOINONE = Path(__file__).resolve().parent.parent / "models" / "twoinone.pt"
+DEFAULT_TWOINONE = MODELS_DIR / "twoinone.pt"
 
 
 def _twoinone_from(path: Path, **kwargs: Any) -> Predictor:
@@ -98,7 +92,7 @@ def _twoinone_from(path: Path, **kwargs: Any) -> Predictor:
 
 
 def _default_twoinone(**kwargs: Any) -> Predictor:
-    path = _installed(
+    path = shipped_model(
         DEFAULT_TWOINONE,
         "default two-in-one model",
         "train one with `occseg train twoinone --config configs/twoinone-lite0.yaml`, then "
@@ -109,11 +103,11 @@ def _default_twoinone(**kwargs: Any) -> Predictor:
 
 
 #: Where the shipped mask-free click model (MIS, paper ``004``) lives inside the package.
-DEFAULT_MIS = Path(__file__).resolve().parent.parent / "models" / "mis.pt"
+DEFAULT_MIS = MODELS_DIR / "mis.pt"
 
 
 def _default_mis(**kwargs: Any) -> Predictor:
-    path = _installed(
+    path = shipped_model(
         DEFAULT_MIS,
         "mask-free click model",
         "train one with `occseg train clicks --config configs/mis-lite0-late.yaml` and pass the "

@@ -25,7 +25,9 @@ SHIPPED = {
     "clicknet-tiny-test.yaml": "clicks",
     "mis-lite0-late.yaml": "clicks",
     "obnet-cpu.yaml": "boundaries",
+    "obnet-lite0.yaml": "boundaries",
     "ordernet-cpu.yaml": "order",
+    "ordernet-lite0.yaml": "order",
     "twoinone-lite0.yaml": "twoinone",
     "twoinone-lite0-refine.yaml": "twoinone",
 }

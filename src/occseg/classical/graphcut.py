@@ -223,9 +223,11 @@ class GraphCutPredictor(ClickPredictorBase):
             fg_col = (fg_col | colour_prev) & ~bg_seed
             bg_col = (bg_col | ~colour_prev) & ~fg_seed
 
-        d_pos = click_distance(clicks, shape, True)
-        d_neg = click_distance(clicks, shape, False)
-        prior = self.mu * d_pos / (d_pos + d_neg + 1e-6) if self.mu > 0 else 0.0
+        prior: float | np.ndarray = 0.0
+        if self.mu > 0:  # the distance prior (off in the plain cut: skip the transforms)
+            d_pos = click_distance(clicks, shape, True)
+            d_neg = click_distance(clicks, shape, False)
+            prior = self.mu * d_pos / (d_pos + d_neg + 1e-6)
         extra_fg = np.zeros(shape, np.float32) + prior
         extra_bg = np.zeros(shape, np.float32)
         if self._object_prior is not None:

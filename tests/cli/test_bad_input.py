@@ -130,6 +130,13 @@ CASES = [
                                     "--out", "{new}", "--oracle"]),
     ("boundaries: --out is a file", ["eval", "boundaries", "--dataset", "bsds500:{missing}",
                                      "--out", "{exists_txt}"]),
+    ("boundaries: --interactive with an order model", ["eval", "boundaries", "--dataset",
+                                                        "bsds500:{missing}", "--out", "{new}",
+                                                        "--method", "{order_pt}",
+                                                        "--interactive"]),
+    ("boundaries: model is not a checkpoint", ["eval", "boundaries", "--dataset",
+                                               "bsds500:{missing}", "--out", "{new}",
+                                               "--method", "{exists_txt}"]),
     # eval order
     ("order eval: no inputs", ["eval", "order", "--dataset", "synth:{full}", "--out", "{new}"]),
     ("order eval: GT inputs of COCOA", ["eval", "order", "--dataset", "cocoa:{full}",

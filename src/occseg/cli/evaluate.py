@@ -80,8 +80,10 @@ def eval_boundaries(
     ),
     method: str = typer.Option(
         "sobel",
-        help=f"Boundary detector ({' | '.join(DETECTORS)}), obnet (the shipped OB model) or the "
-        "path of an OB model checkpoint (from `occseg train boundaries`).",
+        help=f"Boundary detector ({' | '.join(DETECTORS)}), obnet (the shipped OB model), "
+        "ordernet (the shipped order model: its boundary head, and its orientation where the "
+        "data set has orientation ground truth) or the path of an OB or order model checkpoint "
+        "(from `occseg train boundaries` / `occseg train order`).",
     ),
     out: Path = typer.Option(..., help="Output folder for summary.json, summary.md and pr.png."),
     split: str | None = typer.Option(None, help="Dataset split (BSDS500: default test)."),
@@ -111,9 +113,11 @@ def eval_boundaries(
     ),
     shard: str | None = typer.Option(None, help=_SHARD_HELP.format(kind="boundaries")),
 ) -> None:
-    """Boundary precision/recall (ODS, OIS, AP, R50) of a detector or OB model on a dataset.
+    """Boundary precision/recall (ODS, OIS, AP, R50) of a detector, OB or order model on a
+    dataset; with an order model on data with orientation ground truth also the oriented
+    numbers (PIOD OPR).
 
-    An OB model's maps are thinned by edge NMS before the benchmark (paper 000, Sec. 3.2).
+    Model maps are thinned by edge NMS before the benchmark (paper 000, Sec. 3.2).
     """
     from occseg.eval.boundary_run import (
         check_boundary_options,

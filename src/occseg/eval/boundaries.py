@@ -26,7 +26,9 @@ The occlusion variant (:func:`occlusion_pr`; DOC / DOOBNet ``EvaluateOcc`` proto
 edge NMS once to the soft map instead of thinning each thresholded map, and a matched pixel counts
 for the orientation PR curve only when its predicted orientation differs from the annotated one by
 less than π/2 (modulo 2π); the accuracy-vs-recall (AOR) curve divides the correctly oriented
-matches by all matches.
+matches by all matches. :func:`boundary_pr` takes the same optional orientations with its own
+pre-processing, so that a method with orientations gets the plain and the oriented numbers of
+one run.
 
 Matching
 --------
@@ -575,6 +577,9 @@ class OrientationReport:
     recall, accuracy : (T,) arrays
         AOR curve: boundary recall and the fraction of matched ground-truth pixels whose
         orientation is correct, at every threshold.
+    ods_accuracy : float
+        That fraction at the (plain) ODS threshold, the matched counts interpolated linearly
+        between neighbouring thresholds as the ODS point is (NaN when nothing is matched there).
     """
 
     ods: float
@@ -584,6 +589,7 @@ class OrientationReport:
     curve: PRCurve
     recall: NDArray[np.float64]
     accuracy: NDArray[np.float64]
+    ods_accuracy: float = float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -591,6 +597,7 @@ class OrientationReport:
             "OIS": self.ois,
             "AP": self.ap,
             "R50": _nan_to_none(self.r50),
+            "ODS_accuracy": _nan_to_none(self.ods_accuracy),
             "curve": self.curve.to_dict(),
             "aor": {"recall": self.recall.tolist(), "accuracy": self.accuracy.tolist()},
         }
@@ -720,6 +727,7 @@ def _report(
         occ = [c.cnt_r_occ for c in counts if c.cnt_r_occ is not None]  # all, checked above
         cnt_r_occ = np.sum(occ, axis=0).astype(float)
         acc = cnt_r_occ / (cnt_r + (cnt_r == 0))
+        at_ods = np.interp(s.ods_threshold, thresholds, cnt_r)
         orientation = OrientationReport(
             ods=so.ods,
             ois=so.ois,
@@ -728,6 +736,11 @@ def _report(
             curve=so.curve,
             recall=s.curve.recall,
             accuracy=acc,
+            ods_accuracy=(
+                float(np.interp(s.ods_threshold, thresholds, cnt_r_occ) / at_ods)
+                if at_ods > 0
+                else float("nan")
+            ),
         )
     return BoundaryReport(
         **vars(s),
@@ -805,6 +818,8 @@ def boundary_pr(
     names: Sequence[str] | None = None,
     progress: Callable[[], None] | None = None,
     shard: Shard | None = None,
+    orientations: Iterable[NDArray[np.floating] | None] | None = None,
+    gt_orientations: Iterable[Sequence[NDArray] | NDArray | None] | None = None,
 ) -> BoundaryReport:
     """BSDS boundary benchmark: ODS, OIS, AP and R50 of soft boundary maps.
 
@@ -836,6 +851,13 @@ def boundary_pr(
         The inputs are this shard's images of a larger set: select them with
         ``shard.select(dataset)`` (so that no other image is read or predicted) and pass the
         shard here; the report records it and :func:`merge_boundary_reports` joins all shards.
+    orientations, gt_orientations : iterables, optional
+        Per image, the predicted occlusion orientation (H, W) and the annotators' orientation
+        maps (radians, PIOD left-hand rule), or None for an image without them; give both or
+        neither. An image with both also gets the oriented counts (a match counts only when
+        its orientation is within π/2 of the annotated one, the PIOD "OPR" protocol, see
+        :func:`occlusion_pr`), and when every image has them the report's
+        :attr:`BoundaryReport.orientation` is filled in. The plain counts do not change.
 
     Returns
     -------
@@ -851,14 +873,29 @@ def boundary_pr(
     """
     thresholds = thresholds_for(n_thresholds)
     kwargs = {"thin_maps": thin, "nms": nms}
-    job_args = (
-        (p, g, thresholds, max_dist, kwargs) for p, g in zip(prob_maps, gt_sets, strict=True)
-    )
+    if (orientations is None) != (gt_orientations is None):
+        raise ValueError("give orientations and gt_orientations together")
+    if orientations is None or gt_orientations is None:
+        job_args: Iterable[tuple[Any, ...]] = (
+            (p, g, thresholds, max_dist, kwargs) for p, g in zip(prob_maps, gt_sets, strict=True)
+        )
+    else:
+        job_args = (
+            (p, g, thresholds, max_dist, _oriented_kwargs(kwargs, o, go))
+            for p, g, o, go in zip(prob_maps, gt_sets, orientations, gt_orientations, strict=True)
+        )
     counts = _run_counts(job_args, jobs, progress)
     nm = [str(n) for n in names] if names is not None else [str(i) for i in range(len(counts))]
     if len(nm) != len(counts):
         raise ValueError(f"{len(nm)} names for {len(counts)} images")
     return _report(counts, thresholds, nm, max_dist, shard)
+
+
+def _oriented_kwargs(kwargs: dict[str, Any], orientation: Any, gt_orientations: Any) -> dict:
+    """:func:`image_counts` options of one image: with its orientations when it has both."""
+    if orientation is None or gt_orientations is None:
+        return kwargs
+    return {**kwargs, "orientation": orientation, "gt_orientations": gt_orientations}
 
 
 def occlusion_pr(
@@ -902,20 +939,20 @@ def occlusion_pr(
     BoundaryReport
         With :attr:`BoundaryReport.orientation` filled in.
     """
-    thresholds = thresholds_for(n_thresholds)
-    job_args = (
-        (
-            p,
-            g,
-            thresholds,
-            max_dist,
-            {"thin_maps": thin, "nms": nms, "orientation": o, "gt_orientations": go},
-        )
-        for p, o, g, go in zip(prob_maps, orientations, gt_sets, gt_orientations, strict=True)
+    return boundary_pr(
+        prob_maps,
+        gt_sets,
+        n_thresholds,
+        max_dist,
+        thin=thin,
+        nms=nms,
+        jobs=jobs,
+        names=names,
+        progress=progress,
+        shard=shard,
+        orientations=orientations,
+        gt_orientations=gt_orientations,
     )
-    counts = _run_counts(job_args, jobs, progress)
-    nm = [str(n) for n in names] if names is not None else [str(i) for i in range(len(counts))]
-    return _report(counts, thresholds, nm, max_dist, shard)
 
 
 def plot_pr(

@@ -1,66 +1,109 @@
-"""The boundary benchmark of a detector or an OB model over a data set (``occseg eval boundaries``).
+"""The boundary benchmark of a detector, an OB model or an order model over a data set
+(``occseg eval boundaries``).
 
 :func:`check_boundary_options` validates the run before anything is read,
 :func:`open_boundary_benchmark` opens the images to evaluate (their number sizes a progress bar),
 :func:`run_boundary_benchmark` scores them and :func:`write_boundary_run` writes the report. An
-OB model's maps are thinned by edge NMS before the benchmark (paper 000, Sec. 3.2).
+OB model's maps are thinned by edge NMS before the benchmark (paper 000, Sec. 3.2), and so are
+an order model's boundary maps (:func:`order_boundary_maps`), which come with an occlusion
+orientation: on data with orientation ground truth (``synth``, ``piod``, ``p2orm``) the report
+then also holds the oriented numbers of the PIOD "OPR" protocol (paper 001, Tab. 4).
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import partial
+from itertools import tee
+from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 
 from occseg.data.boundary_sample import BoundaryDataset
-from occseg.errors import ConfigError, DatasetError
+from occseg.errors import ConfigError, DatasetError, FileFormatError
 from occseg.eval.boundaries import BoundaryReport, boundary_pr
 from occseg.eval.boundary_report import write_boundary_report, write_interactive_report
+from occseg.occlusion.decode import orientation_angle
 from occseg.occlusion.detectors import DETECTORS, detect_boundaries
 from occseg.parallel import Shard
 from occseg.predict.boundary_map import DEFAULT_OB_NAME, default_ob_model
 
 if TYPE_CHECKING:
     from occseg.eval.interactive_boundaries import InteractiveBoundaryReport
+    from occseg.occlusion.pipeline import OrderModel
 
 __all__ = [
     "BoundaryRun",
+    "boundary_model_kind",
     "boundary_model_path",
     "check_boundary_options",
     "open_boundary_benchmark",
+    "order_boundary_maps",
     "run_boundary_benchmark",
     "write_boundary_run",
 ]
 
+#: What a model checkpoint given as ``--method`` is: an OB model or an occlusion-order model.
+ModelKind = Literal["ob", "order"]
+#: Image → (soft boundary map, occlusion orientation or None).
+Detector = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]]
+
 
 def boundary_model_path(method: str) -> Path | None:
     """None for a detector name (:data:`~occseg.occlusion.detectors.DETECTORS`), else the path
-    of an OB model checkpoint: the shipped one for ``"obnet"``
-    (:func:`~occseg.predict.boundary_map.default_ob_model`; the name wins over a file called so),
-    or ``method`` itself.
+    of a model checkpoint: the shipped OB model for ``"obnet"``
+    (:func:`~occseg.predict.boundary_map.default_ob_model`), the shipped order model for
+    ``"ordernet"`` (:func:`~occseg.predict.ordernet.default_order_model`; the names win over
+    files called so), or ``method`` itself.
 
     Raises
     ------
     ConfigError
-        If ``method`` is neither a detector, nor ``"obnet"`` with the shipped model installed,
-        nor an existing file.
+        If ``method`` is neither a detector, nor a name whose shipped model is installed, nor an
+        existing file.
     """
+    from occseg.predict.ordernet import DEFAULT_ORDER_NAME, default_order_model
+
     if method in DETECTORS:
         return None
     if method == DEFAULT_OB_NAME:
         return default_ob_model()
+    if method == DEFAULT_ORDER_NAME:
+        return default_order_model()
     if not Path(method).is_file():
         raise ConfigError(
             f"unknown --method {method!r}; use one of {', '.join(DETECTORS)}, "
-            f"{DEFAULT_OB_NAME} (the shipped OB model) or the path of an OB model checkpoint"
+            f"{DEFAULT_OB_NAME} (the shipped OB model), {DEFAULT_ORDER_NAME} (the shipped order "
+            "model) or the path of an OB or order model checkpoint"
         )
     return Path(method)
+
+
+def boundary_model_kind(model: Path) -> ModelKind:
+    """``"ob"`` for a checkpoint of ``occseg train boundaries``, ``"order"`` for one of
+    ``occseg train order`` (by the checkpoint's format field; the weights are not read).
+
+    Raises
+    ------
+    FileFormatError
+        If ``model`` is neither.
+    """
+    from occseg.checkpoint import OB_FORMAT, ORDER_FORMAT, checkpoint_format
+
+    found = checkpoint_format(model)
+    if found == OB_FORMAT:
+        return "ob"
+    if found == ORDER_FORMAT:
+        return "order"
+    raise FileFormatError(
+        f"{model} is not an OB or order model checkpoint"
+        + (f" (its format is {found})" if found else "")
+        + "; give the model.pt written by `occseg train boundaries` or `occseg train order`"
+    )
 
 
 def check_boundary_options(
@@ -76,12 +119,15 @@ def check_boundary_options(
     max_dist: float = 0.0075,
     shard: Shard | None = None,
 ) -> None:
-    """Refuse options that do not fit together or are out of range (before any work).
+    """Refuse options that do not fit together or are out of range (before any work); a model
+    checkpoint's format field is read last (:func:`boundary_model_kind`).
 
     Raises
     ------
     ConfigError
-        With the first problem found.
+        With the first problem found (``interactive`` with an order model included).
+    FileFormatError
+        If the model file is not an OB or order model checkpoint.
     """
     model = boundary_model_path(method)
     if interactive and model is None:
@@ -98,6 +144,11 @@ def check_boundary_options(
         )
     if not 0 < threshold < 1 or max_segments < 0:
         raise ConfigError("--threshold must be in (0, 1) and --max-segments >= 0")
+    if model is not None and boundary_model_kind(model) == "order" and interactive:
+        raise ConfigError(
+            f"--interactive needs an OB model as --method ({DEFAULT_OB_NAME} or a checkpoint of "
+            "`occseg train boundaries`); an order model has no scribble input"
+        )
 
 
 def open_boundary_benchmark(
@@ -125,10 +176,12 @@ def open_boundary_benchmark(
 
 @dataclass(frozen=True)
 class BoundaryRun:
-    """The outcome of :func:`run_boundary_benchmark`: a title and the report."""
+    """The outcome of :func:`run_boundary_benchmark`: a title, the report, and whether the
+    method predicted orientations (``oriented``)."""
 
     title: str
     report: BoundaryReport | InteractiveBoundaryReport
+    oriented: bool = False
 
     def describe(self) -> str:
         """The headline numbers in one line."""
@@ -146,8 +199,19 @@ class BoundaryRun:
             )
         r50 = "n/a" if not math.isfinite(r.r50) else f"{r.r50:.3f}"
         part = "" if r.shard is None else f" of shard {r.shard}"
+        o = r.orientation
+        if o is not None:
+            acc = "n/a" if not math.isfinite(o.ods_accuracy) else f"{o.ods_accuracy:.3f}"
+            oriented = (
+                f"; oriented ODS={o.ods:.3f} OIS={o.ois:.3f} AP={o.ap:.3f}, orientation "
+                f"accuracy at ODS {acc}"
+            )
+        elif self.oriented:
+            oriented = "; no orientation ground truth on every image: plain numbers only"
+        else:
+            oriented = ""
         return (
-            f"{self.title}: ODS={r.ods:.3f} OIS={r.ois:.3f} AP={r.ap:.3f} R50={r50} "
+            f"{self.title}: ODS={r.ods:.3f} OIS={r.ois:.3f} AP={r.ap:.3f} R50={r50}{oriented} "
             f"({len(r.counts)} images{part})"
         )
 
@@ -170,13 +234,19 @@ def run_boundary_benchmark(
 ) -> BoundaryRun:
     """Boundary precision/recall (ODS, OIS, AP, R50) of ``method`` on ``data``.
 
-    ``method`` is a detector name, ``"obnet"`` (the shipped OB model) or the path of an OB
-    model checkpoint. With ``interactive`` (OB models only) each image is predicted
-    automatically, then with FN/FP scribbles simulated from that output
-    (:func:`~occseg.eval.interactive_boundaries.evaluate_interactive_boundaries`; ``threshold``,
-    ``max_segments`` (0: all) and ``oracle`` go there). ``shard`` records that ``data`` is that
-    part of a larger run (:func:`open_boundary_benchmark`). ``dataset`` and ``split`` name the
-    data in the title; ``progress`` is called once per image.
+    ``method`` is a detector name, ``"obnet"`` (the shipped OB model), ``"ordernet"`` (the
+    shipped order model) or the path of an OB or order model checkpoint (told apart by
+    :func:`boundary_model_kind`). An order model's boundary head is scored like an OB model's
+    map, and where an image has orientation ground truth its orientation
+    (:func:`order_boundary_maps`) is scored too: when every image has it, the report's
+    ``orientation`` holds the oriented ODS/OIS/AP (PIOD "OPR": a match counts only when its
+    orientation is within π/2 of the annotation) and the accuracy-vs-recall curve; the plain
+    numbers are those of the same maps without orientations. With ``interactive`` (OB models
+    only) each image is predicted automatically, then with FN/FP scribbles simulated from that
+    output (:func:`~occseg.eval.interactive_boundaries.evaluate_interactive_boundaries`;
+    ``threshold``, ``max_segments`` (0: all) and ``oracle`` go there). ``shard`` records that
+    ``data`` is that part of a larger run (:func:`open_boundary_benchmark`). ``dataset`` and
+    ``split`` name the data in the title; ``progress`` is called once per image.
     """
     check_boundary_options(
         method, interactive=interactive, oracle=oracle, threshold=threshold,
@@ -184,6 +254,7 @@ def run_boundary_benchmark(
         shard=shard,
     )  # fmt: skip
     model = boundary_model_path(method)
+    kind = None if model is None else boundary_model_kind(model)
     name = method if model is None else model.stem
     title = f"{name} on {dataset}" + (f" ({split})" if split else "")
     if interactive:
@@ -202,19 +273,17 @@ def run_boundary_benchmark(
             progress=progress,
         )
         return BoundaryRun(title, both)
-    detect = _detector(method, model)
+    detect = _detector(method, model, kind)
 
-    def maps() -> Iterator[np.ndarray]:
-        for sample in data:
-            yield detect(sample.image)
+    def scored() -> Iterator[tuple[Any, ...]]:
+        for sample in data:  # each sample decoded once
+            prob, angle = detect(sample.image)
+            yield prob, sample.boundaries, angle, sample.orientations
 
-    def gts() -> Iterator[tuple[np.ndarray, ...]]:
-        for sample in data:
-            yield sample.boundaries
-
+    probs, gts, angles, gt_angles = _unzip(scored(), 4)
     report = boundary_pr(
-        maps(),
-        gts(),
+        probs,
+        gts,
         n_thresholds,
         max_dist,
         nms=model is not None,
@@ -222,21 +291,66 @@ def run_boundary_benchmark(
         names=data.names,
         progress=progress,
         shard=shard,
+        orientations=angles,
+        gt_orientations=gt_angles,
     )
-    return BoundaryRun(title, report)
+    return BoundaryRun(title, report, oriented=kind == "order")
 
 
-def _detector(method: str, model: Path | None) -> Callable[[np.ndarray], np.ndarray]:
-    """Image → soft boundary map, by a detector or the automatic step of an OB model."""
+def _unzip(rows: Iterator[tuple[Any, ...]], n: int) -> list[Iterable[Any]]:
+    """``n`` lazy column iterators of ``rows`` (read in lockstep, they buffer one row)."""
+    return [map(itemgetter(i), it) for i, it in enumerate(tee(rows, n))]
+
+
+def order_boundary_maps(predictor: OrderModel, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The occlusion-boundary map and orientation of an order model (paper 001, Sec. 3.1).
+
+    The boundary map is the ``b`` head's probability ``Pr(B_p = 1)``. The orientation is read
+    from the ``e`` head's conditional orientation ``Pr(O_p = d | B_p = 1)`` over the left,
+    right, top and bottom neighbours as supplement 1.4 converts it for the POR curves
+    (:func:`~occseg.occlusion.decode.orientation_angle`): the larger of the left/right components
+    gives the horizontal part of the normal from occluder to occludee, the larger of top/bottom
+    the vertical part, and the boundary angle is ``θ = atan2(n_x, n_y)`` (image axes, y down),
+    the PIOD left-hand rule of the ground truth (:mod:`occseg.data.boundary_sample`). On the
+    training targets (:func:`~occseg.occlusion.targets.orientation_targets`, the occluded
+    neighbours' flags over their count) this is exactly the angle the synthetic ground truth
+    derives from the same flags (:func:`occseg.synth.boundaries.boundary_angle` without its
+    smoothing) for one occluded neighbour or two (adjacent or opposite); for three or four it
+    differs by π/4, well inside the π/2 tolerance of the benchmark.
+
+    Parameters
+    ----------
+    predictor
+        Stage 1 of an order model (:func:`~occseg.predict.ordernet.load_order_model`).
+    image
+        ``H×W×3 uint8`` RGB.
+
+    Returns
+    -------
+    (prob, angle)
+        ``H×W float32`` boundary probability and ``H×W float64`` angle in radians.
+    """
+    maps = predictor.predict_maps(image)
+    return maps.boundary, orientation_angle(maps.orientation)
+
+
+def _detector(method: str, model: Path | None, kind: ModelKind | None) -> Detector:
+    """Image → (soft boundary map, orientation or None), by a detector, the automatic step of
+    an OB model, or an order model (:func:`order_boundary_maps`)."""
     if model is None:
-        return partial(detect_boundaries, method=method)
+        return lambda image: (detect_boundaries(image, method=method), None)
+    if kind == "order":
+        from occseg.predict.ordernet import load_order_model
+
+        order = load_order_model(model)
+        return lambda image: order_boundary_maps(order, image)
     from occseg.predict.boundaries import OBPredictor
 
     predictor = OBPredictor(model)
 
-    def detect(image: np.ndarray) -> np.ndarray:
+    def detect(image: np.ndarray) -> tuple[np.ndarray, None]:
         predictor.set_image(image)
-        return predictor.automatic()
+        return predictor.automatic(), None
 
     return detect
 

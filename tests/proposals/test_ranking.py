@@ -61,3 +61,17 @@ def test_area_overlap_and_count_limits():
     assert len(select_proposals(tree, 3)) == 3
     with pytest.raises(ValueError, match="k must"):
         select_proposals(tree, 0)
+
+
+def test_flat_regions_keep_finite_scores_and_rank_first():
+    """Noise-free flat regions: most merges cost 0 (τ tiny), yet no score overflows to inf."""
+    f = np.zeros((8, 12, 1))
+    f[:, 6:] = 5.0  # two perfectly flat halves
+    tree = merge_tree(f)
+    with np.errstate(over="raise"):
+        scores = stability_scores(tree)
+    assert np.isfinite(np.delete(scores, tree.root)).all()
+    top = select_proposals(tree, 2, min_area=0.05)
+    halves = [tree.region(node) for node, _ in top]
+    assert any((r[:, :6]).all() and not r[:, 6:].any() for r in halves)
+    assert any((r[:, 6:]).all() and not r[:, :6].any() for r in halves)

@@ -47,7 +47,8 @@ def stability_scores(tree: MergeTree) -> np.ndarray:
     death = np.zeros(2 * n - 1)
     death[tree.children.ravel()] = np.repeat(tree.costs, 2)
     tau = max(float(np.median(tree.costs)), np.finfo(np.float64).tiny)
-    scores = np.log((death + tau) / (birth + tau))
+    # a difference of logarithms: on a flat image τ is tiny and the ratio would overflow to inf
+    scores = np.log(death + tau) - np.log(birth + tau)
     scores[tree.root] = -np.inf
     return scores
 

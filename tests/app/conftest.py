@@ -62,6 +62,24 @@ class RegionPredictor:
         return mask.astype(np.float32)
 
 
+class RefinePredictor(RegionPredictor):
+    """Stub click model that refines the previous mask: it starts from ``prev_prob`` (nothing
+    without one) and adds the same-colour region under each positive click, removes the one
+    under each negative click; records every call as ``(clicks, prev_prob)``."""
+
+    def set_image(self, image: np.ndarray) -> None:
+        super().set_image(image)
+        self.calls: list = []
+
+    def predict(self, clicks: Sequence, prev_prob=None) -> np.ndarray:
+        self.calls.append((tuple(clicks), prev_prob))
+        mask = np.zeros(self.labels.shape, bool) if prev_prob is None else prev_prob > 0.5
+        for c in clicks:
+            region = self.labels == self.labels[c.y, c.x]
+            mask = mask | region if c.positive else mask & ~region
+        return mask.astype(np.float32)
+
+
 class BoxPredictor:
     """Stub model: a 7×7 square around every positive click; supports boundary clicks."""
 
@@ -158,6 +176,7 @@ def stubs() -> SimpleNamespace:
     """Stub models that offer every optional capability (deterministic, instant)."""
     return SimpleNamespace(
         RegionPredictor=RegionPredictor,
+        RefinePredictor=RefinePredictor,
         BoxPredictor=BoxPredictor,
         EdgePredictor=EdgePredictor,
         LineBoundaries=LineBoundaries,

@@ -40,6 +40,7 @@ def test_info_listing_and_page(client):
         "boundary_clicks": False,
         "boundary": False,
         "auto_order": False,
+        "proposals": False,
     }
     names = [i["name"] for i in client.get("/api/images").json()["images"]]
     assert names == ["flipped.png", "scene.png"]  # notes.txt is not an image

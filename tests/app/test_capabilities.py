@@ -24,6 +24,7 @@ def test_capabilities_appear_with_their_models(make_client, stubs):
         "boundary_clicks": True,
         "boundary": True,
         "auto_order": True,
+        "proposals": False,
     }
     r = client.post(f"{URL}/clicks", json={"version": 0, "y": 10, "x": 10, "kind": "boundary"})
     assert r.status_code == 422 and "first click inside the object" in r.json()["detail"]

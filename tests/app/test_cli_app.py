@@ -91,3 +91,23 @@ def test_classes_option_is_offered(tmp_path, images_dir, monkeypatch, capsys):
 
     meta = json.loads((tmp_path / "o" / "project.json").read_text())
     assert meta["classes"] == ["cup", "saucer", "spoon"] and meta["model"] == "graphcut"
+
+
+def test_proposals_option_chooses_the_layer(tmp_path, images_dir, monkeypatch, capsys):
+    import uvicorn
+
+    apps = []
+    monkeypatch.setattr(
+        uvicorn.Server, "run", lambda self, sockets=None: apps.append(self.config.app)
+    )
+    args = ["annotate", str(images_dir), "--out", str(tmp_path / "o"), "--port", "0"]
+    args += ["--boundary-model", "none", "--order-model", "none"]
+    for choice in ([], ["--proposals", "colour"], ["--proposals", "none"]):
+        assert main([*args, *choice]) == 0
+    layers = [app.state.occseg.proposals for app in apps]
+    assert [layer and layer.features for layer in layers] == ["efficientnet", "colour", None]
+    assert [app.state.occseg.capabilities["proposals"] for app in apps] == [True, True, False]
+    assert main([*args, "--proposals", "sift"]) == 2
+    assert "unknown features 'sift'" in capsys.readouterr().err
+    assert main(["annotate", "--help"]) == 0
+    assert "--proposals" in capsys.readouterr().out

@@ -635,3 +635,88 @@ def test_the_shipped_models_are_on_by_default(browser, rendered_boxes, order_opt
         assert not errors, errors
     finally:
         server.kill()
+
+
+def _after_paint(page) -> None:
+    """Wait until the page has drawn its pending frame."""
+    page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+def test_a_click_on_a_proposal_creates_an_object(browser, images, tmp_path, stubs):
+    """The proposals layer (r): the proposal under the pointer is highlighted, ] picks the next
+    larger one, a click adopts it as an object with exactly its mask, clicks then refine it."""
+    from occseg.app import Extensions, Project, create_app
+    from occseg.app.proposals import RegionProposals
+    from occseg.io.coco import rle_to_mask
+
+    layer = RegionProposals(features="colour")  # flat colour boxes: clear, fast proposals
+    app = create_app(
+        Project(images, tmp_path / "project"),
+        stubs.RefinePredictor(),
+        extensions=Extensions(proposals=layer),
+    )
+    server = ThreadServer(app)
+    try:
+        page, errors = _open(browser, server.url)
+        button = page.locator("#proposals")
+        assert button.is_visible() and button.get_attribute("aria-pressed") == "false"
+        y, x = 60, 60  # inside the red box
+        assert _canvas_pixel(page, y, x) == [220, 50, 50]
+        page.keyboard.press("r")
+        page.wait_for_function(
+            "window.occseg.state.proposals !== null && !document.body.dataset.busy",
+            timeout=20_000,
+        )
+        assert button.get_attribute("aria-pressed") == "true"
+        items = page.evaluate("window.occseg.state.proposals.items")
+        grid = page.evaluate(
+            "[window.occseg.state.proposals.rows, window.occseg.state.proposals.cols]"
+        )
+        rows, cols = grid
+        full = {}
+        for p in items:  # each proposal at the image's size, as the server upsamples it
+            cells = rle_to_mask(p["mask"])
+            full[p["rank"]] = cells[
+                np.ix_(np.arange(120) * rows // 120, np.arange(160) * cols // 160)
+            ]
+        chain = sorted(
+            (p for p in items if full[p["rank"]][y, x]), key=lambda p: (p["area"], p["rank"])
+        )
+        assert len(chain) >= 2, "the red box lies in nested proposals"
+
+        pt = page.evaluate(f"window.occseg.viewer.toClient({x}, {y})")
+        page.mouse.move(pt["x"], pt["y"])
+        page.wait_for_function(f"window.occseg.state.hoverRank === {chain[0]['rank']}")
+        _after_paint(page)
+        assert _canvas_pixel(page, y, x) != [220, 50, 50]  # highlighted
+        page.keyboard.press("]")  # the next larger proposal under the pointer
+        page.wait_for_function(f"window.occseg.state.hoverRank === {chain[1]['rank']}")
+        page.mouse.click(pt["x"], pt["y"])
+        _wait_version(page, 1)
+        obj = page.evaluate("window.occseg.state.doc.objects[0]")
+        adopted = full[chain[1]["rank"]]
+        assert (rle_to_mask(obj["mask"]) == adopted).all()
+        assert [c["kind"] for c in obj["clicks"]] == ["mask"]
+        assert page.evaluate("[window.occseg.state.selected, window.occseg.state.hoverRank]") == [
+            1,
+            None,
+        ]
+        assert "proposal + 0 clicks" in page.locator("#objects li .meta").inner_text()
+
+        _click_image(page, 80, 120)  # now clicks refine it: the stub adds the blue box
+        _wait_version(page, 2)
+        blue = np.zeros((120, 160), bool)
+        blue[50:110, 90:140] = True
+        obj = page.evaluate("window.occseg.state.doc.objects[0]")
+        assert (rle_to_mask(obj["mask"]) == adopted | blue).all()
+        page.keyboard.press("Control+z")
+        _wait_version(page, 3)
+        obj = page.evaluate("window.occseg.state.doc.objects[0]")
+        assert (rle_to_mask(obj["mask"]) == adopted).all()
+        page.keyboard.press("Control+z")  # undoes the adoption
+        _wait_version(page, 4)
+        assert page.evaluate("window.occseg.state.doc.objects[0].area") == 0
+        page.screenshot(path=str(tmp_path / "proposals.png"))
+        assert not errors, errors
+    finally:
+        server.stop()

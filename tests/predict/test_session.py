@@ -218,3 +218,42 @@ def test_a_memory_budget_drops_probabilities_and_replays_them_exactly() -> None:
     full.redo(a)
     np.testing.assert_array_equal(small.prob(a), full.prob(a))
     np.testing.assert_array_equal(small.add_click(b, RED[0]), full.add_click(b, RED[0]))
+
+
+class _Recorder:
+    """A predictor that records what it is given and answers the previous probability + 0.1."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[tuple, np.ndarray | None]] = []
+
+    def set_image(self, image: np.ndarray) -> None:
+        self.shape = image.shape[:2]
+
+    def predict(self, clicks, prev_prob=None) -> np.ndarray:
+        self.calls.append((tuple(clicks), None if prev_prob is None else prev_prob.copy()))
+        base = np.zeros(self.shape, np.float32) if prev_prob is None else prev_prob
+        return np.clip(base + 0.1, 0, 1).astype(np.float32)
+
+
+def test_an_adopted_mask_is_the_state_and_later_clicks_refine_it() -> None:
+    from occseg.io.coco import mask_to_rle
+    from occseg.predict.session import AdoptedMask
+
+    mask = np.zeros((64, 80), bool)
+    mask[10:40, 10:40] = True
+    rle = mask_to_rle(mask)
+    adopted = AdoptedMask(20, 20, rle["counts"], (64, 80))
+    model = _Recorder()
+    session = Session(model, _image())
+    obj = session.add_object()
+    np.testing.assert_array_equal(session.add_click(obj, adopted), mask.astype(np.float32))
+    assert model.calls == []  # no model call for the adoption
+    click = Click(50, 60, True)
+    session.add_click(obj, click)
+    ((clicks, prev),) = model.calls
+    assert clicks == (click,)  # the model sees only the clicks after the adoption ...
+    np.testing.assert_array_equal(prev, mask.astype(np.float32))  # ... and the mask fed back
+    assert interaction_from_dict(interaction_to_dict(adopted)) == adopted
+    wrong = AdoptedMask(1, 1, mask_to_rle(np.ones((4, 4), bool))["counts"], (4, 4))
+    with pytest.raises(InteractionError, match="adopted mask"):
+        session.add_click(session.add_object(), wrong)

@@ -1,6 +1,6 @@
 """Optional capabilities of the app, used as soon as a model provides them.
 
-Object mode (clicks → mask) and manual order mode always work. Three more appear when a model
+Object mode (clicks → mask) and manual order mode always work. Four more appear when a model
 offers them; the server reports them at ``GET /api/info`` and the page hides what is missing:
 
 * **boundary clicks** — the click predictor declares ``supports_boundary_clicks = True`` and its
@@ -10,13 +10,16 @@ offers them; the server reports them at ``GET /api/info`` and the page hides wha
 * **boundary mode** — a :class:`~occseg.predictor.BoundaryModel` re-estimates the
   occlusion-boundary map from FN/FP scribbles (the page shows it thinned);
 * **automatic ordering** — an :class:`~occseg.predictor.OrderModel` proposes ``(front, back)``
-  pairs from the masks and, when present, the boundary map.
+  pairs from the masks and, when present, the boundary map;
+* **proposals** — a :class:`~occseg.app.proposals.RegionProposals` shows whole-image region
+  proposals; a click on one adopts it as a new object.
 
 A click predictor that also has ``predict_boundaries`` / ``order_objects`` methods serves as the
 boundary / order model by itself; otherwise pass them to :func:`occseg.app.server.create_app`.
 The library's trained networks serve as both through :mod:`occseg.app.models`: ``occseg
 annotate`` uses the shipped ones where installed (``--boundary-model`` / ``--order-model``: a
-checkpoint instead, or ``none``).
+checkpoint instead, or ``none``), and the proposals layer over EfficientNet features
+(``--proposals``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from occseg.app.proposals import RegionProposals
 from occseg.predictor import BoundaryModel, OrderModel
 
 __all__ = ["Extensions", "capabilities", "resolve_extensions"]
@@ -35,6 +39,7 @@ class Extensions:
 
     boundary: BoundaryModel | None = None
     order: OrderModel | None = None
+    proposals: RegionProposals | None = None
 
 
 def resolve_extensions(predictor: Any, extensions: Extensions | None) -> Extensions:
@@ -46,7 +51,7 @@ def resolve_extensions(predictor: Any, extensions: Extensions | None) -> Extensi
     order = ext.order
     if order is None and callable(getattr(predictor, "order_objects", None)):
         order = predictor
-    return Extensions(boundary=boundary, order=order)
+    return Extensions(boundary=boundary, order=order, proposals=ext.proposals)
 
 
 def capabilities(predictor: Any, ext: Extensions) -> dict[str, bool]:
@@ -57,4 +62,5 @@ def capabilities(predictor: Any, ext: Extensions) -> dict[str, bool]:
         "boundary_clicks": bool(getattr(predictor, "supports_boundary_clicks", False)),
         "boundary": ext.boundary is not None,
         "auto_order": ext.order is not None,
+        "proposals": ext.proposals is not None,
     }

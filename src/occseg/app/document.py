@@ -16,15 +16,16 @@ A document is a plain JSON-ready dict, so what is saved is exactly what is serve
      "trash": [{"object": {...}, "order": [[front_id, back_id], ...]}, ...]}
 
 The objects' clicks are the serialised form of a :class:`~occseg.predict.session.Session`
-(:func:`session_dict`; ``kind`` ``"click"`` or ``"boundary"``, a boundary click of Two-in-One
-refinement, whose ``positive`` is always true): the server replays them through the predictor
-to get the probabilities back after a restart, so the app gives the masks of the click
-protocol. Each step also keeps the mask *after* it, so the page, undo/redo and the export need
-no model. ``order_history`` holds the orders before the last changes (:func:`undo_order`).
-``image_file`` is the size and SHA-256 of the image file when the document was made; the export
-refuses an image that no longer matches. The ``version`` grows by one on every change; a change
-made against an older version is refused (:class:`VersionConflict`), so two tabs cannot silently
-overwrite each other.
+(:func:`session_dict`; ``kind`` ``"click"``, ``"boundary"``, a boundary click of Two-in-One
+refinement, or ``"mask"``, a region proposal adopted as the object's mask at the clicked point,
+whose ``rle`` is that mask exactly; ``positive`` is always true for the last two): the server
+replays them through the predictor to get the probabilities back after a restart, so the app
+gives the masks of the click protocol. Each step also keeps the mask *after* it, so the page,
+undo/redo and the export need no model. ``order_history`` holds the orders before the last
+changes (:func:`undo_order`). ``image_file`` is the size and SHA-256 of the image file when the
+document was made; the export refuses an image that no longer matches. The ``version`` grows
+by one on every change; a change made against an older version is refused
+(:class:`VersionConflict`), so two tabs cannot silently overwrite each other.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import numpy as np
 from occseg.app.ordering import find_cycles, relative_depth
 from occseg.errors import FileFormatError, InteractionError, OccsegError
 from occseg.io.coco import mask_to_rle, rle_area, rle_to_mask
-from occseg.predict.session import Interaction, interaction_from_dict
+from occseg.predict.session import Entry, interaction_from_dict
 from occseg.types import Scribble
 
 FORMAT = "occseg-annotation"
@@ -53,8 +54,9 @@ _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 MAX_LABEL = 100
 MAX_TRASH = 20  # deleted objects kept for "undo delete"
 MAX_ORDER_HISTORY = 50  # order changes that can be undone
-#: Kinds of the steps: a positive/negative click, or a boundary click (Two-in-One refinement).
-KINDS = ("click", "boundary")
+#: Kinds of the steps: a positive/negative click, a boundary click (Two-in-One refinement), or an
+#: adopted mask (a region proposal; later clicks refine it).
+KINDS = ("click", "boundary", "mask")
 
 
 class VersionConflict(OccsegError):
@@ -108,7 +110,7 @@ def validate_document(
                 if step.get("kind", "click") not in KINDS:
                     raise FileFormatError(
                         f"annotation of {image} has a click of unknown kind "
-                        f"{step.get('kind')!r} (expected 'click' or 'boundary'); restore it "
+                        f"{step.get('kind')!r} (expected one of {', '.join(KINDS)}); restore it "
                         "from a backup or move it away"
                     )
         for front, back in doc["order"]:
@@ -174,27 +176,43 @@ def object_mask(doc: dict, obj: dict) -> np.ndarray:
     return rle_to_mask(_rle(doc, obj["steps"][-1]["rle"]))
 
 
-def interactions_of(obj: dict) -> tuple[tuple[Interaction, ...], tuple[Interaction, ...]]:
+def _interaction(doc: dict, step: dict) -> dict[str, Any]:
+    """A step as :func:`~occseg.predict.session.interaction_from_dict` reads it (an adopted
+    mask with its RLE: the mask after the step is the mask adopted)."""
+    data = {k: step[k] for k in ("y", "x", "positive", "kind") if k in step}
+    if step.get("kind") == "mask":
+        data["rle"] = _rle(doc, step["rle"])
+    return data
+
+
+def interactions_of(doc: dict, obj: dict) -> tuple[tuple[Entry, ...], tuple[Entry, ...]]:
     """The interactions of ``obj`` in effect and its undone ones (next to redo last)."""
     return (
-        tuple(interaction_from_dict(s) for s in obj["steps"]),
-        tuple(interaction_from_dict(s) for s in obj["redo"]),
+        tuple(interaction_from_dict(_interaction(doc, s)) for s in obj["steps"]),
+        tuple(interaction_from_dict(_interaction(doc, s)) for s in obj["redo"]),
     )
 
 
 def session_dict(doc: dict) -> dict[str, Any]:
     """The document's objects as a :meth:`~occseg.predict.session.Session.from_dict` dict."""
-    keys = ("y", "x", "positive", "kind")
     return {
         "objects": [
             {
                 "id": obj["id"],
-                "clicks": [{k: s[k] for k in keys if k in s} for s in obj["steps"]],
-                "redo": [{k: s[k] for k in keys if k in s} for s in obj["redo"]],
+                "clicks": [_interaction(doc, s) for s in obj["steps"]],
+                "redo": [_interaction(doc, s) for s in obj["redo"]],
             }
             for obj in doc["objects"]
         ]
     }
+
+
+def point_steps(obj: dict) -> list[dict]:
+    """The clicks of ``obj`` after its last adopted mask (all of them if it has none): the
+    clicks the click model sees next to the previous mask."""
+    steps = obj["steps"]
+    last = max((i for i, s in enumerate(steps) if s.get("kind") == "mask"), default=-1)
+    return steps[last + 1 :]
 
 
 def scribbles_of(doc: dict) -> list[Scribble]:
@@ -219,6 +237,18 @@ def push_step(doc: dict, obj: dict, step: dict, mask: np.ndarray) -> None:
     obj["steps"].append(step)
     obj["redo"] = []
     obj["finished"] = False
+
+
+def adopt_mask(doc: dict, obj: dict, y: int, x: int, mask: np.ndarray) -> None:
+    """Make ``mask`` (``H×W bool``, e.g. a region proposal clicked at ``(y, x)``) the mask of
+    ``obj`` as one undoable step; later clicks refine it."""
+    check_point(doc, y, x)
+    if mask.shape != (doc["height"], doc["width"]):
+        raise InteractionError(
+            f"a {mask.shape[1]}×{mask.shape[0]} mask cannot be adopted on the "
+            f"{doc['width']}×{doc['height']} image {doc['image']}"
+        )
+    push_step(doc, obj, {"y": y, "x": x, "positive": True, "kind": "mask"}, mask)
 
 
 def undo(doc: dict, obj: dict) -> None:

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "AdoptIn",
     "ClickIn",
     "ObjectIn",
     "ObjectPatch",
@@ -39,6 +40,16 @@ class ClickIn(VersionIn):
     x: int = _Coord
     positive: bool = True
     kind: Literal["click", "boundary"] = "click"
+    label: str | None = Field(default=None, max_length=100)
+
+
+class AdoptIn(VersionIn):
+    """Adopt proposal ``rank`` (1 = best) of the proposals layer as a new object, clicked at
+    ``(y, x)`` (a pixel inside the proposal)."""
+
+    rank: int = Field(ge=1, le=10_000)
+    y: int = _Coord
+    x: int = _Coord
     label: str | None = Field(default=None, max_length=100)
 
 

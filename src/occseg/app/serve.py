@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import socket
 import sys
@@ -9,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from occseg.app.project import Project
+from occseg.app.proposals import proposals_layer
 from occseg.app.server import LOOPBACK_HOSTS, create_app
 from occseg.errors import ConfigError
 
@@ -57,6 +59,7 @@ def serve(
     max_side: int | None = DEFAULT_MAX_SIDE,
     boundary_model: str | Path | None = None,
     order_model: str | Path | None = None,
+    proposals: str = "efficientnet",
     echo: Callable[[str], None] = print,
 ) -> None:
     """Run ``occseg annotate`` until interrupted; prints the URL to open once it is listening.
@@ -65,7 +68,10 @@ def serve(
     ``max_side`` bounds the image size every model sees (0 or None: full resolution);
     ``boundary_model`` / ``order_model`` choose boundary mode / automatic ordering
     (:func:`~occseg.app.models.network_extensions`): None, the shipped models where installed;
-    ``"none"``, off; else checkpoints of ``occseg train boundaries`` / ``occseg train order``.
+    ``"none"``, off; else checkpoints of ``occseg train boundaries`` / ``occseg train order``;
+    ``proposals`` the features of the proposals layer
+    (:func:`~occseg.app.proposals.proposals_layer`: ``"efficientnet"``, ``"colour"``, or
+    ``"none"``, off).
     """
     import uvicorn
 
@@ -75,6 +81,8 @@ def serve(
     # fail fast on unknown models or bad checkpoints, before writing anything
     predictor = load_predictor(model)
     extensions = network_extensions(boundary_model, order_model, max_side=max_side)
+    layer = proposals_layer(proposals, max_side=max_side)
+    extensions = dataclasses.replace(extensions, proposals=layer)
     project = Project(images_dir, out, model=model)
     for label in classes:
         if label.strip():

@@ -22,6 +22,8 @@ Routes (all JSON unless noted; every change carries the ``version`` it was made 
     POST   /api/images/{name}/scribbles        {version, kind, points}  (with a boundary model)
     POST   /api/images/{name}/scribbles/undo   {version}
     GET    /api/images/{name}/boundaries.png   thinned boundary map at the project's threshold
+    GET    /api/images/{name}/proposals        region proposals on the patch grid (with a layer)
+    POST   /api/images/{name}/proposals/adopt  {version, rank, y, x}: proposal → new object
     POST   /api/export                         COCO export of the whole project
 
 Errors: 404 unknown image/object, 409 version conflict or missing capability, 413 body too
@@ -130,7 +132,8 @@ def create_app(
     predictor
         Any :class:`~occseg.predictor.Predictor`; its ``threshold`` makes the masks.
     extensions
-        Optional boundary / order models (see :mod:`occseg.app.capabilities`).
+        Optional boundary / order models and proposals layer (see
+        :mod:`occseg.app.capabilities`).
     allowed_hosts
         Accepted ``Host`` headers (defence against DNS rebinding); default: loopback names.
     max_body_bytes
@@ -160,6 +163,7 @@ def create_app(
         capabilities=caps,
         model_name=model_name,
         max_body_bytes=max_body_bytes,
+        proposals=ext.proposals,
     )
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or list(LOOPBACK_HOSTS))
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)

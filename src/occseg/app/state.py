@@ -30,8 +30,9 @@ from PIL import Image
 
 from occseg.app import document as D
 from occseg.app.project import Project
+from occseg.app.proposals import RegionProposals
 from occseg.errors import OccsegError
-from occseg.predict.session import Interaction, PredictorOutputError, Session, SharedPredictor
+from occseg.predict.session import Entry, PredictorOutputError, Session, SharedPredictor
 from occseg.predictor import OrderModel
 from occseg.types import Scribble
 
@@ -78,6 +79,7 @@ class AppState:
     capabilities: dict[str, bool]
     model_name: str
     max_body_bytes: int
+    proposals: RegionProposals | None = None
     order_lock: threading.Lock = field(default_factory=threading.Lock)
     sessions: OrderedDict[str, Session] = field(default_factory=OrderedDict)
     display: OrderedDict[str, tuple[bytes, str]] = field(default_factory=OrderedDict)
@@ -133,7 +135,7 @@ class AppState:
         self.sessions.move_to_end(name)
         if object_id is not None:
             obj = next((o for o in doc["objects"] if o["id"] == object_id), None)
-            clicks, redo = D.interactions_of(obj) if obj else ((), ())
+            clicks, redo = D.interactions_of(doc, obj) if obj else ((), ())
             if not self._matches(session, object_id, (clicks, redo)):
                 session.load_object(object_id, clicks, redo)  # replayed on the next click
         return session
@@ -142,7 +144,7 @@ class AppState:
     def _matches(
         session: Session,
         object_id: int,
-        history: tuple[tuple[Interaction, ...], tuple[Interaction, ...]],
+        history: tuple[tuple[Entry, ...], tuple[Entry, ...]],
     ) -> bool:
         if object_id not in session.objects:
             return history == ((), ())
@@ -152,7 +154,7 @@ class AppState:
         self,
         name: str,
         object_id: int,
-        before: tuple[tuple[Interaction, ...], tuple[Interaction, ...]],
+        before: tuple[tuple[Entry, ...], tuple[Entry, ...]],
         edit: Callable[[Session, int], None],
     ) -> None:
         """Apply ``edit`` (undo/redo) to the session too, if it held the object as the document

@@ -62,6 +62,12 @@ def annotate(
         "installed).",
         show_default=False,
     ),
+    proposals: str = typer.Option(
+        "efficientnet",
+        "--proposals",
+        help="Features of the proposals layer (r): efficientnet (ImageNet EfficientNet-Lite0) | "
+        "colour (L*a*b* + texture) | none (no layer).",
+    ),
 ) -> None:
     """Start the annotation web app and print the URL to open."""
     from occseg.app.serve import serve
@@ -78,5 +84,6 @@ def annotate(
         max_side=max_side,
         boundary_model=boundary_model,
         order_model=order_model,
+        proposals=proposals,
         echo=typer.echo,
     )

@@ -19,6 +19,11 @@ earlier clicks once, giving back the very probabilities (and zoom-in crops) of t
 session — one model call per earlier click, once per object after a restart, which is cheap next
 to the cost of a wrong mask.
 
+**Adopted masks.** An :class:`AdoptedMask` in an object's history (e.g. a region proposal the
+annotator accepted) sets the object's probability to that mask (1 inside, 0 outside) without a
+model call; the clicks after it are predicted with it fed back as the previous probability, as
+if the model had produced it, and the interactions before it are not passed on.
+
 **Threads.** :meth:`Session.propose` runs the model without changing the session; the app runs
 it outside its project lock and applies the result with :meth:`Session.commit` under the lock,
 which refuses a proposal made from an object that has changed since. Several sessions may share
@@ -53,10 +58,13 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from occseg.errors import FileFormatError, InteractionError, OccsegError
+from occseg.io.coco import rle_to_mask
 from occseg.predictor import Predictor
 from occseg.types import BoundaryClick, Click
 
 __all__ = [
+    "AdoptedMask",
+    "Entry",
     "Interaction",
     "PredictorOutputError",
     "Proposal",
@@ -71,6 +79,25 @@ __all__ = [
 
 #: The point interactions a session records.
 Interaction = Click | BoundaryClick
+
+
+@dataclass(frozen=True)
+class AdoptedMask:
+    """A whole mask adopted as an object's state (e.g. an accepted region proposal), clicked
+    at ``(y, x)``; ``counts`` is its COCO compressed RLE for an ``H×W`` image (``size``)."""
+
+    y: int
+    x: int
+    counts: str
+    size: tuple[int, int]
+
+    def probability(self) -> np.ndarray:
+        """``H×W float32``: 1 inside the mask, 0 outside."""
+        return rle_to_mask({"size": list(self.size), "counts": self.counts}).astype(np.float32)
+
+
+#: What an object's history holds: point interactions and adopted masks.
+Entry = Interaction | AdoptedMask
 
 
 class StaleProposal(OccsegError):
@@ -93,14 +120,18 @@ class Stateful(Protocol):
         """Restore a state returned by :meth:`get_state`."""
 
 
-def interaction_to_dict(click: Interaction) -> dict[str, Any]:
-    """``{"y", "x", "positive", "kind"}`` of a click (``kind``: ``"click"`` or ``"boundary"``)."""
+def interaction_to_dict(click: Entry) -> dict[str, Any]:
+    """``{"y", "x", "positive", "kind"}`` of a click (``kind``: ``"click"`` or ``"boundary"``);
+    an adopted mask has ``kind`` ``"mask"`` and its COCO RLE as ``"rle"``."""
+    if isinstance(click, AdoptedMask):
+        rle = {"size": list(click.size), "counts": click.counts}
+        return {"y": int(click.y), "x": int(click.x), "positive": True, "kind": "mask", "rle": rle}
     if isinstance(click, BoundaryClick):
         return {"y": int(click.y), "x": int(click.x), "positive": True, "kind": "boundary"}
     return {"y": int(click.y), "x": int(click.x), "positive": bool(click.positive), "kind": "click"}
 
 
-def interaction_from_dict(data: Any) -> Interaction:
+def interaction_from_dict(data: Any) -> Entry:
     """The inverse of :func:`interaction_to_dict`; :class:`FileFormatError` if malformed."""
     try:
         y, x, kind = int(data["y"]), int(data["x"]), data.get("kind", "click")
@@ -111,8 +142,21 @@ def interaction_from_dict(data: Any) -> Interaction:
         ) from None
     if kind == "boundary":
         return BoundaryClick(y, x)
+    if kind == "mask":
+        try:
+            h, w = (int(v) for v in data["rle"]["size"])
+            counts = data["rle"]["counts"]
+        except (KeyError, TypeError, ValueError):
+            raise FileFormatError(
+                f"an adopted mask needs an 'rle' with 'size' and 'counts', got {data!r}"
+            ) from None
+        if not isinstance(counts, str):
+            raise FileFormatError("an adopted mask needs compressed RLE 'counts' (a string)")
+        return AdoptedMask(y, x, counts, (h, w))
     if kind != "click":
-        raise FileFormatError(f"interaction kind must be 'click' or 'boundary', got {kind!r}")
+        raise FileFormatError(
+            f"interaction kind must be 'click', 'boundary' or 'mask', got {kind!r}"
+        )
     return Click(y, x, positive)
 
 
@@ -156,7 +200,7 @@ class Step:
     predictor that is not :class:`Stateful`).
     """
 
-    click: Interaction
+    click: Entry
     key: int | None = None
     state: Any = None
     seconds: float = 0.0
@@ -170,7 +214,7 @@ class _Track:
     redo: tuple[Step, ...] = ()
 
     @property
-    def clicks(self) -> tuple[Interaction, ...]:
+    def clicks(self) -> tuple[Entry, ...]:
         return tuple(s.click for s in self.steps)
 
 
@@ -284,11 +328,11 @@ class Session:
             raise InteractionError(f"the session has no object {obj}; add it with add_object()")
         return track
 
-    def clicks(self, obj: int) -> tuple[Interaction, ...]:
+    def clicks(self, obj: int) -> tuple[Entry, ...]:
         """The interactions of ``obj`` in effect (undone ones left out)."""
         return self._track(obj).clicks
 
-    def redo_clicks(self, obj: int) -> tuple[Interaction, ...]:
+    def redo_clicks(self, obj: int) -> tuple[Entry, ...]:
         """The undone interactions of ``obj`` that :meth:`redo` brings back (next one last)."""
         return tuple(s.click for s in self._track(obj).redo)
 
@@ -337,20 +381,32 @@ class Session:
         self,
         predictor: Any,
         done: Sequence[Step],
-        click: Interaction,
+        click: Entry,
         fresh: dict[int, np.ndarray],
     ) -> Step:
         """Predict ``click`` after the steps ``done`` (the last one's probability known); the
-        probability goes into ``fresh``."""
+        probability goes into ``fresh``. An adopted mask is its own probability (no model
+        call, the state of a new object); the model sees only the clicks after the last one."""
+        h, w = self.image.shape[:2]
+        if isinstance(click, AdoptedMask):
+            if click.size != (h, w):
+                raise InteractionError(
+                    f"the adopted mask is {click.size[1]}×{click.size[0]} but the image is "
+                    f"{w}×{h}; adopt a mask of this image"
+                )
+            key = next(self._keys)
+            fresh[key] = click.probability()
+            return Step(click, key, self.shared.initial_state)
         previous = done[-1] if done else None
         self._restore(predictor, previous)
         prev_prob = self._lookup(previous, fresh) if previous else None
-        clicks = [*(s.click for s in done), click]
+        entries = [*(s.click for s in done), click]
+        last = max((i for i, e in enumerate(entries) if isinstance(e, AdoptedMask)), default=-1)
+        clicks = [e for e in entries[last + 1 :] if not isinstance(e, AdoptedMask)]
         start = time.perf_counter()
         prob = predictor.predict(clicks, prev_prob=prev_prob)
         seconds = time.perf_counter() - start
         prob = np.asarray(prob)
-        h, w = self.image.shape[:2]
         if prob.shape != (h, w):
             raise PredictorOutputError(
                 f"the model returned a {prob.shape} map for a {h}×{w} image; the model is broken"
@@ -370,7 +426,7 @@ class Session:
             steps[i] = self._step(predictor, steps[:i], steps[i].click, fresh)
         return replace(track, steps=tuple(steps))
 
-    def propose(self, obj: int, click: Interaction) -> Proposal:
+    def propose(self, obj: int, click: Entry) -> Proposal:
         """Predict ``click`` on ``obj`` without changing the session (see :meth:`commit`).
 
         An ``obj`` the session does not hold yet starts a new object with that id.
@@ -404,7 +460,7 @@ class Session:
         self._next_id = max(self._next_id, proposal.obj + 1)
         return proposal.prob
 
-    def add_click(self, obj: int, click: Interaction) -> np.ndarray:
+    def add_click(self, obj: int, click: Entry) -> np.ndarray:
         """Add ``click`` to ``obj`` (forgetting its redo list); returns the new probability."""
         self._track(obj)
         return self.commit(self.propose(obj, click))
@@ -436,9 +492,7 @@ class Session:
             raise InteractionError(f"object {obj} has nothing to redo")
         self._tracks[obj] = _Track((*track.steps, track.redo[-1]), track.redo[:-1])
 
-    def load_object(
-        self, obj: int, clicks: Sequence[Interaction], redo: Sequence[Interaction] = ()
-    ) -> None:
+    def load_object(self, obj: int, clicks: Sequence[Entry], redo: Sequence[Entry] = ()) -> None:
         """Set ``obj``'s clicks and redo list; probabilities are recomputed when needed."""
         self._tracks[obj] = _Track(tuple(Step(c) for c in clicks), tuple(Step(c) for c in redo))
         self._next_id = max(self._next_id, obj + 1)

@@ -42,7 +42,7 @@ def click(name: str, body: ClickIn, state: State) -> dict:
     try:
         proposal = session.propose(object_id, interaction)
     except InteractionError:
-        if body.kind == "click" and obj is not None and obj["steps"] and boundary_clicks:
+        if body.kind == "click" and obj is not None and D.point_steps(obj) and boundary_clicks:
             # a Two-in-One model refines with boundary clicks only; say so in the page's terms
             raise InteractionError(
                 "this model refines a selected object with boundary clicks only: press b "
@@ -54,11 +54,8 @@ def click(name: str, body: ClickIn, state: State) -> dict:
 
     def change(doc: dict) -> dict:
         if body.object_id is None:
-            obj = D.add_object(doc)
+            obj = new_object(state, doc, body.label)
             assert obj["id"] == object_id  # the version check guarantees it
-            if body.label and body.label.strip() != obj["label"]:
-                D.update_object(doc, obj, {"label": body.label})
-                state.project.add_class(obj["label"])
         else:
             obj = D.get_object(doc, object_id)
         step = {"y": body.y, "x": body.x, "positive": body.kind == "boundary" or body.positive}
@@ -69,10 +66,21 @@ def click(name: str, body: ClickIn, state: State) -> dict:
     return state.mutate(name, body.version, change)
 
 
+def new_object(state: State, doc: dict, label: str | None) -> dict:
+    """Add a new object to ``doc`` with the class ``label`` (None: the default), which joins
+    the project's classes."""
+    obj = D.add_object(doc)
+    if label and label.strip() != obj["label"]:
+        D.update_object(doc, obj, {"label": label})
+        state.project.add_class(obj["label"])
+    return obj
+
+
 def _check_kinds(obj: dict | None, body: ClickIn, boundary_clicks: bool) -> None:
-    """Refuse a boundary click that selects nothing yet, and any click on an object made with
-    boundary clicks when the model does not take them (its clicks could not be replayed)."""
-    if body.kind == "boundary" and (obj is None or not obj["steps"]):
+    """Refuse a boundary click that selects nothing yet (no click since the object was made or
+    adopted), and any click on an object made with boundary clicks when the model does not take
+    them (its clicks could not be replayed)."""
+    if body.kind == "boundary" and (obj is None or not D.point_steps(obj)):
         raise InteractionError(
             "a boundary click refines a selected object: first click inside the object to "
             "select it, then click on its boundary"
@@ -89,7 +97,7 @@ def _check_kinds(obj: dict | None, body: ClickIn, boundary_clicks: bool) -> None
 def _history_change(name: str, body: ObjectIn, state: State, edit: str) -> dict:
     def change(doc: dict) -> None:
         obj = D.get_object(doc, body.object_id)
-        before = D.interactions_of(obj)
+        before = D.interactions_of(doc, obj)
         (D.undo if edit == "undo" else D.redo)(doc, obj)
         state.follow(name, obj["id"], before, Session.undo if edit == "undo" else Session.redo)
 

@@ -1,7 +1,8 @@
 // occseg annotate: page state, server calls (one at a time, in order), drawing and shortcuts.
 
 import { api, ApiError, imageUrl } from "./api.js";
-import { depthColour, renderObjects, renderOrder } from "./panels.js";
+import { depthColour, pointClicks, renderObjects, renderOrder } from "./panels.js";
+import { ProposalLayer } from "./proposals.js";
 import { decodeMask, maskCanvas, maskHas, maskOutline } from "./rle.js";
 import { Viewer } from "./viewer.js";
 
@@ -21,6 +22,12 @@ const state = {
   hideAll: false,
   labels: true, // object labels drawn on the image
   boundaryImage: null,
+  showProposals: false, // the proposals layer is on (r)
+  proposals: null, // the current image's ProposalLayer, once fetched
+  proposalsLoading: false,
+  hover: null, // image pixel under the pointer
+  proposalLevel: 0, // [ / ]: how many proposals up from the smallest one under the pointer
+  hoverRank: null, // rank of the proposal a left click would adopt (null: none)
 };
 const viewer = new Viewer($("canvas"));
 window.occseg = { state, viewer }; // for debugging and end-to-end tests
@@ -117,6 +124,7 @@ function renderPanels() {
     { add: (a, b) => setOrder("add", a, b), remove: (a, b) => setOrder("remove", a, b) },
   );
   $("scribble-count").textContent = `${doc.scribbles.length} scribble(s)`;
+  updateHover();
   const classes = new Set([...(state.info?.classes ?? []), ...doc.objects.map((o) => o.label)]);
   $("classes").replaceChildren(...[...classes].map((c) => Object.assign(document.createElement("option"), { value: c })));
   const entry = state.images.find((i) => i.name === doc.image);
@@ -136,9 +144,13 @@ function updateHint() {
       : "click the object in front, then the object it hides";
   } else if (state.mode === "boundary") {
     hint.textContent = "drag: missed boundary (left) · false boundary (right) · space+drag: pan";
+  } else if (state.showProposals && state.selected === null) {
+    hint.textContent = state.proposalsLoading
+      ? "computing region proposals…"
+      : "click a highlighted proposal to adopt it as a new object · [ ] smaller / larger · r = hide proposals";
   } else if (boundaryClicksOn()) {
     const obj = selectedObject();
-    hint.textContent = obj?.clicks.length
+    hint.textContent = pointClicks(obj).length
       ? `editing ${obj.label} #${obj.id}: click where its boundary should be · Enter = finish · b = positive/negative clicks`
       : "boundary clicks: click inside an object to select it, then on its boundary · b = positive/negative clicks";
   } else {
@@ -193,6 +205,7 @@ viewer.onOverlay = (ctx, scale) => {
   }
   ctx.globalAlpha = 1;
   if (state.mode === "object") drawLabels(ctx, scale);
+  if (state.mode === "object" && state.showProposals) drawProposals(ctx, scale);
   if (state.mode === "boundary") {
     if (state.boundaryImage) ctx.drawImage(state.boundaryImage, 0, 0);
     drawStrokes(ctx, scale);
@@ -201,7 +214,7 @@ viewer.onOverlay = (ctx, scale) => {
   const obj = selectedObject();
   if (!obj) return;
   const r = Math.max(2, 6 / scale);
-  for (const c of obj.clicks) {
+  for (const c of pointClicks(obj)) {
     ctx.beginPath();
     ctx.arc(c.x + 0.5, c.y + 0.5, r, 0, 2 * Math.PI);
     ctx.fillStyle = c.kind === "boundary" ? "#f2b233" : c.positive ? "#30c060" : "#e5484d";
@@ -232,6 +245,23 @@ function drawLabels(ctx, scale) {
   }
 }
 
+// every proposal outlined; the one a click would adopt filled
+function drawProposals(ctx, scale) {
+  const layer = state.proposals;
+  if (!layer || layer.image !== state.name) return;
+  ctx.lineWidth = Math.max(0.5, 1.5 / scale);
+  ctx.strokeStyle = state.selected === null ? "rgba(255, 255, 255, 0.6)" : "rgba(255, 255, 255, 0.25)";
+  for (const item of layer.items) ctx.stroke(layer.shape(item).outline);
+  const hovered = layer.items.find((p) => p.rank === state.hoverRank);
+  if (!hovered) return;
+  const { outline, fill } = layer.shape(hovered);
+  ctx.fillStyle = "rgba(79, 142, 247, 0.35)";
+  ctx.fill(fill);
+  ctx.lineWidth = Math.max(1, 3 / scale);
+  ctx.strokeStyle = "#4f8ef7";
+  ctx.stroke(outline);
+}
+
 function drawStrokes(ctx, scale) {
   const strokes = [...state.doc.scribbles];
   const live = viewer.strokePreview;
@@ -258,8 +288,9 @@ function addClick(pt, negative) {
   }
   enqueue(async () => {
     const t0 = performance.now();
-    // boundary-click mode: the object's first click selects it, every later one lies on its boundary
-    const selecting = !selectedObject()?.clicks.length;
+    // boundary-click mode: the object's first click selects it, every later one lies on its
+    // boundary (an adopted proposal is selected by the next click)
+    const selecting = !pointClicks(selectedObject()).length;
     const res = await change("POST", `${base()}/clicks`, {
       version: version(), object_id: state.selected, y: pt.y, x: pt.x, positive: !negative,
       label: state.selected === null ? $("next-label").value.trim() || "object" : null,
@@ -271,6 +302,82 @@ function addClick(pt, negative) {
     viewer.redraw();
   });
 }
+
+// ---- proposals layer ------------------------------------------------------------------------
+function proposalsActive() { // a left click adopts the highlighted proposal
+  return state.showProposals && state.mode === "object" && state.selected === null
+    && state.proposals?.image === state.name;
+}
+
+function proposalAt(pt) {
+  const chain = pt && proposalsActive() ? state.proposals.at(pt) : [];
+  return chain[Math.min(state.proposalLevel, chain.length - 1)] ?? null;
+}
+
+let hoverBase = null; // the smallest proposal under the pointer: the level restarts when it changes
+function updateHover() {
+  const base = proposalsActive() && state.hover ? state.proposals.at(state.hover)[0]?.rank ?? null : null;
+  if (base !== hoverBase) {
+    hoverBase = base;
+    state.proposalLevel = 0;
+  }
+  const rank = proposalAt(state.hover)?.rank ?? null;
+  if (rank !== state.hoverRank) {
+    state.hoverRank = rank;
+    viewer.redraw();
+  }
+}
+
+function stepProposal(step) {
+  const chain = state.hover && proposalsActive() ? state.proposals.at(state.hover) : [];
+  state.proposalLevel = Math.min(Math.max(0, state.proposalLevel + step), Math.max(0, chain.length - 1));
+  updateHover();
+}
+
+async function loadProposals() {
+  if (!state.showProposals || !state.name || state.proposals?.image === state.name) return;
+  const name = state.name;
+  state.proposalsLoading = true;
+  updateHint();
+  try {
+    const data = await api("GET", `${imageUrl(name)}/proposals`);
+    if (name === state.name) state.proposals = new ProposalLayer(data);
+  } finally {
+    state.proposalsLoading = false;
+    updateHint();
+    updateHover();
+    viewer.redraw();
+  }
+}
+
+function setShowProposals(on) {
+  if (!state.info?.capabilities.proposals) return;
+  state.showProposals = on;
+  $("proposals").setAttribute("aria-pressed", String(on));
+  if (on && state.mode !== "object") setMode("object");
+  if (on) enqueue(loadProposals);
+  updateHover();
+  updateHint();
+  viewer.redraw();
+}
+
+function adoptProposal(item, pt) {
+  enqueue(async () => {
+    const res = await change("POST", `${base()}/proposals/adopt`, {
+      version: version(), rank: item.rank, y: pt.y, x: pt.x,
+      label: $("next-label").value.trim() || "object",
+    });
+    state.selected = res.object_id; // editable with clicks at once
+    $("latency").textContent = "";
+    renderPanels();
+    viewer.redraw();
+  });
+}
+
+viewer.onHover = (pt) => {
+  state.hover = pt;
+  updateHover();
+};
 
 function undoRedo(which) {
   if (state.mode === "boundary") {
@@ -411,8 +518,11 @@ function setThreshold(value) {
 
 viewer.onClick = (pt, { negative }) => {
   if (!state.doc) return;
-  if (state.mode === "object") addClick(pt, negative);
-  else if (state.mode === "order") orderClick(pt);
+  if (state.mode === "object") {
+    const proposal = negative ? null : proposalAt(pt);
+    if (proposal) adoptProposal(proposal, pt);
+    else addClick(pt, negative);
+  } else if (state.mode === "order") orderClick(pt);
 };
 
 viewer.onStroke = (points, kind) => {
@@ -462,6 +572,7 @@ function loadImage(name) {
     state.selected = null;
     state.pendingFront = null;
     state.boundaryImage = null;
+    if (state.proposals?.image !== name) state.proposals = null;
     $("image-select").value = name;
     $("latency").textContent = "";
     $("toast").hidden = true;
@@ -469,6 +580,7 @@ function loadImage(name) {
     viewer.setImage(img);
     applyDoc(doc);
     if (state.mode === "boundary") await refreshBoundaries();
+    await loadProposals();
   });
 }
 
@@ -495,6 +607,7 @@ $("toast-reload").addEventListener("click", () => loadImage(state.name));
 $("toast-undo").addEventListener("click", () => { if (undoDeleteId !== null) restoreObject(undoDeleteId); });
 $("next-label").addEventListener("keydown", (e) => { if (e.key === "Enter") e.target.blur(); });
 $("boundary-clicks").addEventListener("click", () => setBoundaryClicks(!state.boundaryClicks));
+$("proposals").addEventListener("click", () => setShowProposals(!state.showProposals));
 $("boundary-threshold").addEventListener("input", (e) => showThreshold(Number(e.target.value)));
 $("boundary-threshold").addEventListener("change", (e) => setThreshold(Number(e.target.value)));
 for (const b of document.querySelectorAll("#modes .mode")) b.addEventListener("click", () => setMode(b.dataset.mode));
@@ -545,9 +658,11 @@ document.addEventListener("keydown", (e) => {
   else if (key === "2") setMode("order");
   else if (key === "3") setMode("boundary");
   else if (key === "b" && state.info?.capabilities.boundary_clicks) setBoundaryClicks(!state.boundaryClicks);
+  else if (key === "r" && state.info?.capabilities.proposals) setShowProposals(!state.showProposals);
   else if ((key === "[" || key === "]") && state.mode === "boundary") {
     setThreshold(state.boundaryThreshold + (key === "]" ? 0.05 : -0.05));
-  } else if (key === "n" || key === "PageDown") stepImage(1);
+  } else if ((key === "[" || key === "]") && proposalsActive()) stepProposal(key === "]" ? 1 : -1);
+  else if (key === "n" || key === "PageDown") stepImage(1);
   else if (key === "p" || key === "PageUp") stepImage(-1);
   else if (key === "+" || key === "=") viewer.zoomCenter(1.25);
   else if (key === "-" || key === "_") viewer.zoomCenter(0.8);

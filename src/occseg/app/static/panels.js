@@ -11,6 +11,12 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// The clicks of an object after its last adopted proposal (those the click model sees).
+export function pointClicks(obj) {
+  const clicks = obj?.clicks ?? [];
+  return clicks.slice(clicks.map((c) => c.kind).lastIndexOf("mask") + 1);
+}
+
 export function chip(obj) {
   const dot = el("i");
   dot.style.background = obj.color;
@@ -47,11 +53,12 @@ export function renderObjects(list, doc, selected, handlers) {
       handlers.remove(obj.id);
     });
     const status = obj.finished ? "finished" : obj.id === selected ? "editing" : "open";
-    const clicks = obj.clicks.length;
+    const clicks = obj.clicks.filter((c) => c.kind !== "mask").length;
     const onBoundary = obj.clicks.filter((c) => c.kind === "boundary").length;
+    const adopted = obj.clicks.some((c) => c.kind === "mask");
     const meta = el(
       "span", { class: "meta" },
-      `#${obj.id} · ${clicks} click${clicks === 1 ? "" : "s"}`
+      `#${obj.id} · ${adopted ? "proposal + " : ""}${clicks} click${clicks === 1 ? "" : "s"}`
         + (onBoundary ? ` (${onBoundary} on the boundary)` : "") + ` · ${obj.area} px · ${status}`,
     );
     const item = el("li", {

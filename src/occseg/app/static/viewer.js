@@ -25,6 +25,7 @@ export class Viewer {
     canvas.addEventListener("pointermove", (e) => this._move(e));
     canvas.addEventListener("pointerup", (e) => this._up(e));
     canvas.addEventListener("pointercancel", () => { this._press = null; });
+    canvas.addEventListener("pointerleave", () => { if (!this._press) this.onHover(null); });
     canvas.addEventListener("wheel", (e) => this._wheel(e), { passive: false });
     this._resize();
   }

@@ -23,6 +23,7 @@ SHIPPED = {
     "clicknet-lite0-late.yaml": "clicks",
     "clicknet-resnet18-cpu.yaml": "clicks",
     "clicknet-tiny-test.yaml": "clicks",
+    "mis-lite0-finetune10.yaml": "clicks",
     "mis-lite0-late.yaml": "clicks",
     "obnet-cpu.yaml": "boundaries",
     "obnet-lite0.yaml": "boundaries",

@@ -201,3 +201,37 @@ def test_two_process_gloo_training_loss_falls(tmp_path: Path) -> None:
     payload = read_checkpoint(tmp_path / "last.pt")
     assert payload["step"] == 120 and payload["train_config"]["batch_size"] == 4
     load_clicknet(tmp_path / "model.pt")
+
+
+def test_bsds_image_fraction_is_a_fixed_subset(monkeypatch: pytest.MonkeyPatch) -> None:
+    from occseg.train.sources import BSDSRegionSource
+
+    pairs = [(Path(f"{i}.jpg"), Path(f"{i}.mat")) for i in range(20)]
+    monkeypatch.setattr("occseg.data.list_bsds500", lambda root, split: pairs)
+    full = BSDSRegionSource("root", splits=("train",))
+    tenth = BSDSRegionSource("root", splits=("train",), image_fraction=0.1)
+    assert len(full) == 20 and len(tenth) == 2 and set(tenth.pairs) <= set(pairs)
+    again = BSDSRegionSource("root", splits=("train",), image_fraction=0.1)
+    assert again.pairs == tenth.pairs  # drawn once, the same every time
+    other = [BSDSRegionSource("root", ("train",), 1.0 / 100, 0.1, seed) for seed in (1, 2)]
+    assert any(o.pairs != tenth.pairs for o in other)
+    assert len(BSDSRegionSource("root", ("train",), image_fraction=0.01)) == 1  # at least one
+    with pytest.raises(ConfigError, match="image_fraction"):
+        BSDSRegionSource("root", image_fraction=0.0)
+
+
+def test_init_starts_from_a_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    torch.set_num_threads(1)
+    train_clicks(_tiny(tmp_path / "first", steps=2), progress=False)
+    start = tmp_path / "first" / "model.pt"
+    cfg = _tiny(tmp_path / "tuned", steps=1, lr=1e-12, init=str(start))  # Adam moves ~lr
+    train_clicks(cfg, progress=False)
+    before, after = read_checkpoint(start), read_checkpoint(tmp_path / "tuned" / "model.pt")
+    for k, v in before["model"].items():
+        if v.is_floating_point() and "running" not in k:  # BN statistics move regardless
+            torch.testing.assert_close(after["model"][k], v)
+    other = {**_tiny(tmp_path).model, "width_mult": 0.25}
+    bad = _tiny(tmp_path / "bad", init=str(start), model=other)
+    with pytest.raises(ConfigError, match="init checkpoint"):
+        train_clicks(bad, progress=False)

@@ -32,8 +32,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from occseg.checkpoint import FORMAT
+from occseg.checkpoint import FORMAT, load_clicknet
 from occseg.encode import InteractionEncoder
+from occseg.errors import ConfigError
 from occseg.nn.clicknet import ClickNet
 from occseg.nn.losses import get_loss, smoothness_loss
 from occseg.simulate.clicks import InteractionSimulator, make_simulator
@@ -171,6 +172,30 @@ def train_step(
     return {"loss": float(loss.detach()), "iou": _batch_iou(logits, gt, weight), "n_iters": n_iters}
 
 
+def initial_model(config: TrainConfig) -> ClickNet:
+    """The model a run starts from: the weights of ``init`` (fine-tuning), else a new model,
+    with its packaged ImageNet weights when ``pretrained``. A resumed run then loads its own
+    ``last.pt`` over it.
+
+    Raises
+    ------
+    ConfigError
+        If ``model:`` options differ from those of the ``init`` checkpoint.
+    """
+    if config.init is None:
+        net = ClickNet(config.model_config())
+        if net.config.pretrained:
+            net.load_pretrained()
+        return net
+    net = load_clicknet(config.init)
+    if config.model and config.model_config() != net.config:
+        raise ConfigError(
+            f"model options differ from those of the init checkpoint {config.init}; "
+            "drop 'model:' from the config (the checkpoint's are used)"
+        )
+    return net
+
+
 def train_clicks(
     config: TrainConfig,
     *,
@@ -187,11 +212,9 @@ def train_clicks(
     Under torchrun (``WORLD_SIZE`` > 1) runs data-parallel over gloo (:func:`run_training`).
     """
     torch.manual_seed(config.loop.seed)
-    net = ClickNet(config.model_config())
-    if net.config.pretrained:
-        net.load_pretrained()  # ImageNet start; a resumed run then loads its own weights
-    encoder = config.model_config().make_encoder()
-    simulator = make_simulator(config.model_config().interaction, **config.clicks)
+    net = initial_model(config)
+    encoder = net.config.make_encoder()
+    simulator = make_simulator(net.config.interaction, **config.clicks)
     source = source if source is not None else make_source(config.data)
 
     def step_fn(

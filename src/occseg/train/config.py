@@ -221,6 +221,11 @@ class TrainConfig(_KindConfig):
         Options of the simulated user (:func:`occseg.simulate.make_simulator`).
     augment
         :class:`AugmentConfig` options.
+    init
+        Fine-tuning: the path of a click-model checkpoint whose weights start the run (e.g. the
+        mask-free model of paper ``004``, then trained on masks: its Sec. 4.4 label
+        efficiency); ``model:`` is then left out or equal to the checkpoint's options. A resumed
+        run continues from its own ``last.pt``.
     loop
         The loop (:class:`LoopConfig`); RITM: batch 32 in total, Adam at 5e-4 with the backbone
         at 0.1 ×, ×0.1 at epochs 50 and 53 of 55.
@@ -232,6 +237,7 @@ class TrainConfig(_KindConfig):
 
     model: dict[str, Any] = field(default_factory=dict)
     data: tuple[dict[str, Any], ...] = ()
+    init: str | None = None
     crop_size: tuple[int, int] = (320, 480)
     loss: str = "nfl"
     aux_weight: float = 0.4

@@ -85,6 +85,9 @@ class BSDSRegionSource:
         Splits to train on (the default model uses ``train`` and ``val``).
     min_area_fraction
         Regions smaller than this fraction of the image are never targets (default 0.01).
+    image_fraction, subset_seed
+        Train on the masks of only this share of the images (at least one), a subset drawn
+        once with ``subset_seed`` (label-efficiency runs: MIS, paper ``004``, Sec. 4.4).
     """
 
     def __init__(
@@ -92,10 +95,19 @@ class BSDSRegionSource:
         root: str | os.PathLike,
         splits: Sequence[str] = ("train", "val"),
         min_area_fraction: float = 0.01,
+        image_fraction: float = 1.0,
+        subset_seed: int = 0,
     ) -> None:
         from occseg.data import list_bsds500
 
-        self.pairs = [p for split in splits for p in list_bsds500(root, split)]
+        if not 0 < image_fraction <= 1:
+            raise ConfigError(f"image_fraction must be in (0, 1], got {image_fraction}")
+        pairs = [p for split in splits for p in list_bsds500(root, split)]
+        if image_fraction < 1 and pairs:
+            n = max(1, round(image_fraction * len(pairs)))
+            keep = np.random.default_rng(subset_seed).permutation(len(pairs))[:n]
+            pairs = [pairs[i] for i in sorted(keep)]
+        self.pairs = pairs
         self.min_area_fraction = min_area_fraction
 
     def __len__(self) -> int:

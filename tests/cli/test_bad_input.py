@@ -106,6 +106,29 @@ CASES = [
                                        "{new}", "--interaction", "taps"]),
     ("clicks: boundary clicks for graphcut", ["eval", "clicks", "--dataset", "folder:{data}",
                                               "--out", "{new}", "--interaction", "boundary"]),
+    # eval selection
+    ("selection: missing --dataset", ["eval", "selection", "--out", "{new}"]),
+    ("selection: --pads abc", ["eval", "selection", "--dataset", "folder:{data}", "--out",
+                               "{new}", "--pads", "abc"]),
+    ("selection: negative pad", ["eval", "selection", "--dataset", "folder:{data}", "--out",
+                                 "{new}", "--pads", "0,-5"]),
+    ("selection: empty --pads", ["eval", "selection", "--dataset", "folder:{data}", "--out",
+                                 "{new}", "--pads", ""]),
+    ("selection: --limit -1", ["eval", "selection", "--dataset", "folder:{data}", "--out",
+                               "{new}", "--limit", "-1"]),
+    ("selection: --jobs 0", ["eval", "selection", "--dataset", "folder:{data}", "--out",
+                             "{new}", "--jobs", "0"]),
+    ("selection: missing data set", ["eval", "selection", "--dataset", "folder:{missing}",
+                                     "--out", "{new}", "--method", "graphcut"]),
+    ("selection: --out is a file", ["eval", "selection", "--dataset", "folder:{data}", "--out",
+                                    "{exists_txt}", "--method", "graphcut"]),
+    ("selection: unknown method", ["eval", "selection", "--dataset", "folder:{data}", "--out",
+                                   "{new}", "--method", "nosuchmethod"]),
+    ("selection: not a two-in-one method", ["eval", "selection", "--dataset", "folder:{data}",
+                                            "--out", "{new}", "--method", "graphcut"]),
+    ("selection: checkpoint of another kind", ["eval", "selection", "--dataset",
+                                               "folder:{data}", "--out", "{new}", "--method",
+                                               "{order_pt}"]),
     # eval boundaries
     ("boundaries: missing data set", ["eval", "boundaries", "--dataset", "bsds500:{missing}",
                                       "--out", "{new}"]),
@@ -282,6 +305,16 @@ def test_a_mistake_is_one_line_and_exit_2(paths, tmp_path, capsys, args):
     assert code == 2, err
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     assert not new.exists()  # checked before any work
+
+
+def test_selection_without_the_shipped_two_in_one_model(paths, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("occseg.predict.registry.DEFAULT_TWOINONE", Path(paths["missing"]))
+    new = tmp_path / "new-output"
+    argv = ["eval", "selection", "--dataset", f"folder:{paths['data']}", "--out", str(new)]
+    assert main(argv) == 2  # --method twoinone is the default
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "two-in-one model is not installed" in lines[0], lines
+    assert not new.exists()
 
 
 @pytest.mark.parametrize(

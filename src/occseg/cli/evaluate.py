@@ -1,4 +1,5 @@
-"""``occseg eval clicks|boundaries|order``: the field's evaluation protocols over a data set."""
+"""``occseg eval clicks|selection|boundaries|order``: the field's evaluation protocols over a
+data set."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from occseg.cli.common import (
     open_unit_interval,
     print_click_summary,
 )
+from occseg.eval.selection_recall import DEFAULT_PADS
 from occseg.occlusion.detectors import DETECTORS
 from occseg.occlusion.scores import DEFAULT_SCORE, SCORES
 
@@ -71,6 +73,47 @@ def eval_clicks(
     title = f"{method} on {dataset}" + (" (boundary clicks)" if interaction == "boundary" else "")
     print_click_summary(write_click_report(report, out, title=title))
     console.print(f"wrote {out}/summary.json, per_sample.json, summary.md, miou_vs_clicks.png")
+
+
+@app.command("selection")
+def eval_selection(
+    dataset: str = typer.Option(..., help="KIND:PATH, e.g. coco_mval:../data/coco_mval."),
+    method: str = typer.Option(
+        "twoinone", help="twoinone (the shipped model) or a checkpoint of `occseg train twoinone`."
+    ),
+    out: Path = typer.Option(
+        ..., help="Output folder for summary.json, per_object.json, summary.md and the plot."
+    ),
+    pads: str = typer.Option(
+        ",".join(map(str, DEFAULT_PADS)), help="Paddings in pixels, comma-separated."
+    ),
+    limit: int = typer.Option(0, min=0, help="Evaluate only the first N samples (0 = all)."),
+    jobs: int = typer.Option(1, min=1, help="Worker processes."),
+) -> None:
+    """Instance recall and crop area vs padding of a two-in-one model's selection crop (paper
+    002, Sec. 4.2 and Fig. 3a): the share of objects entirely inside the crop."""
+    from occseg.data import open_dataset
+    from occseg.eval.click_run import select_samples
+    from occseg.eval.selection_recall import parse_pads, run_selection_recall
+    from occseg.eval.selection_report import write_selection_report
+    from occseg.io.outputs import check_output_folder
+
+    paddings = parse_pads(pads)
+    check_output_folder(out, name="--out")
+    samples = select_samples(open_dataset(dataset), limit=limit)
+    with advancing("selection crops", len(samples)) as advance:
+        report = run_selection_recall(
+            method, samples, pads=paddings, dataset=dataset, jobs=jobs,
+            progress=lambda _: advance(),
+        )  # fmt: skip
+    summary = write_selection_report(report, out, title=f"{method} on {dataset}")
+    recall = report.recall(report.model_pad)
+    typer.echo(
+        f"instance recall {100 * recall:.1f} % at the model's padding ({report.model_pad} px), "
+        f"{summary['n_objects']} objects -> {out}"
+        if recall is not None
+        else f"no object to score -> {out}"
+    )
 
 
 @app.command("boundaries")

@@ -68,3 +68,14 @@ def test_bad_inputs(tmp_path):
         read_cocoa_image(tmp_path / "z.json")
     with pytest.raises(DatasetError):
         list_cocoa_folder(tmp_path / "missing")
+
+
+def test_cocoa_size_field_is_the_region_count_not_the_image_size(tmp_path):
+    """The COCOA files say "size": <number of regions> (an int); the image gives the size."""
+    from PIL import Image
+
+    Image.new("RGB", (20, 12)).save(tmp_path / "7.jpg")
+    entry = {"image_id": 7, "size": len(REGIONS), "regions": REGIONS}
+    (tmp_path / "7.json").write_text(json.dumps(entry))
+    s = read_cocoa_image(tmp_path / "7.json")
+    assert s.instances.shape == (12, 20) and s.pairs == [(1, 2)]

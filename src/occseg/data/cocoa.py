@@ -91,8 +91,9 @@ def _image_size(entry: dict, image_path: Path | None) -> tuple[int, int]:
     for hk, wk in (("height", "width"), ("image_height", "image_width")):
         if hk in entry and wk in entry:
             return int(entry[hk]), int(entry[wk])
-    if "size" in entry and len(entry["size"]) == 2:
-        return int(entry["size"][0]), int(entry["size"][1])
+    size = entry.get("size")  # COCOA's own "size" is the number of regions, an int
+    if isinstance(size, list | tuple) and len(size) == 2:
+        return int(size[0]), int(size[1])
     if image_path is not None and image_path.is_file():
         from PIL import Image
 

@@ -26,8 +26,9 @@ __all__ = [
     "write_boundary_map",
 ]
 
-#: The shipped OB model: DNMMSI at CPU width trained on synthetic scenes only (2200 steps,
-#: half-precision weights; README "Interactive occlusion boundaries").
+#: The shipped OB model: DNMMSI on an ImageNet EfficientNet-Lite0 trunk trained on synthetic
+#: scenes and BSDS500 train+val boundaries (``configs/obnet-lite0.yaml``, 1200 steps, half-precision
+#: weights; README "Interactive occlusion boundaries").
 DEFAULT_OBNET = MODELS_DIR / "obnet.pt"
 #: The name that stands for the shipped OB model (``occseg eval boundaries --method obnet``).
 DEFAULT_OB_NAME = "obnet"

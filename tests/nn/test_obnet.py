@@ -9,7 +9,6 @@ import torch
 
 from occseg.checkpoint import load_obnet, read_checkpoint, save_checkpoint
 from occseg.nn.backbones import LITE_SPECS, build_trunk
-from occseg.nn.backbones.base import IMAGE_MEAN
 from occseg.nn.backbones.efficientnet import EFFICIENTNET_MEAN, imagenet_state_dict
 from occseg.nn.losses import class_balanced_bce, deep_supervision_loss
 from occseg.nn.obnet import N_SIDES, OBNet, OBNetConfig
@@ -92,12 +91,12 @@ def test_checkpoint_round_trip_of_a_pretrained_lite_model(tmp_path: Path) -> Non
 
 
 def test_checkpoints_written_before_the_backbone_option_load(tmp_path: Path) -> None:
-    # the shipped model was written by the old config class (no ``pretrained`` key)
-    assert "pretrained" not in read_checkpoint(SHIPPED, "occseg.obnet")["model_config"]
+    # the shipped model records its ImageNet start (rebuilding it never loads those weights)
+    assert read_checkpoint(SHIPPED, "occseg.obnet")["model_config"]["pretrained"] is True
     shipped = load_obnet(SHIPPED)
-    assert shipped.config.backbone == "resnet18" and not shipped.config.pretrained
-    assert shipped.normalize.mean.flatten().tolist() == pytest.approx(list(IMAGE_MEAN))
-    # an old-style payload of a default model rebuilds the same weights
+    assert shipped.config.backbone == "efficientnet_lite0" and shipped.config.pretrained
+    assert shipped.normalize.mean.flatten().tolist() == pytest.approx(list(EFFICIENTNET_MEAN))
+    # an old-style payload (no ``pretrained`` key) of a default model rebuilds the same weights
     net = OBNet(OBNetConfig(**TINY))
     save_checkpoint(tmp_path / "new.pt", net)
     payload = torch.load(tmp_path / "new.pt", weights_only=True)

@@ -27,6 +27,7 @@ import numpy as np
 from scipy import ndimage
 
 from occseg.app.capabilities import Extensions
+from occseg.app.proposals import RegionProposals
 from occseg.errors import ConfigError, InteractionError
 from occseg.occlusion.decode import decode_boundaries
 from occseg.occlusion.graph import boundary_edges
@@ -46,6 +47,7 @@ __all__ = [
     "OBBoundaryModel",
     "grown_instances",
     "network_extensions",
+    "proposals_layer",
 ]
 
 #: Masks at most this many pixels apart (in the network's pixels) still count as adjacent when
@@ -241,7 +243,8 @@ class NetworkOrderModel:
         return [(front - 1, back - 1) for front, back in edges]
 
 
-#: The value of ``--boundary-model`` / ``--order-model`` that turns the feature off.
+#: The value of ``--boundary-model`` / ``--order-model`` / ``--proposals`` that turns the
+#: feature off.
 OFF = "none"
 
 
@@ -288,3 +291,18 @@ def network_extensions(
         boundary=None if ob is None else OBBoundaryModel(ob, max_side=max_side),
         order=None if order is None else NetworkOrderModel(order, max_side=max_side),
     )
+
+
+def proposals_layer(features: str, *, max_side: int | None = None) -> RegionProposals | None:
+    """The proposals layer as ``occseg annotate --proposals FEATURES`` chooses it: None for
+    :data:`OFF` (``"none"``), else :class:`~occseg.app.proposals.RegionProposals` over those
+    features.
+
+    Raises
+    ------
+    ConfigError
+        For unknown features.
+    """
+    if features.lower() == OFF:
+        return None
+    return RegionProposals(features=features, max_side=max_side)

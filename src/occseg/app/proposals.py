@@ -34,18 +34,14 @@ from occseg.proposals.tree import MergeTree
 __all__ = [
     "CACHED_IMAGES",
     "DEFAULT_K",
-    "OFF",
     "ImageProposals",
     "RegionProposals",
-    "proposals_layer",
 ]
 
 #: Proposals shown per image.
 DEFAULT_K = 20
 #: Images whose merge trees stay in memory.
 CACHED_IMAGES = 4
-#: The value of ``occseg annotate --proposals`` that turns the layer off.
-OFF = "none"
 
 
 @dataclass(frozen=True)
@@ -169,17 +165,3 @@ class RegionProposals:
             ) from None
         ranked = tuple(select_proposals(tree, self.k))
         return ImageProposals(tree, ranked, image.shape[:2], self.features)
-
-
-def proposals_layer(features: str, *, max_side: int | None = None) -> RegionProposals | None:
-    """The proposals layer as ``occseg annotate --proposals FEATURES`` chooses it: None for
-    :data:`OFF` (``"none"``), else :class:`RegionProposals` over those features.
-
-    Raises
-    ------
-    ConfigError
-        For unknown features.
-    """
-    if features.lower() == OFF:
-        return None
-    return RegionProposals(features=features, max_side=max_side)

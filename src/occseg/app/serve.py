@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from occseg.app.project import Project
-from occseg.app.proposals import proposals_layer
 from occseg.app.server import LOOPBACK_HOSTS, create_app
 from occseg.errors import ConfigError
 
@@ -70,12 +69,12 @@ def serve(
     (:func:`~occseg.app.models.network_extensions`): None, the shipped models where installed;
     ``"none"``, off; else checkpoints of ``occseg train boundaries`` / ``occseg train order``;
     ``proposals`` the features of the proposals layer
-    (:func:`~occseg.app.proposals.proposals_layer`: ``"efficientnet"``, ``"colour"``, or
+    (:func:`~occseg.app.models.proposals_layer`: ``"efficientnet"``, ``"colour"``, or
     ``"none"``, off).
     """
     import uvicorn
 
-    from occseg.app.models import network_extensions
+    from occseg.app.models import network_extensions, proposals_layer
     from occseg.predict import load_predictor
 
     # fail fast on unknown models or bad checkpoints, before writing anything

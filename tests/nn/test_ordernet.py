@@ -18,13 +18,27 @@ def _tiny(**kw) -> OrderNet:
     return OrderNet(OrderNetConfig(width_mult=0.125, class_names=("bg", "a", "b"), **kw))
 
 
+@pytest.mark.parametrize("decoder_width", [0, 8])
 @pytest.mark.parametrize("stride", [8, 16])
-def test_shapes_any_input_size(stride):
-    net = _tiny(output_stride=stride).eval()
+def test_shapes_any_input_size(stride, decoder_width):
+    net = _tiny(output_stride=stride, decoder_width=decoder_width).eval()
     out = net(torch.rand(2, 3, 45, 61))
     assert out.s.shape == (2, 3, 45, 61)
     assert out.b.shape == (2, 1, 45, 61)
     assert out.e.shape == (2, 4, 45, 61)
+
+
+def test_the_decoder_puts_the_heads_at_stride_4():
+    net = _tiny(output_stride=16, decoder_width=8).eval()
+    assert net.decoder is not None and net.head_b.in_channels == 8
+    assert net.up_s.stride == net.up_be.stride == (4, 4)
+    logits: list[torch.Tensor] = []
+    net.head_b.register_forward_hook(lambda m, i, o: logits.append(o))
+    net(torch.rand(1, 3, 64, 96))
+    assert logits[0].shape[-2:] == (16, 24)
+    assert _tiny(output_stride=16).up_be.stride == (16, 16)  # the paper: at the output stride
+    with pytest.raises(ValueError, match="decoder_width"):
+        OrderNetConfig(decoder_width=-1)
 
 
 @pytest.mark.parametrize("depthwise", [True, False])
@@ -45,8 +59,9 @@ def test_semantic_upsampling_is_per_channel_and_boundary_upsampling_mixes_channe
     assert net.up_be.groups == 1 and net.up_be.weight.shape[:2] == (5, 5)
 
 
-def test_gradients_reach_every_parameter():
-    net = _tiny().train()
+@pytest.mark.parametrize("decoder_width", [0, 8])
+def test_gradients_reach_every_parameter(decoder_width):
+    net = _tiny(decoder_width=decoder_width).train()
     out = net(torch.rand(2, 3, 32, 32))
     sem = torch.randint(0, 3, (2, 32, 32))
     bnd = torch.zeros(2, 32, 32)

@@ -165,3 +165,29 @@ def test_pretrained_lite_trunk_starts_from_the_imagenet_weights(scenes, tmp_path
     got = net.trunk.state_dict()
     for key in ("_conv_stem.weight", "_blocks.15._project_conv.weight"):
         assert (got[key] - state[key]).abs().max() < 1e-4  # one small Adam step away
+
+
+def test_init_starts_from_a_trained_model_and_keeps_new_modules_new(scenes, tmp_path):
+    from occseg.train.order import initial_order_model
+
+    train_order(_config(scenes, tmp_path / "first"), progress=False)
+    first = load_ordernet(tmp_path / "first" / "model.pt")
+    model = {"width_mult": 0.125, "pool_bins": [1, 2], "decoder_width": 8}
+    grown = _config(
+        scenes, tmp_path / "second", model=model, init=str(tmp_path / "first" / "model.pt")
+    )
+    torch.manual_seed(0)
+    net = initial_order_model(grown)
+    torch.manual_seed(0)
+    fresh = initial_order_model(replace(grown, init=None))
+    got, before, new = net.state_dict(), first.state_dict(), fresh.state_dict()
+    for key in ("trunk.conv1.weight", "ppm.branches.0.0.weight", "fuse.0.0.weight"):
+        torch.testing.assert_close(got[key], before[key])  # trained weights carried over
+    for key in ("decoder.fuse.0.0.weight", "head_b.weight", "up_be.weight"):
+        torch.testing.assert_close(got[key], new[key])  # absent or reshaped: as initialised
+    assert not torch.equal(got["trunk.conv1.weight"], new["trunk.conv1.weight"])
+    with pytest.raises(ConfigError, match="does not exist"):
+        initial_order_model(replace(grown, init=str(tmp_path / "missing.pt")))
+    lite = {"backbone": "efficientnet_lite0", "width_mult": 0.125, "pool_bins": [1, 2]}
+    with pytest.raises(ConfigError, match="trunk"):
+        initial_order_model(replace(grown, model=lite))

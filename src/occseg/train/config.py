@@ -423,6 +423,9 @@ class OrderTrainConfig(_KindConfig):
         Random horizontal flips.
     boundary_weight
         ``w`` of the weighted boundary cross-entropy (Eq. 4; the paper: 0.9).
+    init
+        Start from an order checkpoint: every tensor whose name and shape the new model shares
+        (:func:`occseg.train.order.initial_order_model`), e.g. a model extended by a decoder.
     loop
         The loop (:class:`LoopConfig`).
     """
@@ -434,6 +437,7 @@ class OrderTrainConfig(_KindConfig):
     crop_size: tuple[int, int] = (192, 192)
     flip: bool = True
     boundary_weight: float = 0.9
+    init: str | None = None
     loop: LoopConfig = LOOP
 
     def __post_init__(self) -> None:

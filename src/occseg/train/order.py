@@ -24,15 +24,16 @@ the metrics log are :func:`occseg.train.loop.run_training`'s. Example config:
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from occseg.checkpoint import ORDER_FORMAT
+from occseg.checkpoint import ORDER_FORMAT, load_ordernet
 from occseg.data.synth import SynthDataset, SynthSample
-from occseg.errors import DatasetError
+from occseg.errors import ConfigError, DatasetError
 from occseg.nn.losses import oosis_loss
 from occseg.nn.ordernet import OrderNet
 from occseg.occlusion.targets import (
@@ -148,6 +149,41 @@ def train_step(
     }
 
 
+def initial_order_model(config: OrderTrainConfig) -> OrderNet:
+    """The model a run starts from: a new model (with its packaged ImageNet weights when
+    ``pretrained``), then every tensor of the ``init`` checkpoint whose name and shape it shares;
+    what the checkpoint lacks (e.g. a decoder added since) keeps its new initialisation. A
+    resumed run then loads its own ``last.pt`` over it.
+
+    Raises
+    ------
+    ConfigError
+        If the ``init`` checkpoint does not exist or has another trunk.
+    FileFormatError
+        If it is not an order checkpoint.
+    """
+    net = OrderNet(config.model_config())
+    if net.config.pretrained:
+        net.load_pretrained()
+    if config.init is None:
+        return net
+    if not Path(config.init).is_file():
+        raise ConfigError(
+            f"init checkpoint {config.init} does not exist; give a model.pt or "
+            "last.pt written by `occseg train order`"
+        )
+    start = load_ordernet(config.init)
+    if start.config.backbone != net.config.backbone:
+        raise ConfigError(
+            f"init checkpoint {config.init} has the trunk {start.config.backbone}, the config "
+            f"{net.config.backbone}; start from a model with the same trunk"
+        )
+    own = net.state_dict()
+    shared = {k: v for k, v in start.state_dict().items() if k in own and own[k].shape == v.shape}
+    net.load_state_dict(shared, strict=False)
+    return net
+
+
 def train_order(
     config: OrderTrainConfig, *, resume: bool = True, progress: bool = True
 ) -> dict[str, Any]:
@@ -158,9 +194,7 @@ def train_order(
     ``config.json`` into ``config.loop.out`` (:func:`occseg.train.loop.run_training`).
     """
     torch.manual_seed(config.loop.seed)
-    net = OrderNet(config.model_config())
-    if net.config.pretrained:
-        net.load_pretrained()  # ImageNet start; a resumed run then loads its own weights
+    net = initial_order_model(config)
     dataset = OrderTrainSet(config)
 
     def step_fn(model, batch, optimizer, step, rng) -> dict[str, float]:

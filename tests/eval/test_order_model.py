@@ -33,6 +33,9 @@ def test_cli_eval_order_with_a_model(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     for key in ("WC", "OAIR_accuracy@0.5", "OAIR_recall@0.5", "mAP", "cycle_rate", "model"):
         assert key in summary
+    # the ground-truth instances ordered as the app orders annotated objects
+    assert summary["given_gt_pairs"] == summary["n_gt_pairs"]
+    assert summary["given_proposed"] >= summary["given_unlisted"] >= 0
     assert summary["n_images"] == 2 and summary["cycle_rate"] == 0.0
     assert "network" in (out / "summary.md").read_text()
     agnostic = tmp_path / "agnostic"
@@ -77,3 +80,4 @@ def test_cli_eval_order_on_a_cocoa_folder(tmp_path, capsys):
     # GT inputs exist only for synthetic scenes
     assert main(["eval", "order", "--dataset", f"cocoa:{data}", "--gt-inputs",
                  "--out", str(out)]) == 2  # fmt: skip
+

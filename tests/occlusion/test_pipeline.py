@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from occseg.cli import main
-from occseg.occlusion.pipeline import OrderMaps, order_image, write_order_result
+from occseg.occlusion.pipeline import OrderMaps, order_image, order_masks, write_order_result
 from occseg.occlusion.scores import instance_scores
 from occseg.occlusion.targets import occludes_from_instances, orientation_targets
 
@@ -90,3 +90,15 @@ def test_network_predictor_and_cli(tmp_path):
     bad = ["--model", str(ckpt), "--out", str(tmp_path / "o2"), "--score", "area"]
     assert main(["order", str(tmp_path / "img.png"), *bad]) == 2
     assert not (tmp_path / "o2").exists()  # refused before any work
+
+
+def test_given_masks_are_ordered_by_the_oriented_boundaries():
+    inst = np.zeros((30, 36), int)
+    inst[4:20, 3:18] = 1  # a box
+    inst[10:26, 14:30] = 2  # a ball in front of it
+    inst[0:3, 30:36] = 3  # far from both: never ordered
+    maps = IdealModel(inst, [(2, 1), (1, 0), (2, 0), (3, 0)], {0: 0, 1: 1, 2: 2, 3: 1}, 3).maps
+    masks = [inst == 1, inst == 2, inst == 3]
+    assert order_masks(maps, masks) == [(1, 0)]  # masks[1] occludes masks[0]
+    assert order_masks(maps, masks[::-1]) == [(1, 2)]  # indices follow the given order
+    assert order_masks(maps, masks[:1]) == []

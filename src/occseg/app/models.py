@@ -24,14 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
 
 from occseg.app.capabilities import Extensions
 from occseg.app.proposals import RegionProposals
 from occseg.errors import ConfigError, InteractionError
-from occseg.occlusion.decode import decode_boundaries
-from occseg.occlusion.graph import boundary_edges
-from occseg.occlusion.ordering import occ_pairs_from_oriented
+from occseg.occlusion.graph import ADJACENCY_GAP, grown_instances
+from occseg.occlusion.pipeline import order_masks
 from occseg.predict.boundaries import OBPredictor
 from occseg.predict.boundary_map import default_ob_model
 from occseg.predict.ordernet import default_order_model, load_order_model
@@ -49,10 +47,6 @@ __all__ = [
     "network_extensions",
     "proposals_layer",
 ]
-
-#: Masks at most this many pixels apart (in the network's pixels) still count as adjacent when
-#: ordering them.
-ADJACENCY_GAP = 2.0
 
 
 class NetworkView:
@@ -172,37 +166,6 @@ class OBBoundaryModel:
         return self._last[1]
 
 
-def grown_instances(masks: Sequence[np.ndarray], gap: float = ADJACENCY_GAP) -> np.ndarray:
-    """Instance map of ``masks`` (ids ``index + 1``, later masks over earlier ones), grown by
-    ``gap`` pixels into the uncovered pixels (each joins its nearest mask).
-
-    Parameters
-    ----------
-    masks
-        ``H×W bool`` masks of one image (at least one).
-    gap
-        Growth radius in pixels (Euclidean).
-
-    Returns
-    -------
-    (H, W) int32 array, 0 where no mask is within ``gap``.
-
-    Examples
-    --------
-    >>> a = np.zeros((1, 7), bool); a[0, :2] = True
-    >>> b = np.zeros((1, 7), bool); b[0, 5:] = True
-    >>> grown_instances([a, b]).tolist()
-    [[1, 1, 1, 1, 2, 2, 2]]
-    """
-    inst = np.zeros(np.shape(masks[0]), np.int32)
-    for i, mask in enumerate(masks):
-        inst[np.asarray(mask, bool)] = i + 1
-    if not inst.any():
-        return inst
-    dist, (iy, ix) = ndimage.distance_transform_edt(inst == 0, return_indices=True)
-    return np.where(dist <= gap, inst[iy, ix], 0).astype(np.int32)
-
-
 class NetworkOrderModel:
     """:class:`~occseg.app.capabilities.OrderModel` over an occlusion-order network (OOSIS).
 
@@ -237,10 +200,7 @@ class NetworkOrderModel:
             return []
         view = NetworkView(image, self.max_side)
         maps = self.predictor.predict_maps(view.image)
-        pairs = occ_pairs_from_oriented(decode_boundaries(maps.boundary, maps.orientation).occludes)
-        instances = grown_instances([view.mask(m) for m in masks])
-        edges = boundary_edges(instances, pairs, majority=True)
-        return [(front - 1, back - 1) for front, back in edges]
+        return order_masks(maps, [view.mask(m) for m in masks])
 
 
 #: The value of ``--boundary-model`` / ``--order-model`` / ``--proposals`` that turns the

@@ -19,7 +19,11 @@ def _settings_text(s: dict, f) -> str:
         classes = "by IoU alone (one class)" if s.get("class_agnostic") else "by class and IoU"
         return (
             f"Inputs: the maps of {s['model']}, graph adjacency gap {s.get('max_gap')}; "
-            f"instances matched {classes}. Ground-truth order: {s['n_gt_pairs']} pairs."
+            f"instances matched {classes}. Ground-truth order: {s['n_gt_pairs']} pairs. "
+            f"The ground-truth instances ordered by the network's oriented boundaries, as the "
+            f"app orders annotated objects: recall {f(s.get('given_recall'))}, accuracy "
+            f"{f(s.get('given_accuracy'))} ({s.get('given_proposed')} pairs proposed, "
+            f"{s.get('given_unlisted')} of them not in the ground truth)."
         )
     return (
         f"Inputs: ground-truth boundaries oriented by {s.get('inputs')}"

@@ -43,6 +43,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -223,6 +224,11 @@ class OrderRunResult:
             f"WC={f(s['WC'])} OAIR acc@0.5={f(s['OAIR_accuracy@0.5'])} "
             f"rec@0.5={f(s['OAIR_recall@0.5'])} mAP={f(s['mAP'])} "
             f"cycle_rate={f(s['cycle_rate'])} ({s['n_images']} images)"
+            + (
+                f"; given instances: recall={f(s['given_recall'])} acc={f(s['given_accuracy'])}"
+                if "given_recall" in s
+                else ""
+            )
         )
 
 
@@ -332,14 +338,17 @@ def run_model(
     ``score`` is the instances' confidence (:mod:`occseg.occlusion.scores`). ``settings`` go
     into the summary.
     """
-    from occseg.occlusion.pipeline import order_image
+    from occseg.occlusion.pipeline import order_maps, order_masks
 
     gts, preds = [], []
     n_mutual = 0
+    given = {"right": 0, "reversed": 0, "proposed": 0, "pairs": 0}
     t0 = time.perf_counter()
     for rgb, gt, m in items:
-        result = order_image(rgb, model, max_gap=max_gap, score=score)
+        maps = model.predict_maps(rgb)
+        result = order_maps(maps, max_gap=max_gap, score=score)
         pred = _prediction(result.instances, result.edges)
+        _count_given(given, gt, order_masks(maps, [gt.instances == i for i in gt.ids]))
         if class_agnostic:
             gt, pred = _one_class(gt), _one_class(pred)
         gts.append(gt)
@@ -350,8 +359,34 @@ def run_model(
     seconds = time.perf_counter() - t0
     return _evaluate(
         gts, preds, seconds, n_mutual_object_pairs=n_mutual, max_gap=max_gap,
-        class_agnostic=class_agnostic, score=score, **settings,
+        class_agnostic=class_agnostic, score=score, **_given_summary(given), **settings,
     )  # fmt: skip
+
+
+def _count_given(counts: dict[str, int], gt: Segmentation, pairs: list[tuple[int, int]]) -> None:
+    """Add one image's ordering of its ground-truth instances to ``counts``."""
+    ids = gt.ids
+    edges = {(ids[f], ids[b]) for f, b in pairs}
+    listed = set(gt.edges)
+    counts["right"] += len(edges & listed)
+    counts["reversed"] += len({(b, f) for f, b in edges} & listed)
+    counts["proposed"] += len(edges)
+    counts["pairs"] += len(listed)
+
+
+def _given_summary(counts: dict[str, int]) -> dict[str, Any]:
+    """The ground-truth instances ordered as the app orders annotated objects
+    (:func:`occseg.occlusion.pipeline.order_masks`): recall = listed pairs found in the right
+    direction / listed pairs; accuracy = right / (right + reversed); pairs proposed that the
+    ground truth does not list either way are counted apart."""
+    right, rev = counts["right"], counts["reversed"]
+    return {
+        "given_recall": right / counts["pairs"] if counts["pairs"] else None,
+        "given_accuracy": right / (right + rev) if right + rev else None,
+        "given_proposed": counts["proposed"],
+        "given_unlisted": counts["proposed"] - right - rev,
+        "given_gt_pairs": counts["pairs"],
+    }
 
 
 def _parse_dataset(dataset: str) -> tuple[str, str]:

@@ -21,14 +21,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import numpy as np
-from scipy import sparse
+from scipy import ndimage, sparse
 from scipy.sparse.csgraph import breadth_first_order, connected_components
 
 __all__ = [
+    "ADJACENCY_GAP",
     "boundary_edges",
     "cycle_fraction",
     "depth_image",
     "find_cycles",
+    "grown_instances",
     "label_edges",
     "random_decycle",
     "reachability",
@@ -37,6 +39,10 @@ __all__ = [
 ]
 
 Edge = tuple[int, int]
+
+#: Masks at most this many pixels apart still count as adjacent when ordering given masks
+#: (:func:`grown_instances`).
+ADJACENCY_GAP = 2.0
 
 
 def _matrix(ids: Sequence[int], edges: Iterable[Edge]) -> tuple[sparse.csr_matrix, dict[int, int]]:
@@ -213,3 +219,34 @@ def random_decycle(
         inside = [e for e in edges if e[0] in members and e[1] in members]
         drop = inside[int(rng.integers(len(inside)))]
         edges.remove(drop)
+
+
+def grown_instances(masks: Sequence[np.ndarray], gap: float = ADJACENCY_GAP) -> np.ndarray:
+    """Instance map of ``masks`` (ids ``index + 1``, later masks over earlier ones), grown by
+    ``gap`` pixels into the uncovered pixels (each joins its nearest mask).
+
+    Parameters
+    ----------
+    masks
+        ``H×W bool`` masks of one image (at least one).
+    gap
+        Growth radius in pixels (Euclidean).
+
+    Returns
+    -------
+    (H, W) int32 array, 0 where no mask is within ``gap``.
+
+    Examples
+    --------
+    >>> a = np.zeros((1, 7), bool); a[0, :2] = True
+    >>> b = np.zeros((1, 7), bool); b[0, 5:] = True
+    >>> grown_instances([a, b]).tolist()
+    [[1, 1, 1, 1, 2, 2, 2]]
+    """
+    inst = np.zeros(np.shape(masks[0]), np.int32)
+    for i, mask in enumerate(masks):
+        inst[np.asarray(mask, bool)] = i + 1
+    if not inst.any():
+        return inst
+    dist, (iy, ix) = ndimage.distance_transform_edt(inst == 0, return_indices=True)
+    return np.where(dist <= gap, inst[iy, ix], 0).astype(np.int32)

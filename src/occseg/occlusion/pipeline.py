@@ -20,6 +20,7 @@ Example
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,11 +28,24 @@ from typing import Any, Protocol
 import numpy as np
 
 from occseg.errors import ImageReadError
-from occseg.occlusion.decode import BOUNDARY_THRESHOLD, OrientedBoundaries, occlusion_inputs
-from occseg.occlusion.graph import depth_image, label_edges, relative_depth
+from occseg.occlusion.decode import (
+    BOUNDARY_THRESHOLD,
+    OrientedBoundaries,
+    decode_boundaries,
+    occlusion_inputs,
+)
+from occseg.occlusion.graph import (
+    ADJACENCY_GAP,
+    boundary_edges,
+    depth_image,
+    grown_instances,
+    label_edges,
+    relative_depth,
+)
 from occseg.occlusion.ordering import (
     InstanceSet,
     extract_instances,
+    occ_pairs_from_oriented,
     order_labeling,
     refine_labeling,
 )
@@ -43,6 +57,7 @@ __all__ = [
     "OrderResult",
     "order_image",
     "order_maps",
+    "order_masks",
     "write_order_result",
 ]
 
@@ -184,6 +199,28 @@ def order_maps(
     edges = label_edges(inst.instances, inst.order, max_gap=max_gap)
     depth = relative_depth(inst.ids.tolist(), edges)
     return OrderResult(labels, inst, edges, depth, decoded, tuple(maps.class_names))
+
+
+def order_masks(
+    maps: OrderMaps, masks: Sequence[np.ndarray], *, gap: float = ADJACENCY_GAP
+) -> list[tuple[int, int]]:
+    """Order given masks (an annotator's objects, or ground-truth instances) by the network's
+    oriented boundaries instead of the CRF's instances: ``(front, back)`` index pairs,
+    ``masks[front]`` occludes ``masks[back]``.
+
+    The maps are decoded as for the CRF (NMS, the 0.1 threshold, orientation to the pixel pairs
+    ``p`` occludes ``q`` of Eq. 7); the masks, grown by ``gap`` pixels into uncovered pixels
+    (:func:`~occseg.occlusion.graph.grown_instances`, so that masks a thin gap apart still
+    meet), collect the pairs that cross between them, and two masks are ordered by the majority
+    of those pairs (ties: no order; :func:`~occseg.occlusion.graph.boundary_edges`).
+    """
+    if len(masks) < 2:
+        return []
+    decoded = decode_boundaries(maps.boundary, maps.orientation)
+    edges = boundary_edges(
+        grown_instances(masks, gap), occ_pairs_from_oriented(decoded.occludes), majority=True
+    )
+    return [(front - 1, back - 1) for front, back in edges]
 
 
 def order_image(image: np.ndarray, model: OrderModel, **options: Any) -> OrderResult:

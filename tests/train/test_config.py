@@ -29,6 +29,7 @@ SHIPPED = {
     "obnet-lite0.yaml": "boundaries",
     "ordernet-cpu.yaml": "order",
     "ordernet-lite0.yaml": "order",
+    "ordernet-lite0-decoder.yaml": "order",
     "twoinone-lite0.yaml": "twoinone",
     "twoinone-lite0-refine.yaml": "twoinone",
 }

@@ -62,7 +62,7 @@ def test_ideal_maps_give_instances_classes_graph_and_files(tmp_path):
     assert not np.allclose(paper.instances.scores, contrast)
 
 
-def test_network_predictor_and_cli(tmp_path):
+def test_network_predictor_and_cli(tmp_path, monkeypatch):
     from occseg.checkpoint import save_checkpoint
     from occseg.nn.ordernet import OrderNet, OrderNetConfig
     from occseg.predict.ordernet import OrderNetPredictor
@@ -86,6 +86,7 @@ def test_network_predictor_and_cli(tmp_path):
         "depth.png",
         "graph.json",
     }
+    monkeypatch.setattr("occseg.predict.ordernet.DEFAULT_ORDERNET", tmp_path / "none.pt")
     assert main(["order", str(tmp_path / "img.png"), "--out", str(tmp_path / "o")]) == 2
     bad = ["--model", str(ckpt), "--out", str(tmp_path / "o2"), "--score", "area"]
     assert main(["order", str(tmp_path / "img.png"), *bad]) == 2

@@ -24,7 +24,6 @@ the metrics log are :func:`occseg.train.loop.run_training`'s. Example config:
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -150,10 +149,10 @@ def train_step(
 
 
 def initial_order_model(config: OrderTrainConfig) -> OrderNet:
-    """The model a run starts from: a new model (with its packaged ImageNet weights when
-    ``pretrained``), then every tensor of the ``init`` checkpoint whose name and shape it shares;
-    what the checkpoint lacks (e.g. a decoder added since) keeps its new initialisation. A
-    resumed run then loads its own ``last.pt`` over it.
+    """The model a run starts from: a new model with its packaged ImageNet weights when
+    ``pretrained``, or, with ``init``, every tensor of that checkpoint whose name and shape it
+    shares; what the checkpoint lacks (e.g. a decoder added since) keeps its new
+    initialisation. A resumed run then loads its own ``last.pt`` over it.
 
     Raises
     ------
@@ -163,16 +162,12 @@ def initial_order_model(config: OrderTrainConfig) -> OrderNet:
         If it is not an order checkpoint.
     """
     net = OrderNet(config.model_config())
-    if net.config.pretrained:
-        net.load_pretrained()
     if config.init is None:
+        if net.config.pretrained:
+            net.load_pretrained()
         return net
-    if not Path(config.init).is_file():
-        raise ConfigError(
-            f"init checkpoint {config.init} does not exist; give a model.pt or "
-            "last.pt written by `occseg train order`"
-        )
-    start = load_ordernet(config.init)
+    # the same trunk (checked below) gives every trunk tensor: no ImageNet weights to load
+    start = load_ordernet(config.init)  # ConfigError if it does not exist
     if start.config.backbone != net.config.backbone:
         raise ConfigError(
             f"init checkpoint {config.init} has the trunk {start.config.backbone}, the config "

@@ -365,6 +365,18 @@ def test_saved_work_is_replaced_only_when_asked(paths, tmp_path, capsys):
     capsys.readouterr()
 
 
+def test_an_order_folder_with_saved_work_is_written_into_only_when_asked(paths, tmp_path, capsys):
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "graph.json").write_text("saved work")
+    args = ["order", paths["img_png"], "--model", paths["order_pt"], "--out", str(out)]
+    assert main(args) == 2
+    assert (out / "graph.json").read_text() == "saved work"
+    assert "--overwrite" in capsys.readouterr().err
+    assert main([*args, "--overwrite"]) == 0
+    assert json.loads((out / "graph.json").read_text())["width"] == 48
+
+
 # ------------------------------------------------------------------------------------------
 # odd but valid images
 # ------------------------------------------------------------------------------------------

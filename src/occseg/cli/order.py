@@ -31,6 +31,9 @@ def order(
         "probability on the outline minus the mean inside, or the paper's border sum minus "
         "inside sum (Sec. 5.4).",
     ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Write into a non-empty --out (same-named files are replaced)."
+    ),
 ) -> None:
     """Instances and their occlusion order (OOSIS, paper 001): network maps, CRF labelling,
     occlusion graph and relative depth."""
@@ -41,7 +44,7 @@ def order(
 
     checkpoint = order_model_path(model)
     check_score(score)
-    check_output_folder(out, name="--out")
+    check_output_folder(out, empty=True, overwrite=overwrite, name="--out")
     rgb = read_image(image)
     result = order_image(
         rgb, load_order_model(checkpoint), threshold=threshold, lam=lam, mu=mu, score=score

@@ -10,6 +10,7 @@ initialised model of a training config (speed does not depend on the weights).
     python benchmarks/clicknet_latency.py                       # as load_predictor("clicknet")
     python benchmarks/clicknet_latency.py --zoom --flip         # with zoom-in and flip
     python benchmarks/clicknet_latency.py --refine none         # the network alone
+    python benchmarks/clicknet_latency.py --band 0 --cut-side 0 # the cut on the whole image
     python benchmarks/clicknet_latency.py --model runs/x/model.pt --threads 1
     python benchmarks/clicknet_latency.py --model src/occseg/models/clicknet-lite0.pt \
         --refine none --no-zoom --no-flip --max-side 400      # as load_predictor("clicknet_lite0")
@@ -84,6 +85,12 @@ def main() -> None:
         help="refiner (default: as load_predictor('clicknet'))",
     )
     ap.add_argument("--max-side", type=int, help="longest side the network sees")
+    ap.add_argument(
+        "--band", type=int, help="the hybrid cut decides only this band (0: the whole image)"
+    )
+    ap.add_argument(
+        "--cut-side", type=int, help="the hybrid cut runs at most this long (0: full size)"
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     image, gt = test_image()
@@ -100,6 +107,9 @@ def main() -> None:
     elif args.refine is not None:
         options["refine"] = args.refine
         options.pop("refine_options", None)
+    for key, value in (("band", args.band), ("max_side", args.cut_side)):
+        if value is not None:
+            options["refine_options"] = {**options.get("refine_options", {}), key: value or None}
 
     if args.config:
         source = f"random weights, model of {args.config}"

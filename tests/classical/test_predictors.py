@@ -146,3 +146,53 @@ def test_prev_colour_off_ignores_the_previous_mask() -> None:
     seeded = GraphCutPredictor(prev_colour=True)
     seeded.set_image(img)
     assert (seeded.predict(clicks, prev) > 0.49)[:, 20:40].all()  # blue became object colour
+
+
+def _noisy_prob(mask: np.ndarray, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.clip(0.15 + 0.7 * mask + rng.normal(0, 0.25, mask.shape), 0.01, 0.99)
+
+
+def test_band_limited_cut_is_the_full_cut_with_settled_pixels_clamped(scene) -> None:
+    """The small graph has the same minimum as the full grid with the settled pixels held by
+    hard t-links: n-links to settled neighbours became t-links of the same weight."""
+    from occseg.classical.graphcut import _HARD
+
+    img, disk = scene
+    cut = GraphCutPredictor()
+    cut.set_image(img)
+    rng = np.random.default_rng(3)
+    d_fg = rng.uniform(0, 3, disk.shape).astype(np.float32) + 2.0 * ~disk
+    d_bg = rng.uniform(0, 3, disk.shape).astype(np.float32) + 2.0 * disk
+    settled = np.full(disk.shape, -1, np.int8)
+    settled[:12], settled[:, 50:] = 0, 0  # background strips
+    settled[26:34, 24:32] = 1  # an object patch
+    clamped_fg, clamped_bg = d_fg.copy(), d_bg.copy()
+    clamped_fg[settled == 0], clamped_bg[settled == 0] = _HARD, 0.0
+    clamped_fg[settled == 1], clamped_bg[settled == 1] = 0.0, _HARD
+    banded = cut._cut(d_fg, d_bg, settled)
+    assert np.array_equal(banded, cut._cut(clamped_fg, clamped_bg))
+    assert np.array_equal(banded[settled >= 0], settled[settled >= 0] == 1)
+    assert banded[settled < 0].any() and not banded[settled < 0].all()  # the cut decided some
+
+
+def test_a_band_wider_than_the_image_gives_the_full_cut(scene) -> None:
+    img, disk = scene
+    prob = _noisy_prob(disk, 0)
+    clicks = [Click(30, 28, True), Click(5, 5, False)]
+    cut = GraphCutPredictor()
+    cut.set_image(img)
+    full = cut.predict_with_prior(clicks, prob)
+    assert np.array_equal(full, cut.predict_with_prior(clicks, prob, band=100))
+
+
+def test_settled_labels_free_the_band_around_the_outline_and_the_clicks() -> None:
+    from occseg.classical.graphcut import settled_labels
+
+    prob = np.full((40, 40), 0.3, np.float32)  # soft, as an NFL-trained network's
+    prob[10:30, 10:30] = 0.7
+    settled = settled_labels(prob, [Click(36, 36, False)], band=2)
+    assert (settled[8:12, 10:30] == -1).all() and (settled[28:32, 10:30] == -1).all()
+    assert (settled[12:28, 12:28] == 1).all()  # the object's inside, 2 px from the outline
+    assert (settled[:7] == 0).all() and (settled[33:, :20] == 0).all()  # background
+    assert (settled[35:38, 35:38] == -1).all()  # around the click

@@ -257,3 +257,28 @@ def test_shipped_model_loads_small_and_segments_a_plain_object() -> None:
     assert isinstance(alone, ClickNetPredictor) and alone.refine is None
     report = evaluate_clicks(alone, [Sample("e", img, obj)], max_clicks=3)
     assert report.results[0].ious[-1] > 0.9
+
+
+def test_hybrid_band_must_be_a_positive_width() -> None:
+    from occseg.predict.clicknet import HybridRefiner
+
+    with pytest.raises(ConfigError, match="band"):
+        HybridRefiner(band=0)
+    assert HybridRefiner(band=16).band == 16
+
+
+def test_hybrid_cut_on_a_shrunk_image_comes_back_at_full_size() -> None:
+    from occseg.predict.clicknet import HybridRefiner
+
+    image = np.zeros((60, 80, 3), np.uint8)
+    image[:] = (30, 160, 40)
+    image[15:45, 20:50] = (200, 40, 40)  # the object
+    truth = np.zeros((60, 80), bool)
+    truth[15:45, 20:50] = True
+    prob = np.where(truth, 0.7, 0.3).astype(np.float32)
+    clicks = [Click(30, 35, True)]
+    full = HybridRefiner()(image, prob, clicks)
+    assert np.array_equal(HybridRefiner(max_side=80)(image, prob, clicks), full)  # not shrunk
+    half = HybridRefiner(max_side=40)(image, prob, clicks)
+    assert half.shape == (60, 80)
+    assert ((half > 0.49) != truth).sum() <= 0.02 * truth.size

@@ -172,6 +172,7 @@ def seed_masks(
     border: int = 0,
     prev_mask: np.ndarray | None = None,
     border_keepout: float = 0.0,
+    distances: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Foreground and background seed masks (``H×W bool`` each) from clicks.
 
@@ -196,9 +197,13 @@ def seed_masks(
     border_keepout : float
         Border pixels nearer than this to a positive click are not background seeds (a value
         below 1 is a fraction of the image's shorter side).
+    distances : (ndarray, ndarray), optional
+        The distances to the nearest positive and negative click
+        (:func:`~occseg.encode.click_distance`) when the caller has them already.
     """
-    d_pos = click_distance(clicks, shape, True)
-    d_neg = click_distance(clicks, shape, False)
+    if distances is None:
+        distances = click_distance(clicks, shape, True), click_distance(clicks, shape, False)
+    d_pos, d_neg = distances
     if 0 < border_keepout < 1:
         border_keepout *= min(shape)
     fg = d_pos <= radius

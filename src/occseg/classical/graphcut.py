@@ -17,7 +17,7 @@ from occseg.classical.common import (
 from occseg.encode import click_distance
 from occseg.types import Click
 
-__all__ = ["GraphCutPredictor", "contrast_weights"]
+__all__ = ["GraphCutPredictor", "contrast_weights", "settled_labels"]
 
 _HARD = 1e9  # capacity of a hard constraint ("K" in Boykov & Jolly, Sec. 2.3)
 
@@ -69,6 +69,23 @@ def contrast_weights(
         wgt = np.exp(-d / (2.0 * beta)) / np.hypot(dy, dx)
         out.append(((dy, dx), np.where(valid, wgt, 0.0).astype(np.float32)))
     return out
+
+
+def settled_labels(prob: np.ndarray, clicks: Sequence[Click], band: int) -> np.ndarray:
+    """Which pixels a band-limited cut leaves to the probability: ``H×W int8``, -1 where the
+    cut decides (within ``band`` pixels of the boundary of ``prob > 0.5`` or of a click), else
+    the label ``prob > 0.5`` gives (1 object, 0 background).
+
+    The band follows the mask's boundary, not the probability's values: a network trained with
+    the normalized focal loss is rarely confident (the shipped one puts most pixels between 0.15
+    and 0.9), so thresholds on the probability would free the whole image.
+    """
+    mask = (prob > 0.5).astype(np.uint8)
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1,) * 2)
+    free = cv2.morphologyEx(mask, cv2.MORPH_GRADIENT, disk, borderType=cv2.BORDER_REPLICATE)
+    for click in clicks:
+        cv2.circle(free, (click.x, click.y), band, 1, -1)
+    return np.where(free > 0, -1, mask).astype(np.int8)
 
 
 class GraphCutPredictor(ClickPredictorBase):
@@ -160,7 +177,7 @@ class GraphCutPredictor(ClickPredictorBase):
         self.n_iter = max(1, int(n_iter))
         self.softness = float(softness)
 
-    _object_prior: tuple[np.ndarray, float] | None = None
+    _object_prior: tuple[np.ndarray, float, int | None] | None = None
 
     def predict_with_prior(
         self,
@@ -168,6 +185,7 @@ class GraphCutPredictor(ClickPredictorBase):
         object_prob: np.ndarray,
         weight: float = 1.0,
         prev_prob: np.ndarray | None = None,
+        band: int | None = None,
     ) -> np.ndarray:
         """:meth:`predict` with one more data term, ``-weight · log`` of an object probability
         (e.g. a network's) for the object label and of its complement for the background.
@@ -175,10 +193,15 @@ class GraphCutPredictor(ClickPredictorBase):
         This is how a learned model and the cut combine (issue 4, item 7): the network brings
         shape and objectness, the colour models and contrast n-links bring the image evidence,
         the clicks stay hard constraints.
+
+        With ``band`` the cut decides only the pixels within ``band`` pixels of the boundary of
+        ``object_prob > 0.5`` or of a click; the others keep the label the probability gives
+        them (:func:`settled_labels`). The graph shrinks to that band: the cut snaps the
+        network's outline to the image's edges, faster, but cannot move it further.
         """
         if self.image is not None and np.shape(object_prob) != self.image.shape[:2]:
             raise ValueError(f"object_prob {np.shape(object_prob)} != image {self.image.shape[:2]}")
-        self._object_prior = (np.asarray(object_prob), float(weight))
+        self._object_prior = (np.asarray(object_prob), float(weight), band)
         try:
             return self.predict(clicks, prev_prob)
         finally:
@@ -192,25 +215,59 @@ class GraphCutPredictor(ClickPredictorBase):
         yy, xx = np.mgrid[:h, :w]
         self._d_border = np.minimum(np.minimum(yy, h - 1 - yy), np.minimum(xx, w - 1 - xx)) + 1.0
 
-    def _cut(self, d_fg: np.ndarray, d_bg: np.ndarray) -> np.ndarray:
-        """Minimum cut; returns the object mask (source side)."""
+    def _cut(
+        self, d_fg: np.ndarray, d_bg: np.ndarray, settled: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Minimum cut; returns the object mask (source side).
+
+        With ``settled`` (``H×W int8``: -1 where the cut decides, 0/1 a pixel's fixed label) the
+        graph holds only the undecided pixels; an n-link to a settled neighbour becomes a t-link
+        of the same weight. That is the full cut's energy with the settled pixels clamped, so a
+        settled map of all -1 gives the full cut exactly.
+        """
+        if settled is None:
+            g = maxflow.GraphFloat()
+            nodes = g.add_grid_nodes(d_fg.shape)
+            for (dy, dx), wgt in self._edges:
+                structure = np.zeros((3, 3))
+                structure[1 + dy, 1 + dx] = 1
+                g.add_grid_edges(nodes, weights=wgt, structure=structure, symmetric=True)
+            # source = object: a pixel labelled object cuts its sink link, so sink capacity = D(obj)
+            g.add_grid_tedges(nodes, d_bg, d_fg)
+            g.maxflow()
+            return ~g.get_grid_segments(nodes)
+        free = settled < 0
+        ids = np.full(free.shape, -1, np.int64)
+        ids[free] = np.arange(int(free.sum()))
+        source, sink = d_bg[free].astype(np.float64), d_fg[free].astype(np.float64)
         g = maxflow.GraphFloat()
-        nodes = g.add_grid_nodes(d_fg.shape)
+        g.add_nodes(len(source))
+        h, w = free.shape
         for (dy, dx), wgt in self._edges:
-            structure = np.zeros((3, 3))
-            structure[1 + dy, 1 + dx] = 1
-            g.add_grid_edges(nodes, weights=wgt, structure=structure, symmetric=True)
-        # source = object: a pixel labelled object cuts its sink link, so sink capacity = D(obj)
-        g.add_grid_tedges(nodes, d_bg, d_fg)
+            # pixel pairs (p, q = p + (dy, dx)) with both inside the image
+            p = (slice(0, h - dy), slice(max(0, -dx), w - max(0, dx)))
+            q = (slice(dy, h), slice(max(0, dx), w - max(0, -dx)))
+            id_p, id_q, weight = ids[p], ids[q], wgt[p]
+            both = (id_p >= 0) & (id_q >= 0)
+            g.add_edges(id_p[both], id_q[both], weight[both], weight[both])
+            for node, other in ((id_p, settled[q]), (id_q, settled[p])):
+                # object neighbour: labelling this pixel background cuts the link (source side)
+                to_obj, to_bg = (node >= 0) & (other == 1), (node >= 0) & (other == 0)
+                source[node[to_obj]] += weight[to_obj]
+                sink[node[to_bg]] += weight[to_bg]
+        g.add_grid_tedges(np.arange(len(source)), source, sink)
         g.maxflow()
-        return ~g.get_grid_segments(nodes)
+        mask = settled == 1
+        mask[free] = ~g.get_grid_segments(np.arange(len(source)))
+        return mask
 
     def _predict(
         self, shape: tuple[int, int], clicks: list[Click], prev_prob: np.ndarray | None
     ) -> np.ndarray:
         prev = None if prev_prob is None else prev_prob > 0.5
         colour_prev = prev if self.prev_colour else None
-        fg_seed, bg_seed = seed_masks(clicks, shape, self.seed_radius)
+        distances = click_distance(clicks, shape, True), click_distance(clicks, shape, False)
+        fg_seed, bg_seed = seed_masks(clicks, shape, self.seed_radius, distances=distances)
         fg_col, bg_col = seed_masks(
             clicks,
             shape,
@@ -218,20 +275,23 @@ class GraphCutPredictor(ClickPredictorBase):
             border=self.border,
             prev_mask=colour_prev,
             border_keepout=self.colour_radius,
+            distances=distances,
         )
         if colour_prev is not None:
             fg_col = (fg_col | colour_prev) & ~bg_seed
             bg_col = (bg_col | ~colour_prev) & ~fg_seed
 
         prior: float | np.ndarray = 0.0
-        if self.mu > 0:  # the distance prior (off in the plain cut: skip the transforms)
-            d_pos = click_distance(clicks, shape, True)
-            d_neg = click_distance(clicks, shape, False)
+        if self.mu > 0:  # the distance prior (off in the plain cut)
+            d_pos, d_neg = distances
             prior = self.mu * d_pos / (d_pos + d_neg + 1e-6)
         extra_fg = np.zeros(shape, np.float32) + prior
         extra_bg = np.zeros(shape, np.float32)
+        settled = None
         if self._object_prior is not None:
-            p, weight = self._object_prior
+            p, weight, band = self._object_prior
+            if band is not None:
+                settled = settled_labels(p, clicks, band)
             p = np.clip(p.astype(np.float64), 1e-4, 1.0 - 1e-4)
             extra_fg += (weight * -np.log(p)).astype(np.float32)
             extra_bg += (weight * -np.log1p(-p)).astype(np.float32)
@@ -248,7 +308,7 @@ class GraphCutPredictor(ClickPredictorBase):
             d_bg = self._hist.neg_log_likelihood(bg_col) + extra_bg
             d_fg[fg_seed], d_bg[fg_seed] = 0.0, _HARD
             d_fg[bg_seed], d_bg[bg_seed] = _HARD, 0.0
-            mask = self._cut(d_fg, d_bg)
+            mask = self._cut(d_fg, d_bg, settled)
         return prob_from_mask(mask, self.softness)
 
 

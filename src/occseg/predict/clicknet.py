@@ -29,7 +29,14 @@ import torch
 from occseg.errors import ConfigError, InteractionError
 from occseg.nn.clicknet import ClickNet
 from occseg.nn.late_fusion import click_window
-from occseg.predict.transforms import Flip, LimitLongestSide, Transform, ZoomIn, with_transforms
+from occseg.predict.transforms import (
+    Flip,
+    LimitLongestSide,
+    Transform,
+    View,
+    ZoomIn,
+    with_transforms,
+)
 from occseg.predictor import check_image
 from occseg.types import Click
 
@@ -98,19 +105,43 @@ class GraphCutRefiner:
 
 class HybridRefiner:
     """The classical click graph cut (:class:`~occseg.classical.GraphCutPredictor`: colour models
-    from the clicks, distance prior, contrast n-links, hard click constraints) with the network's
-    probability as one more data term of weight ``weight`` (issue 4, item 7)."""
+    from the clicks, contrast n-links, hard click constraints) with the network's probability as
+    one more data term of weight ``weight`` (issue 4, item 7).
 
-    def __init__(self, weight: float = 1.0, **graphcut: Any) -> None:
+    With ``band`` the cut decides only the pixels within ``band`` pixels of the network's
+    outline or of a click (:meth:`~occseg.classical.GraphCutPredictor.predict_with_prior`);
+    with ``max_side`` it cuts the image shrunk to at most that many pixels long
+    (:class:`~occseg.predict.transforms.LimitLongestSide`, the network's probability shrunk
+    with it) and the result comes back bilinearly resized.
+    """
+
+    def __init__(
+        self,
+        weight: float = 1.0,
+        band: int | None = None,
+        max_side: int | None = None,
+        **graphcut: Any,
+    ) -> None:
         from occseg.classical import GraphCutPredictor
 
+        if band is not None and int(band) < 1:
+            raise ConfigError(f"band must be at least 1 pixel (None: the whole image), got {band}")
         self.weight = float(weight)
+        self.band = None if band is None else int(band)
+        self.limit = None if max_side is None else LimitLongestSide(max_side)
         self.cut = GraphCutPredictor(**graphcut)
 
     def __call__(self, image: np.ndarray, prob: np.ndarray, clicks: Sequence[Click]) -> np.ndarray:
-        if self.cut.image is not image:  # colour space and n-links once per image
-            self.cut.set_image(image)
-        return self.cut.predict_with_prior(clicks, prob, self.weight)
+        view, inverse = View(image, tuple(clicks), prob), None
+        if self.limit is not None:  # the probability rides in the view's prev_prob slot
+            (view,), inverse = self.limit.apply(view)
+        if self.cut.image is not view.image:  # colour space and n-links once per image
+            self.cut.set_image(view.image)
+        assert view.prev_prob is not None
+        out = self.cut.predict_with_prior(
+            list(view.clicks), view.prev_prob, self.weight, band=self.band
+        )
+        return out if inverse is None else inverse([out])
 
 
 #: Refiners by name (``ClickNetPredictor(..., refine="graphcut")``).

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from occseg.encode import disk_maps, distance_maps, gaussian_maps
+from occseg.encode import click_distance, disk_maps, distance_maps, gaussian_maps
 from occseg.types import Click
 
 CLICKS = [Click(3, 4, True), Click(10, 12, True), Click(7, 1, False)]
@@ -34,3 +34,20 @@ def test_no_clicks_of_a_polarity():
     assert disk_maps(only_pos, SHAPE)[1].sum() == 0
     assert gaussian_maps(only_pos, SHAPE)[1].max() == 0
     assert (distance_maps(only_pos, SHAPE)[1] == 1).all()
+
+
+def test_click_distance_within_a_radius_is_the_exact_distance_there() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        h, w = (int(v) for v in rng.integers(1, 50, 2))
+        n = int(rng.integers(0, 6))
+        clicks = [
+            Click(int(rng.integers(h)), int(rng.integers(w)), bool(rng.integers(2)))
+            for _ in range(n)
+        ]
+        radius = float(rng.choice([0.5, 1.0, 5.0, 7.5, 15.0]))
+        for positive in (True, False):
+            full = click_distance(clicks, (h, w), positive)
+            near = click_distance(clicks, (h, w), positive, within=radius)
+            assert np.array_equal(near[full <= radius], full[full <= radius])
+            assert np.isinf(near[full > radius]).all()

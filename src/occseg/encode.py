@@ -1,8 +1,9 @@
 """Interaction encodings: clicks and scribbles → input maps for predictors and networks (NumPy).
 
-All maps are computed with one exact Euclidean distance transform per click polarity
-(:mod:`occseg.distances`), so the cost does not grow with the number of clicks and the maps are
-bit-for-bit repeatable.
+Distance-based maps are computed with one exact Euclidean distance transform per click polarity
+(:mod:`occseg.distances`), so the cost does not grow with the number of clicks; disks of a fixed
+radius are computed in windows around the clicks (the same values, faster for a few clicks).
+The maps are bit-for-bit repeatable.
 """
 
 from __future__ import annotations
@@ -18,17 +19,32 @@ from occseg.distances import distance_to_region
 from occseg.types import Click
 
 
-def click_distance(clicks: Sequence[Click], shape: tuple[int, int], positive: bool) -> np.ndarray:
+def click_distance(
+    clicks: Sequence[Click], shape: tuple[int, int], positive: bool, within: float | None = None
+) -> np.ndarray:
     """Exact Euclidean distance (``H×W float32``) to the nearest click of one polarity.
 
-    ``inf`` everywhere when there is no such click.
+    ``inf`` everywhere when there is no such click. With ``within``, exact up to ``within``
+    pixels and ``inf`` beyond: computed in a window around each click, which for a few clicks on
+    a large image is several times faster than the full transform (all that disks of a fixed
+    radius need).
     """
-    seeds = np.zeros(shape, bool)
     pts = [(c.y, c.x) for c in clicks if c.positive == positive]
-    if pts:
-        ys, xs = np.asarray(pts).T
-        seeds[ys, xs] = True
-    return distance_to_region(seeds).astype(np.float32)
+    if within is None:
+        seeds = np.zeros(shape, bool)
+        if pts:
+            ys, xs = np.asarray(pts).T
+            seeds[ys, xs] = True
+        return distance_to_region(seeds).astype(np.float32)
+    out = np.full(shape, np.inf, np.float32)
+    r, (h, w) = int(within), shape
+    for y, x in pts:
+        ys, xs = slice(max(0, y - r), min(h, y + r + 1)), slice(max(0, x - r), min(w, x + r + 1))
+        yy, xx = np.ogrid[ys, xs]
+        d = np.sqrt((yy - y) ** 2 + (xx - x) ** 2).astype(np.float32)
+        d[d > within] = np.inf
+        np.minimum(out[ys, xs], d, out=out[ys, xs])
+    return out
 
 
 def _both(clicks: Sequence[Click], shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -40,7 +56,8 @@ def disk_maps(clicks: Sequence[Click], shape: tuple[int, int], radius: float = 5
 
     Returns ``2×H×W float32``: channel 0 positive clicks, channel 1 negative clicks.
     """
-    pos, neg = _both(clicks, shape)
+    pos = click_distance(clicks, shape, True, within=radius)
+    neg = click_distance(clicks, shape, False, within=radius)
     return np.stack([pos <= radius, neg <= radius]).astype(np.float32)
 
 

@@ -266,7 +266,12 @@ class GraphCutPredictor(ClickPredictorBase):
     ) -> np.ndarray:
         prev = None if prev_prob is None else prev_prob > 0.5
         colour_prev = prev if self.prev_colour else None
-        distances = click_distance(clicks, shape, True), click_distance(clicks, shape, False)
+        # the seeds need distances up to the disks' radii only; the prior needs them all
+        within = None if self.mu > 0 else max(self.seed_radius, self.colour_radius)
+        distances = (
+            click_distance(clicks, shape, True, within),
+            click_distance(clicks, shape, False, within),
+        )
         fg_seed, bg_seed = seed_masks(clicks, shape, self.seed_radius, distances=distances)
         fg_col, bg_col = seed_masks(
             clicks,

@@ -34,6 +34,23 @@ def test_seed_masks_border_respects_prev_mask():
     assert not bg[0, 2] and bg[0, 15]
 
 
+def test_prob_from_mask_is_the_sigmoid_of_the_signed_distance_everywhere():
+    """Distances computed only near the boundary give the same floats as on the whole image."""
+    from scipy.ndimage import distance_transform_edt
+
+    rng = np.random.default_rng(0)
+    for _ in range(60):
+        h, w = (int(v) for v in rng.integers(1, 260, 2))
+        mask = np.zeros((h, w), bool)
+        for _ in range(int(rng.integers(1, 4))):
+            y, x = int(rng.integers(h)), int(rng.integers(w))
+            mask[y : y + int(rng.integers(1, h + 1)), x : x + int(rng.integers(1, w + 1))] ^= True
+        softness = float(rng.choice([0.5, 2.0, 3.5]))
+        signed = np.where(mask, distance_transform_edt(mask), -distance_transform_edt(~mask))
+        expected = 1.0 / (1.0 + np.exp(-np.clip(signed / softness, -30, 30)))
+        assert np.array_equal(prob_from_mask(mask, softness), expected.astype(np.float32))
+
+
 def test_prob_from_mask_thresholds_back():
     m = np.zeros((30, 30), bool)
     m[5:20, 8:25] = True

@@ -267,14 +267,32 @@ def prob_from_mask(mask: np.ndarray, softness: float = 2.0) -> np.ndarray:
     ``p = sigmoid(s / softness)`` where ``s`` is the signed Euclidean distance to the mask
     boundary (``>= 1`` inside, ``<= -1`` outside), so every mask pixel gets ``p > 0.5`` and every
     other pixel ``p < 0.5``; the transition is ``softness`` pixels wide. Returns ``float32``.
+
+    ``s / softness`` is clipped to ±30 (beyond, the sigmoid is 0 or 1 to float32 precision), so
+    the distances are computed only in the box around the boundary where they are not clipped:
+    a pixel's nearest pixel of the other label touches its own label, so it lies in that box.
     """
     mask = np.asarray(mask, bool)
     if not mask.any():
         return np.zeros(mask.shape, np.float32)
     if mask.all():
         return np.ones(mask.shape, np.float32)
+    edge = np.zeros(mask.shape, bool)  # pixels with a 4-neighbour of the other label
+    vertical, horizontal = mask[1:] != mask[:-1], mask[:, 1:] != mask[:, :-1]
+    edge[1:] |= vertical
+    edge[:-1] |= vertical
+    edge[:, 1:] |= horizontal
+    edge[:, :-1] |= horizontal
+    reach = int(np.ceil(30 * softness)) + 1
+    rows, cols = np.nonzero(edge.any(axis=1))[0], np.nonzero(edge.any(axis=0))[0]
+    box = (
+        slice(max(0, rows[0] - reach), rows[-1] + reach + 1),
+        slice(max(0, cols[0] - reach), cols[-1] + reach + 1),
+    )
+    signed = np.where(mask, 30.0 * softness, -30.0 * softness)
+    inner = mask[box]
     # scipy's exact EDT is deterministic (OpenCV's precise mode varies in the last bits)
-    signed = np.where(mask, distance_transform_edt(mask), -distance_transform_edt(~mask))
+    signed[box] = np.where(inner, distance_transform_edt(inner), -distance_transform_edt(~inner))
     # clip keeps exp() finite; sigmoid(±30) is 0/1 to float32 precision
     return (1.0 / (1.0 + np.exp(-np.clip(signed / softness, -30, 30)))).astype(np.float32)
 

@@ -54,11 +54,14 @@ def _clicknet_from(path: Path, **kwargs: Any) -> Predictor:
 
 
 #: How ``load_predictor("clicknet")`` uses the shipped model, the encode-once EfficientNet-Lite0
-#: model of ``configs/clicknet-lite0-late.yaml`` (issue 13): the network sees the image at most
-#: 400 px long (chosen among 320, 400 and full size on both development sets), and its
-#: probability is one more data term of the plain click graph cut
-#: (:class:`~occseg.predict.clicknet.HybridRefiner`), which beat the network alone on both sets
-#: (see the README). ``clicknet_lite0`` is the network alone: less accurate, 20× faster per click.
+#: model of ``configs/clicknet-lite0-late.yaml`` then ``configs/clicknet-lite0-late-320.yaml``
+#: (issue 13): the network sees the image at most 400 px long (chosen among 320, 400 and full
+#: size on both development sets), and its probability is one more data term of the plain click
+#: graph cut on the whole image (:class:`~occseg.predict.clicknet.HybridRefiner`), which beat the
+#: network alone on both sets taken together (see the README). ``clicknet_lite0`` is the network
+#: alone: 15× faster per click, best on ``bsds500_objects``, 3 clicks behind on COCO-MVal dev;
+#: ``refine_options={"band": 16}`` is the 3× faster combination that costs a click on
+#: ``bsds500_objects``.
 DEFAULT_CLICKNET_OPTIONS: dict[str, Any] = {
     "refine": "hybrid",
     "zoom_in": False,

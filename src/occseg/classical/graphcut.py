@@ -237,11 +237,11 @@ class GraphCutPredictor(ClickPredictorBase):
             g.maxflow()
             return ~g.get_grid_segments(nodes)
         free = settled < 0
-        ids = np.full(free.shape, -1, np.int64)
-        ids[free] = np.arange(int(free.sum()))
-        source, sink = d_bg[free].astype(np.float64), d_fg[free].astype(np.float64)
         g = maxflow.GraphFloat()
-        g.add_nodes(len(source))
+        nodes = g.add_nodes(int(free.sum()))
+        ids = np.full(free.shape, -1, np.int64)
+        ids[free] = nodes
+        source, sink = d_bg[free].astype(np.float64), d_fg[free].astype(np.float64)
         h, w = free.shape
         for (dy, dx), wgt in self._edges:
             # pixel pairs (p, q = p + (dy, dx)) with both inside the image
@@ -255,10 +255,10 @@ class GraphCutPredictor(ClickPredictorBase):
                 to_obj, to_bg = (node >= 0) & (other == 1), (node >= 0) & (other == 0)
                 source[node[to_obj]] += weight[to_obj]
                 sink[node[to_bg]] += weight[to_bg]
-        g.add_grid_tedges(np.arange(len(source)), source, sink)
+        g.add_grid_tedges(nodes, source, sink)
         g.maxflow()
         mask = settled == 1
-        mask[free] = ~g.get_grid_segments(np.arange(len(source)))
+        mask[free] = ~g.get_grid_segments(nodes)
         return mask
 
     def _predict(

@@ -196,3 +196,30 @@ def test_settled_labels_free_the_band_around_the_outline_and_the_clicks() -> Non
     assert (settled[12:28, 12:28] == 1).all()  # the object's inside, 2 px from the outline
     assert (settled[:7] == 0).all() and (settled[33:, :20] == 0).all()  # background
     assert (settled[35:38, 35:38] == -1).all()  # around the click
+
+
+@pytest.mark.parametrize("colour_radius", [0.5, 15.0])
+def test_the_cut_seeds_with_the_same_masks_as_exact_click_distances(colour_radius, monkeypatch):
+    """Distances computed only near the clicks must not change a seed, even when the border
+    keep-out is a fraction of the image (a colour radius below 1)."""
+    import occseg.classical.graphcut as graphcut
+
+    seen: list = []
+    real = graphcut.seed_masks
+    monkeypatch.setattr(graphcut, "seed_masks", lambda *a, **k: _both_seeds(real, seen, *a, **k))
+    image = np.full((60, 80, 3), (40, 60, 200), np.uint8)
+    image[0:20, 0:24] = (200, 40, 40)
+    cut = GraphCutPredictor(colour_radius=colour_radius)
+    cut.set_image(image)
+    cut.predict([Click(8, 10, True)])
+    assert len(seen) == 2
+    for used, exact in seen:
+        assert all(np.array_equal(u, e) for u, e in zip(used, exact, strict=True))
+
+
+def _both_seeds(real, seen, clicks, shape, radius, **kwargs):
+    """``seed_masks`` as the cut called it, and again from exact click distances."""
+    used = real(clicks, shape, radius, **kwargs)
+    kwargs.pop("distances", None)
+    seen.append((used, real(clicks, shape, radius, **kwargs)))
+    return used

@@ -266,8 +266,10 @@ class GraphCutPredictor(ClickPredictorBase):
     ) -> np.ndarray:
         prev = None if prev_prob is None else prev_prob > 0.5
         colour_prev = prev if self.prev_colour else None
-        # the seeds need distances up to the disks' radii only; the prior needs them all
-        within = None if self.mu > 0 else max(self.seed_radius, self.colour_radius)
+        # the seeds need distances up to the disks' radii only; the prior needs them all, and so
+        # does a border keep-out given as a fraction of the image (colour_radius below 1)
+        exact = self.mu > 0 or self.colour_radius < 1
+        within = None if exact else max(self.seed_radius, self.colour_radius)
         distances = (
             click_distance(clicks, shape, True, within),
             click_distance(clicks, shape, False, within),

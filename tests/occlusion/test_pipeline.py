@@ -10,7 +10,13 @@ import torch
 from PIL import Image
 
 from occseg.cli import main
-from occseg.occlusion.pipeline import OrderMaps, order_image, order_masks, write_order_result
+from occseg.occlusion.pipeline import (
+    OrderMaps,
+    order_image,
+    order_maps,
+    order_masks,
+    write_order_result,
+)
 from occseg.occlusion.scores import instance_scores
 from occseg.occlusion.targets import occludes_from_instances, orientation_targets
 
@@ -103,3 +109,7 @@ def test_given_masks_are_ordered_by_the_oriented_boundaries():
     assert order_masks(maps, masks) == [(1, 0)]  # masks[1] occludes masks[0]
     assert order_masks(maps, masks[::-1]) == [(1, 2)]  # indices follow the given order
     assert order_masks(maps, masks[:1]) == []
+    # the decoding of the CRF pass, passed on, gives the same order (as `eval order` does)
+    decoded = order_maps(maps).boundaries
+    assert order_masks(maps, masks, decoded=decoded) == [(1, 0)]
+    assert order_masks(maps, masks[::-1], decoded=decoded) == [(1, 2)]

@@ -348,7 +348,11 @@ def run_model(
         maps = model.predict_maps(rgb)
         result = order_maps(maps, max_gap=max_gap, score=score)
         pred = _prediction(result.instances, result.edges)
-        _count_given(given, gt, order_masks(maps, [gt.instances == i for i in gt.ids]))
+        _count_given(
+            given,
+            gt,
+            order_masks(maps, [gt.instances == i for i in gt.ids], decoded=result.boundaries),
+        )
         if class_agnostic:
             gt, pred = _one_class(gt), _one_class(pred)
         gts.append(gt)

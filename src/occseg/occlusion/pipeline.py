@@ -202,7 +202,11 @@ def order_maps(
 
 
 def order_masks(
-    maps: OrderMaps, masks: Sequence[np.ndarray], *, gap: float = ADJACENCY_GAP
+    maps: OrderMaps,
+    masks: Sequence[np.ndarray],
+    *,
+    gap: float = ADJACENCY_GAP,
+    decoded: OrientedBoundaries | None = None,
 ) -> list[tuple[int, int]]:
     """Order given masks (an annotator's objects, or ground-truth instances) by the network's
     oriented boundaries instead of the CRF's instances: ``(front, back)`` index pairs,
@@ -213,10 +217,13 @@ def order_masks(
     (:func:`~occseg.occlusion.graph.grown_instances`, so that masks a thin gap apart still
     meet), collect the pairs that cross between them, and two masks are ordered by the majority
     of those pairs (ties: no order; :func:`~occseg.occlusion.graph.boundary_edges`).
+    ``decoded`` skips the decoding when the caller has it (:attr:`OrderResult.boundaries` of
+    :func:`order_maps` at its default threshold and NMS).
     """
     if len(masks) < 2:
         return []
-    decoded = decode_boundaries(maps.boundary, maps.orientation)
+    if decoded is None:
+        decoded = decode_boundaries(maps.boundary, maps.orientation)
     edges = boundary_edges(
         grown_instances(masks, gap), occ_pairs_from_oriented(decoded.occludes), majority=True
     )

@@ -21,11 +21,11 @@ from occseg.types import BoundaryClick, Click
 
 
 def _load(method: str) -> Predictor:
-    """``load_predictor(method)``; skips the two-in-one and mis models until they are shipped."""
+    """``load_predictor(method)``; skips the two-in-one model until it is shipped."""
     try:
         return load_predictor(method)
     except ConfigError as exc:
-        if method in ("twoinone", "mis") and "not installed" in str(exc):
+        if method == "twoinone" and "not installed" in str(exc):
             pytest.skip(str(exc))
         raise
 

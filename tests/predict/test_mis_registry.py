@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -11,7 +12,8 @@ from occseg.checkpoint import save_checkpoint
 from occseg.errors import ConfigError
 from occseg.nn import ClickNet, ClickNetConfig
 from occseg.predict import available_methods, load_predictor, registry
-from occseg.predict.clicknet import ClickNetPredictor
+from occseg.predict.clicknet import ClickNetPredictor, HybridRefiner
+from occseg.types import Click
 
 
 def test_missing_model_says_how_to_train_it(
@@ -33,7 +35,22 @@ def test_installed_model_loads_as_a_click_model(
     path = tmp_path / "mis.pt"
     save_checkpoint(path, ClickNet(ClickNetConfig(backbone="resnet18", width_mult=0.125)))
     monkeypatch.setattr(registry, "DEFAULT_MIS", path)
-    assert isinstance(load_predictor("mis"), ClickNetPredictor)
+    default = load_predictor("mis")
+    assert isinstance(default, ClickNetPredictor) and isinstance(default.refine, HybridRefiner)
+    assert load_predictor("mis", refine=None).refine is None  # the network alone
     assert isinstance(load_predictor("MIS", zoom_in=False, flip=False), ClickNetPredictor)
     with pytest.raises(ConfigError, match="does not take the option"):  # options reach it
         load_predictor("mis", pad=3)
+
+
+def test_shipped_model_is_small_and_follows_a_click() -> None:
+    """The shipped mask-free model (trained on proposals only) in the plain cut."""
+    assert registry.DEFAULT_MIS.stat().st_size <= 20 * 2**20
+    p = load_predictor("mis")
+    yy, xx = np.mgrid[:300, :400]
+    obj = (yy - 150) ** 2 / 80**2 + (xx - 200) ** 2 / 120**2 < 1  # an ellipse, textured floor
+    img = np.random.default_rng(0).integers(20, 90, (300, 400, 3)).astype(np.uint8)
+    img[obj] = (200, 140, 60)
+    p.set_image(img)
+    mask = p.predict([Click(150, 200, True)]) > p.threshold
+    assert (mask & obj).sum() / (mask | obj).sum() > 0.9

@@ -105,7 +105,10 @@ def _default_twoinone(**kwargs: Any) -> Predictor:
     return _twoinone_from(path, **kwargs)
 
 
-#: Where the shipped mask-free click model (MIS, paper ``004``) lives inside the package.
+#: Where the shipped mask-free click model (MIS, paper ``004``) lives inside the package. Like
+#: ``clicknet``, ``mis`` is the network's probability as one more data term of the plain graph
+#: cut (nothing in the cut was trained on masks either): on both development sets that beat the
+#: network alone and the graph cut alone (see the README); ``refine=None`` is the network alone.
 DEFAULT_MIS = MODELS_DIR / "mis.pt"
 
 
@@ -116,7 +119,7 @@ def _default_mis(**kwargs: Any) -> Predictor:
         "train one with `occseg train clicks --config configs/mis-lite0-late.yaml` and pass the "
         "path of its model.pt instead of 'mis'",
     )
-    return _clicknet_from(path, **kwargs)
+    return _clicknet_from(path, **{**DEFAULT_CLICKNET_OPTIONS, **kwargs})
 
 
 _FACTORIES: dict[str, Callable[..., Predictor]] = {

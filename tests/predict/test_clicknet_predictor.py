@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -239,23 +240,18 @@ def test_predict_with_prior_checks_the_shape() -> None:
         cut.predict_with_prior([Click(2, 2, True)], np.zeros((4, 4)))
 
 
-def test_shipped_model_loads_small_and_segments_a_plain_object() -> None:
+def test_shipped_model_loads_small_and_segments_a_plain_object(
+    plain_object: Sample, one_click_iou: Callable[[Predictor], float]
+) -> None:
     assert registry.DEFAULT_CLICKNET.stat().st_size <= 20 * 2**20
     p = load_predictor("clicknet")
     assert isinstance(p, ClickNetPredictor) and isinstance(p.refine, HybridRefinerType)
     assert p.model.encodes_once and (p.zoom, p.flip) == (None, False)
-    yy, xx = np.mgrid[:300, :400]
-    obj = (yy - 150) ** 2 / 80**2 + (xx - 200) ** 2 / 120**2 < 1  # an ellipse, textured floor
-    rng = np.random.default_rng(0)
-    img = rng.integers(20, 90, (300, 400, 3)).astype(np.uint8)
-    img[obj] = (200, 140, 60)
-    p.set_image(img)
-    mask = p.predict([Click(150, 200, True)]) > p.threshold
-    assert (mask & obj).sum() / (mask | obj).sum() > 0.9
+    assert one_click_iou(p) > 0.9
     # the network alone (clicknet_lite0) within 3 clicks
     alone = load_predictor("clicknet_lite0")
     assert isinstance(alone, ClickNetPredictor) and alone.refine is None
-    report = evaluate_clicks(alone, [Sample("e", img, obj)], max_clicks=3)
+    report = evaluate_clicks(alone, [plain_object], max_clicks=3)
     assert report.results[0].ious[-1] > 0.9
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -164,3 +165,55 @@ def test_load_pretrained() -> None:
     stem = model.selection.body.backbone._conv_stem.weight
     assert torch.equal(stem[:, :3], imagenet_state_dict("efficientnet_lite0")["_conv_stem.weight"])
     assert not stem[:, 3].any()  # the guidance channel starts at zero
+
+
+LATE = TwoInOneConfig(width_mult=0.25, crop_size=12, fusion="late", decoder_width=8)
+
+
+def _click_model(decoder_width: int = 8) -> ClickNet:
+    torch.manual_seed(1)
+    config = ClickNetConfig(
+        backbone="efficientnet_lite0", width_mult=0.25, fusion="late", decoder_width=decoder_width
+    )
+    return ClickNet(config).eval()
+
+
+def test_late_fusion_encodes_the_image_alone() -> None:
+    model = TwoInOne(LATE).eval()
+    image, guidance, clicks, boxes = _inputs()
+    logits, features = model.select(image, guidance)
+    assert features.shape == (2, 8, 12, 16) and model.selection.out_channels == 8
+    encoded = model.selection.encode(image)
+    same = model.selection.decode(encoded, image, guidance)
+    torch.testing.assert_close(same[0], logits, atol=0, rtol=0)
+    assert model.refine(features, clicks, boxes, (48, 64)).shape == (2, 1, 12, 12)
+    assert model.selection.body.backbone._conv_stem.in_channels == 3
+    with pytest.raises(ValueError, match="early fusion"):
+        TwoInOne(SMALL).selection.encode(image)
+    with pytest.raises(ValueError, match="fusion"):
+        TwoInOneConfig(fusion="middle")
+
+
+def test_a_click_model_starts_both_fusions() -> None:
+    clicknet = _click_model()
+    image, guidance, _, _ = _inputs()
+    assert clicknet.decoder is not None
+    with torch.no_grad():
+        encoded = clicknet.encode(image)
+        early = TwoInOne(SMALL).eval()
+        early.load_click_model(clicknet.body, clicknet.decoder)
+        # the zero guidance channel: the selection body computes the click model's features
+        features, _ = early.selection.body(
+            torch.cat([early.selection.normalize(image), guidance], dim=1)
+        )
+        torch.testing.assert_close(features, encoded)
+        late = TwoInOne(LATE).eval()
+        late.load_click_model(clicknet.body, clicknet.decoder)
+        _, mixed = late.select(image, guidance)
+        # the guidance takes the positive-click channel; negatives and previous mask are empty
+        maps = torch.cat([guidance, torch.zeros_like(guidance), torch.zeros_like(guidance)], 1)
+        torch.testing.assert_close(mixed, clicknet.decoder.mix(encoded, maps))
+    with pytest.raises(ValueError, match="16 channels wide"):
+        TwoInOne(replace(LATE, decoder_width=16)).load_click_model(clicknet.body, clicknet.decoder)
+    with pytest.raises(ValueError, match="feature pyramid"):
+        TwoInOne(replace(LATE, width_mult=0.5)).load_click_model(clicknet.body, clicknet.decoder)

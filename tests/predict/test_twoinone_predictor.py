@@ -15,6 +15,7 @@ from occseg.nn.twoinone import TwoInOne, TwoInOneConfig
 from occseg.predict import Predictor, load_predictor, registry
 from occseg.predict.clicknet import ClickNetPredictor
 from occseg.predict.session import Session
+from occseg.predict.transforms import TransformedPredictor
 from occseg.predict.twoinone import TwoInOnePredictor
 from occseg.selection_crop import DEFAULT_PAD, selection_box
 from occseg.types import BoundaryClick, Click
@@ -68,6 +69,20 @@ def test_load_predictor_dispatches_on_the_checkpoint_format(
         load_predictor(str(tmp_path / "junk.pt"))
 
 
+def test_max_side_shrinks_what_the_network_sees(checkpoint: Path, image: np.ndarray) -> None:
+    p = load_predictor(str(checkpoint), max_side=40)
+    assert isinstance(p, TransformedPredictor)
+    assert p.supports_boundary_clicks  # the wrapper passes it on, for --interaction boundary
+    inner = p.inner
+    assert isinstance(inner, TwoInOnePredictor)
+    p.set_image(image)  # 60×80 → 30×40 inside
+    prob = p.predict(CLICKS)
+    assert prob.shape == (60, 80)
+    assert inner._image is not None and inner._image.shape[-2:] == (30, 40)
+    with pytest.raises(ConfigError, match="max_side"):
+        load_predictor(str(checkpoint), max_side=0)
+
+
 def test_the_shipped_name_says_how_to_train_one(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -114,22 +129,44 @@ def test_boundary_clicks_refine_inside_the_selection_crop_only(
     assert not np.array_equal(again, refined)  # every boundary click counts
 
 
-def test_the_selection_network_runs_once_per_selection_click(
-    predictor: TwoInOnePredictor, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    calls = []
-    select = predictor.model.select
+def _count_calls(monkeypatch: pytest.MonkeyPatch, module: torch.nn.Module, name: str) -> list[int]:
+    calls: list[int] = []
+    method = getattr(module, name)
 
     def counting(*args: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         calls.append(1)
-        return select(*args)
+        return method(*args)
 
-    monkeypatch.setattr(predictor.model, "select", counting)
+    monkeypatch.setattr(module, name, counting)
+    return calls
+
+
+def test_the_selection_network_runs_once_per_selection_click(
+    predictor: TwoInOnePredictor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _count_calls(monkeypatch, predictor.model.selection, "forward")
     for k in range(1, 4):
         predictor.predict(CLICKS[:k])
     assert len(calls) == 1
     predictor.predict([Click(10, 10, True), BoundaryClick(12, 20)])
     assert len(calls) == 2
+
+
+def test_a_late_fusion_model_encodes_the_image_once(
+    image: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    torch.manual_seed(0)
+    model = TwoInOne(TwoInOneConfig(width_mult=0.25, crop_size=12, fusion="late", decoder_width=8))
+    p = TwoInOnePredictor(model.eval())
+    encodes = _count_calls(monkeypatch, model.selection, "encode")
+    decodes = _count_calls(monkeypatch, model.selection, "decode")
+    p.set_image(image)
+    first = p.predict(CLICKS)
+    p.predict([Click(10, 10, True)])
+    assert (len(encodes), len(decodes)) == (1, 2)  # one image, two selection clicks
+    p.set_image(image)
+    np.testing.assert_array_equal(p.predict(CLICKS), first)
+    assert (len(encodes), len(decodes)) == (2, 3)
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from occseg.boundary_weights import boundary_aware_weights
 from occseg.checkpoint import load_twoinone, read_checkpoint, save_checkpoint
 from occseg.cli import main
 from occseg.errors import ConfigError, FileFormatError
+from occseg.nn import ClickNet, ClickNetConfig
 from occseg.nn.twoinone import TwoInOne, TwoInOneConfig
 from occseg.simulate.boundary_clicks import BoundaryClickSimulator, mask_boundary
 from occseg.train.config import TwoInOneTrainConfig, load_config
@@ -185,12 +187,38 @@ def test_refinement_refuses_other_model_options(selection_run: Path, tmp_path: P
     with pytest.raises(ConfigError, match="init checkpoint"):
         train_twoinone(cfg, progress=False)
     not_twoinone = tmp_path / "other.pt"
-    from occseg.nn import ClickNet, ClickNetConfig
-
     save_checkpoint(not_twoinone, ClickNet(ClickNetConfig(backbone="resnet18", width_mult=0.125)))
     cfg = _config(tmp_path, stage="refinement", init=str(not_twoinone))
     with pytest.raises(FileFormatError, match="occseg train twoinone"):
         train_twoinone(cfg, progress=False)
+
+
+def test_a_selection_stage_starts_from_an_encode_once_click_model(tmp_path: Path) -> None:
+    torch.set_num_threads(1)
+    torch.manual_seed(3)
+    click_config = ClickNetConfig(backbone="efficientnet_lite0", width_mult=0.25, fusion="late")
+    clicknet = ClickNet(click_config)
+    save_checkpoint(tmp_path / "click.pt", clicknet)
+    model = {**MODEL, "fusion": "late"}
+    init = str(tmp_path / "click.pt")
+    cfg = _config(tmp_path / "run", model=model, encoder_init=init, steps=1, lr=1e-9)
+    train_twoinone(cfg, progress=False)
+    trained = read_checkpoint(tmp_path / "run" / "model.pt", FORMAT)["model"]
+    start = clicknet.state_dict()
+    for key in ("body.backbone._conv_stem.weight", "decoder.fuse.3.0.weight", "decoder.head.bias"):
+        torch.testing.assert_close(trained[f"selection.{key}"], start[key], rtol=0, atol=1e-6)
+    guidance = trained["selection.decoder.maps_stem.0.0.weight"]
+    torch.testing.assert_close(
+        guidance, start["decoder.maps_stem.0.0.weight"][:, :1], atol=1e-6, rtol=0
+    )
+    with pytest.raises(ConfigError, match="stage selection"):
+        _config(tmp_path, stage="refinement", init="x.pt", encoder_init="click.pt")
+    save_checkpoint(tmp_path / "early.pt", ClickNet(replace(click_config, fusion="conv1s")))
+    with pytest.raises(ConfigError, match="encode-once"):
+        train_twoinone(_config(tmp_path / "x", encoder_init=str(tmp_path / "early.pt")))
+    with pytest.raises(ConfigError, match="feature pyramid"):
+        cfg = _config(tmp_path / "y", model={**MODEL, "width_mult": 0.5, "fusion": "late"})
+        train_twoinone(replace(cfg, encoder_init=str(tmp_path / "click.pt")))
 
 
 def test_the_command_trains_a_stage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -56,6 +56,10 @@ class ClickDecoder(nn.Module):
         self.head = nn.Conv2d(width, 1, 1)
 
     def forward(self, features: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
+        return self.head(self.mix(features, maps))
+
+    def mix(self, features: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
+        """The fused ``B×width×H/4×W/4`` features that :attr:`head` turns into logits."""
         clicks = resize_to(self.maps_stem(maps), features)
         x = self.fuse(torch.cat([features, clicks], dim=1))
         skips = []
@@ -65,7 +69,7 @@ class ClickDecoder(nn.Module):
         x = x + self.context(x.mean(dim=(2, 3), keepdim=True))
         for block, skip in zip(self.up, reversed(skips), strict=True):
             x = block(resize_to(x, skip) + skip)
-        return self.head(x)
+        return x
 
 
 class LocalRefiner(nn.Module):

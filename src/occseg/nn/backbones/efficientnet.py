@@ -255,7 +255,10 @@ def pad_stem(weight: torch.Tensor, stem: nn.Conv2d) -> torch.Tensor:
     """
     cin = stem.in_channels
     if cin < weight.shape[1]:
-        raise ValueError(f"the stem weights take {weight.shape[1]} channels; this one {cin}")
+        raise ValueError(
+            f"the stem weights take {weight.shape[1]} channels (the ImageNet ones RGB); "
+            f"this trunk takes {cin} channel(s)"
+        )
     padded = weight.new_zeros(weight.shape[0], cin, *weight.shape[2:])
     padded[:, : weight.shape[1]] = weight
     return padded

@@ -13,7 +13,7 @@ from occseg.checkpoint import load_twoinone, read_checkpoint, save_checkpoint
 from occseg.errors import FileFormatError
 from occseg.nn import ClickNet, ClickNetConfig
 from occseg.nn.backbones.efficientnet import imagenet_state_dict
-from occseg.nn.twoinone import RefinementNet, TwoInOne, TwoInOneConfig, roi_align
+from occseg.nn.twoinone import RefinementNet, SelectionNet, TwoInOne, TwoInOneConfig, roi_align
 
 torch.set_num_threads(1)
 
@@ -183,15 +183,19 @@ def test_late_fusion_encodes_the_image_alone() -> None:
     image, guidance, clicks, boxes = _inputs()
     logits, features = model.select(image, guidance)
     assert features.shape == (2, 8, 12, 16) and model.selection.out_channels == 8
-    encoded = model.selection.encode(image)
-    same = model.selection.decode(encoded, image, guidance)
-    torch.testing.assert_close(same[0], logits, atol=0, rtol=0)
+    with torch.no_grad():  # the image's features do not depend on the click; the logits do
+        encoded = model.selection.encode(image)
+        moved = model.selection.decode(encoded, image, guidance.flip(-1))[0]
+    assert not torch.allclose(moved, logits)
+    assert encoded.shape == (2, model.selection.body.out_channels, 12, 16)
     assert model.refine(features, clicks, boxes, (48, 64)).shape == (2, 1, 12, 12)
     assert model.selection.body.backbone._conv_stem.in_channels == 3
     with pytest.raises(ValueError, match="early fusion"):
         TwoInOne(SMALL).selection.encode(image)
     with pytest.raises(ValueError, match="fusion"):
         TwoInOneConfig(fusion="middle")
+    with pytest.raises(ValueError, match="fusion"):
+        SelectionNet(fusion="middle")
 
 
 def test_a_click_model_starts_both_fusions() -> None:

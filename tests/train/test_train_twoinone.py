@@ -207,6 +207,8 @@ def test_a_selection_stage_starts_from_an_encode_once_click_model(tmp_path: Path
     start = clicknet.state_dict()
     for key in ("body.backbone._conv_stem.weight", "decoder.fuse.3.0.weight", "decoder.head.bias"):
         torch.testing.assert_close(trained[f"selection.{key}"], start[key], rtol=0, atol=1e-6)
+    (tmp_path / "click.pt").rename(tmp_path / "moved.pt")  # a resumed run needs only its own
+    assert train_twoinone(replace(cfg, loop=replace(cfg.loop, steps=2)))["start_step"] == 1
     guidance = trained["selection.decoder.maps_stem.0.0.weight"]
     torch.testing.assert_close(
         guidance, start["decoder.maps_stem.0.0.weight"][:, :1], atol=1e-6, rtol=0
@@ -216,9 +218,12 @@ def test_a_selection_stage_starts_from_an_encode_once_click_model(tmp_path: Path
     save_checkpoint(tmp_path / "early.pt", ClickNet(replace(click_config, fusion="conv1s")))
     with pytest.raises(ConfigError, match="encode-once"):
         train_twoinone(_config(tmp_path / "x", encoder_init=str(tmp_path / "early.pt")))
+    save_checkpoint(tmp_path / "dt.pt", ClickNet(replace(click_config, encoding="distance")))
+    with pytest.raises(ConfigError, match="0 where there is no click"):  # empty maps are 1
+        train_twoinone(_config(tmp_path / "z", encoder_init=str(tmp_path / "dt.pt")))
     with pytest.raises(ConfigError, match="feature pyramid"):
         cfg = _config(tmp_path / "y", model={**MODEL, "width_mult": 0.5, "fusion": "late"})
-        train_twoinone(replace(cfg, encoder_init=str(tmp_path / "click.pt")))
+        train_twoinone(replace(cfg, encoder_init=str(tmp_path / "moved.pt")))
 
 
 def test_the_command_trains_a_stage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

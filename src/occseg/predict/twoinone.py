@@ -178,5 +178,5 @@ class TwoInOnePredictor:
         cfg = self.model.config
         return (
             f"TwoInOnePredictor(backbone={cfg.backbone!r}, width_mult={cfg.width_mult}, "
-            f"pad={self.pad})"
+            f"fusion={cfg.fusion!r}, pad={self.pad})"
         )

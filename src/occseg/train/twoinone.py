@@ -24,6 +24,7 @@ Every random choice derives from ``(seed, sample or step number, rank)`` as in
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -279,20 +280,27 @@ def _start_from_click_model(net: TwoInOne, path: str) -> None:
     clicknet = load_clicknet(path)
     if not clicknet.encodes_once:
         raise ConfigError(f"encoder_init {path} must be an encode-once click model (fusion: late)")
+    config = clicknet.config
+    if config.interaction != "clicks" or config.make_encoder().encode([], (4, 4)).any():
+        raise ConfigError(
+            f"encoder_init {path} must encode positive/negative clicks with maps that are 0 "
+            f"where there is no click (e.g. encoding: disk), not {config.interaction!r} "
+            f"with {config.encoding!r}"
+        )
     try:
         net.load_click_model(clicknet.body, clicknet.decoder)
     except ValueError as exc:
         raise ConfigError(f"encoder_init {path}: {exc}") from None
 
 
-def _model(config: TwoInOneTrainConfig) -> TwoInOne:
-    """The model a stage starts from, with the network it does not train frozen."""
+def _model(config: TwoInOneTrainConfig, resuming: bool) -> TwoInOne:
+    """The model a stage starts from, with the network it does not train frozen (a resumed
+    selection run loads its own weights, so it needs neither ``encoder_init`` nor ImageNet)."""
     if config.stage == "selection":
         net = TwoInOne(config.model_config())
-        # Weights to start from; a resumed run then loads its own.
-        if config.encoder_init:
+        if config.encoder_init and not resuming:
             _start_from_click_model(net, config.encoder_init)
-        elif net.config.pretrained:
+        elif net.config.pretrained and not resuming:
             net.load_pretrained()
         net.refinement.requires_grad_(False)
         return net
@@ -331,7 +339,7 @@ def train_twoinone(
         If ``init`` is not a two-in-one checkpoint.
     """
     torch.manual_seed(config.loop.seed)
-    net = _model(config)
+    net = _model(config, resuming=resume and (Path(config.loop.out) / "last.pt").is_file())
     simulator = config.simulator()
     source = source if source is not None else make_source(config.data)
     selection = config.stage == "selection"

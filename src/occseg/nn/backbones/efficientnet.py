@@ -246,7 +246,7 @@ def imagenet_state_dict(name: str) -> dict[str, torch.Tensor]:
 
 
 def pad_stem(weight: torch.Tensor, stem: nn.Conv2d) -> torch.Tensor:
-    """``weight`` of a stem with fewer input channels, zero-padded to ``stem``'s channels.
+    """``weight`` of a stem with as many or fewer input channels, zero-padded to ``stem``'s.
 
     Raises
     ------
@@ -256,7 +256,7 @@ def pad_stem(weight: torch.Tensor, stem: nn.Conv2d) -> torch.Tensor:
     cin = stem.in_channels
     if cin < weight.shape[1]:
         raise ValueError(
-            f"the stem weights take {weight.shape[1]} channels (the ImageNet ones RGB); "
+            f"the stem weights take {weight.shape[1]} channels (RGB for ImageNet ones); "
             f"this trunk takes {cin} channel(s)"
         )
     padded = weight.new_zeros(weight.shape[0], cin, *weight.shape[2:])
@@ -314,7 +314,7 @@ class EfficientNetFPN(SegmentationBody):
         """Copy the weights of a body of the same variant and width that takes fewer input
         channels (e.g. the image-only encoder of an encode-once click model); the extra stem
         channels start at zero, so this body first computes exactly ``other``'s features."""
-        state = {k: v.detach().clone() for k, v in other.state_dict().items()}
+        state = dict(other.state_dict())
         key = "backbone._conv_stem.weight"
         state[key] = pad_stem(state[key], self.backbone._conv_stem)
         self.load_state_dict(state, strict=True)

@@ -26,6 +26,7 @@ SHIPPED = {
     "clicknet-tiny-test.yaml": "clicks",
     "mis-lite0-finetune10.yaml": "clicks",
     "mis-lite0-late.yaml": "clicks",
+    "mis-lite0-scratch10.yaml": "clicks",
     "obnet-cpu.yaml": "boundaries",
     "obnet-lite0.yaml": "boundaries",
     "ordernet-cpu.yaml": "order",

@@ -278,3 +278,31 @@ def test_hybrid_cut_on_a_shrunk_image_comes_back_at_full_size() -> None:
     half = HybridRefiner(max_side=40)(image, prob, clicks)
     assert half.shape == (60, 80)
     assert ((half > 0.49) != truth).sum() <= 0.02 * truth.size
+
+
+def test_hybrid_first_click_colour_seeds_keep_an_object_of_two_colours() -> None:
+    from occseg.predict.clicknet import HybridRefiner
+
+    # a yellow-and-red object on green; the clicked yellow half fills the click's colour disk,
+    # and red also lies on the image border, so colour models seeded by the click and the border
+    # call the red half background; seeded by the network's mask they keep it
+    image = np.zeros((80, 120, 3), np.uint8)
+    image[:] = (30, 160, 40)
+    image[:15, 100:] = (200, 40, 40)
+    image[20:60, 10:40] = (240, 230, 60)
+    image[20:60, 40:90] = (200, 40, 40)
+    truth = np.zeros((80, 120), bool)
+    truth[20:60, 10:90] = True
+    prob = np.where(truth, 0.7, 0.05).astype(np.float32)  # unsure inside, sure outside
+    clicks = [Click(40, 25, True)]
+    from_clicks = HybridRefiner()(image, prob, clicks) > 0.49
+    assert not from_clicks[20:60, 45:90].any()  # the red half is lost
+    first_click = HybridRefiner(colour_seeds="first_click")
+    # the whole object, and the red corner stays out: the network is sure there
+    assert np.array_equal(first_click(image, prob, clicks) > 0.49, truth)
+    two = [*clicks, Click(30, 20, True)]  # from the second click on, seeded by the clicks
+    assert np.array_equal(first_click(image, prob, two), HybridRefiner()(image, prob, two))
+    with pytest.raises(ConfigError, match="colour_seeds"):
+        HybridRefiner(colour_seeds="border")
+    with pytest.raises(ConfigError, match="prev_colour"):
+        HybridRefiner(colour_seeds="first_click", prev_colour=True)

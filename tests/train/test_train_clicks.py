@@ -77,6 +77,12 @@ def test_sources() -> None:
     a, b = src.get(1, np.random.default_rng(5)), src.get(1, np.random.default_rng(5))
     assert np.array_equal(a.image, b.image) and np.array_equal(a.mask, b.mask)
     assert a.others is not None and not (a.others & a.mask).any()
+    flat = SyntheticShapesSource(n=4, size=32, noise=0).get(1, np.random.default_rng(5))
+    assert np.array_equal(flat.mask, a.mask)  # the same scene, without the noise
+    assert len(np.unique(flat.image[flat.mask].reshape(-1, 3), axis=0)) == 1
+    assert len(np.unique(a.image[a.mask].reshape(-1, 3), axis=0)) > 1
+    with pytest.raises(ConfigError, match="noise"):
+        SyntheticShapesSource(noise=-1)
     img = np.zeros((8, 8, 3), np.uint8)
     mask = np.eye(8, dtype=bool)
     t = SampleSource([Sample("s", img, mask)]).get(0, rng)

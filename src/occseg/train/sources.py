@@ -256,14 +256,18 @@ class CocoSource:
 
 
 class SyntheticShapesSource:
-    """Generated images: 1-3 filled ellipses/rectangles on a smooth textured background.
+    """Generated images: 1-3 filled ellipses/rectangles on a smooth background, with Gaussian
+    pixel noise of standard deviation ``noise`` (0: perfectly flat colours, as in drawings and
+    screenshots).
 
     Deterministic per index (seeded by ``seed`` and the index), so a small set is stable across
     processes. The target is one random shape; the others are its "other objects".
     """
 
-    def __init__(self, n: int = 64, size: int = 64, seed: int = 0) -> None:
-        self.n, self.size, self.seed = int(n), int(size), int(seed)
+    def __init__(self, n: int = 64, size: int = 64, seed: int = 0, noise: float = 6.0) -> None:
+        if noise < 0:
+            raise ConfigError(f"noise must be at least 0, got {noise}")
+        self.n, self.size, self.seed, self.noise = int(n), int(size), int(seed), float(noise)
 
     def __len__(self) -> int:
         return self.n
@@ -275,7 +279,7 @@ class SyntheticShapesSource:
         base = rng.uniform(40, 215, 3).astype(np.float32)
         grad = rng.uniform(-40, 40, (2, 3)).astype(np.float32)
         image = base + yy[..., None] * grad[0] + xx[..., None] * grad[1]
-        image += rng.normal(0, 6, image.shape).astype(np.float32)
+        image += rng.normal(0, self.noise, image.shape).astype(np.float32)
         labels = np.zeros((s, s), np.int32)
         for k in range(1, int(rng.integers(1, 4)) + 1):
             cy, cx = rng.uniform(0.2, 0.8, 2)
@@ -285,7 +289,7 @@ class SyntheticShapesSource:
             else:
                 shape = (np.abs(yy - cy) <= ry) & (np.abs(xx - cx) <= rx)
             labels[shape] = k
-            image[shape] = rng.uniform(0, 255, 3) + rng.normal(0, 6, (int(shape.sum()), 3))
+            image[shape] = rng.uniform(0, 255, 3) + rng.normal(0, self.noise, (int(shape.sum()), 3))
         return np.clip(image, 0, 255).astype(np.uint8), labels
 
     def get(self, index: int, rng: np.random.Generator) -> TrainTarget:

@@ -144,6 +144,17 @@ StepFn = Callable[
 ]
 
 
+#: The resumable checkpoint a run writes into its ``out`` folder.
+LAST_CHECKPOINT = "last.pt"
+
+
+def resume_checkpoint(loop: LoopConfig, resume: bool = True) -> Path | None:
+    """The ``last.pt`` in ``loop.out`` that a run continues from, or None when it starts anew
+    (``resume`` off, or no checkpoint yet)."""
+    last = Path(loop.out) / LAST_CHECKPOINT
+    return last if resume and last.is_file() else None
+
+
 def run_training(
     config: TrainerConfig,
     net: nn.Module,
@@ -192,9 +203,10 @@ def run_training(
 
     optimizer = make_optimizer(cast(TwoRateModel, net), loop)  # ClickNet, OBNet, OrderNet
     start = 0
-    last = out / "last.pt"
-    if resume and last.is_file():
-        payload = read_checkpoint(last, model_format)
+    last = out / LAST_CHECKPOINT
+    resumed = resume_checkpoint(loop, resume)
+    if resumed is not None:
+        payload = read_checkpoint(resumed, model_format)
         net.load_state_dict(payload["model"])
         if payload.get("optimizer"):
             optimizer.load_state_dict(payload["optimizer"])

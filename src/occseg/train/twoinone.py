@@ -24,7 +24,6 @@ Every random choice derives from ``(seed, sample or step number, rank)`` as in
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,7 +41,7 @@ from occseg.simulate.boundary_clicks import BoundaryClickSimulator
 from occseg.train.augment import augment
 from occseg.train.clicks import autocast
 from occseg.train.config import TwoInOneTrainConfig
-from occseg.train.loop import run_training, training_device
+from occseg.train.loop import resume_checkpoint, run_training, training_device
 from occseg.train.sources import MixedSource, make_source
 from occseg.types import BoundaryClick, Click
 
@@ -298,10 +297,11 @@ def _model(config: TwoInOneTrainConfig, resuming: bool) -> TwoInOne:
     selection run loads its own weights, so it needs neither ``encoder_init`` nor ImageNet)."""
     if config.stage == "selection":
         net = TwoInOne(config.model_config())
-        if config.encoder_init and not resuming:
-            _start_from_click_model(net, config.encoder_init)
-        elif net.config.pretrained and not resuming:
-            net.load_pretrained()
+        if not resuming:  # a resumed run gets its own weights from run_training
+            if config.encoder_init:
+                _start_from_click_model(net, config.encoder_init)
+            elif net.config.pretrained:
+                net.load_pretrained()
         net.refinement.requires_grad_(False)
         return net
     assert config.init is not None  # the config refuses a refinement stage without init
@@ -339,7 +339,7 @@ def train_twoinone(
         If ``init`` is not a two-in-one checkpoint.
     """
     torch.manual_seed(config.loop.seed)
-    net = _model(config, resuming=resume and (Path(config.loop.out) / "last.pt").is_file())
+    net = _model(config, resuming=resume_checkpoint(config.loop, resume) is not None)
     simulator = config.simulator()
     source = source if source is not None else make_source(config.data)
     selection = config.stage == "selection"

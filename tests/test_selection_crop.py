@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from occseg.errors import ConfigError, InteractionError
-from occseg.selection_crop import CROP_THRESHOLD, selection_box
-from occseg.types import Click
+from occseg.selection_crop import CROP_THRESHOLD, DEFAULT_PAD, CropRule, selection_box
+from occseg.types import BoundaryClick, Click
 
 
 def _check(box: tuple[int, int, int, int], shape: tuple[int, int], click: Click) -> None:
@@ -38,6 +38,34 @@ def test_click_outside_the_probability_extends_the_box() -> None:
     prob = np.zeros((50, 50))
     prob[10:20, 10:20] = 1.0
     assert selection_box(prob, Click(40, 45, False), pad=2) == (8, 43, 8, 48)
+
+
+def test_the_box_stretches_to_hold_the_boundary_clicks() -> None:
+    prob = np.zeros((100, 100))
+    prob[40:50, 40:50] = 0.9
+    points = [BoundaryClick(10, 45), BoundaryClick(45, 90)]
+    assert selection_box(prob, Click(45, 45, True), pad=3, points=points) == (7, 53, 37, 94)
+    # relative padding counts the stretched box: 0.1 × 40 rows, 0.1 × 51 columns
+    box = selection_box(prob, Click(45, 45, True), pad=0, relative_pad=0.1, points=points)
+    assert box == (6, 54, 35, 96)
+
+
+def test_crop_rule_defaults_are_the_papers_and_checkpoints_name_theirs() -> None:
+    assert CropRule() == CropRule(CROP_THRESHOLD, DEFAULT_PAD, 0.0)
+    assert CropRule.from_train_config({}) == CropRule()
+    rule = CropRule.from_train_config({"crop_threshold": 0.5, "crop_relative_pad": 0.25})
+    assert rule == CropRule(0.5, DEFAULT_PAD, 0.25)
+    prob = np.zeros((100, 100))
+    prob[40:60, 20:60] = 0.3  # passes the paper's threshold, not 0.5
+    prob[45:55, 30:50] = 0.8
+    click = Click(50, 40, True)
+    # prob > 0.5: rows 45-55, columns 30-50; padded by 20 + 0.25 × 10 (rounded to 2) rows and
+    # 20 + 0.25 × 20 columns
+    assert rule.box(prob, click) == (23, 77, 5, 75)
+    assert CropRule().box(prob, click) == (20, 80, 0, 80)  # the paper's keeps the 0.3 too
+    for bad in ({"crop_threshold": 1.0}, {"crop_pad": -1}, {"crop_relative_pad": -0.1}):
+        with pytest.raises(ConfigError):
+            CropRule.from_train_config(bad)
 
 
 def test_random_maps_always_hold_the_click() -> None:

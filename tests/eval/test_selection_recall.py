@@ -22,7 +22,7 @@ from occseg.eval.selection_recall import (
 from occseg.eval.selection_report import write_selection_report
 from occseg.nn import ClickNet, ClickNetConfig
 from occseg.nn.twoinone import TwoInOne, TwoInOneConfig
-from occseg.selection_crop import DEFAULT_PAD, selection_box
+from occseg.selection_crop import DEFAULT_PAD, CropRule, selection_box
 from occseg.simulate.boundary_clicks import selection_click
 from occseg.types import Sample
 
@@ -36,7 +36,7 @@ class FixedSelection:
     supports_boundary_clicks = True
 
     def __init__(self, probs: dict[int, np.ndarray], pad: int = 7) -> None:
-        self.probs, self.pad, self.calls = probs, pad, []
+        self.probs, self.crop, self.calls = probs, CropRule(pad=pad), []
         self._key = -1
 
     def set_image(self, image: np.ndarray) -> None:

@@ -143,6 +143,23 @@ def test_checkpoint_round_trip(tmp_path: Path) -> None:
         load_twoinone(_clicknet_checkpoint(tmp_path))
 
 
+def test_an_untrained_residual_refinement_returns_the_selection() -> None:
+    """Ours (``residual``): the correction's head starts at zero, so the refined crop equals the
+    cropped selection logits until training moves it, and the head is on the loss's path."""
+    model = TwoInOne(replace(SMALL, residual=True))
+    image, guidance, clicks, boxes = _inputs()
+    out = model(image, guidance, clicks, boxes)
+    assert out.refined is not None
+    cropped = roi_align(out.selection, boxes, (48, 64), SMALL.crop_size, SMALL.sampling_ratio)
+    torch.testing.assert_close(out.refined, cropped, atol=0, rtol=0)
+    assert model.refinement.blocks[0][0].in_channels == model.selection.out_channels + 2
+    out.refined.mean().backward()
+    head = model.refinement.head.weight.grad
+    assert head is not None and head.abs().sum() > 0
+    with pytest.raises(ValueError, match="selection logits"):
+        model.refine(out.features, clicks, boxes, (48, 64))
+
+
 def _clicknet_checkpoint(tmp_path: Path) -> Path:
     path = tmp_path / "clicknet.pt"
     save_checkpoint(path, ClickNet(ClickNetConfig(backbone="resnet18", width_mult=0.125)))

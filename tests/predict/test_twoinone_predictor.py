@@ -17,7 +17,7 @@ from occseg.predict.clicknet import ClickNetPredictor
 from occseg.predict.session import Session
 from occseg.predict.transforms import TransformedPredictor
 from occseg.predict.twoinone import TwoInOnePredictor
-from occseg.selection_crop import DEFAULT_PAD, selection_box
+from occseg.selection_crop import DEFAULT_PAD, CropRule, selection_box
 from occseg.types import BoundaryClick, Click
 
 torch.set_num_threads(1)
@@ -120,7 +120,7 @@ def test_boundary_clicks_refine_inside_the_selection_crop_only(
 ) -> None:
     selection = predictor.predict(CLICKS[:1])
     refined = predictor.predict(CLICKS)
-    y0, y1, x0, x1 = selection_box(selection, SELECT, pad=7)
+    y0, y1, x0, x1 = selection_box(selection, SELECT, pad=7, points=CLICKS[1:])
     outside = np.ones(selection.shape, bool)
     outside[y0:y1, x0:x1] = False
     assert np.array_equal(refined[outside], selection[outside])
@@ -198,6 +198,27 @@ def test_other_errors(checkpoint: Path, predictor: TwoInOnePredictor) -> None:
         predictor.predict(CLICKS, prev_prob=np.zeros((10, 10), np.float32))
     assert TwoInOnePredictor(checkpoint, pad=None).pad == 7
     assert TwoInOnePredictor(TwoInOne(TwoInOneConfig(width_mult=0.25))).pad == DEFAULT_PAD
+
+
+def test_a_residual_model_crops_by_its_checkpoints_rule(tmp_path: Path, image: np.ndarray) -> None:
+    torch.manual_seed(0)
+    model = TwoInOne(TwoInOneConfig(width_mult=0.25, crop_size=12, residual=True)).eval()
+    path = tmp_path / "residual.pt"
+    rule = {"crop_threshold": 0.5, "crop_pad": 2, "crop_relative_pad": 0.5}
+    save_checkpoint(path, model, train_config=rule)
+    p = TwoInOnePredictor(path)
+    assert p.crop == CropRule(0.5, 2, 0.5) and TwoInOnePredictor(path, pad=9).crop.pad == 9
+    p.set_image(image)
+    selection = p.predict(CLICKS[:1])
+    # untrained, the correction is zero: boundary clicks leave the selection as it was
+    np.testing.assert_allclose(p.predict(CLICKS), selection, atol=1e-6)
+    torch.nn.init.normal_(p.model.refinement.head.weight, std=0.5)  # a trained correction
+    refined = p.predict(CLICKS)
+    y0, y1, x0, x1 = p.crop.box(selection, SELECT, CLICKS[1:])
+    outside = np.ones(selection.shape, bool)
+    outside[y0:y1, x0:x1] = False
+    assert np.array_equal(refined[outside], selection[outside])
+    assert not np.allclose(refined[y0:y1, x0:x1], selection[y0:y1, x0:x1])
 
 
 def test_a_session_takes_boundary_clicks_with_undo(

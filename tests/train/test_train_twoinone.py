@@ -17,14 +17,12 @@ from occseg.cli import main
 from occseg.errors import ConfigError, FileFormatError
 from occseg.nn import ClickNet, ClickNetConfig
 from occseg.nn.twoinone import TwoInOne, TwoInOneConfig
-from occseg.simulate.boundary_clicks import BoundaryClickSimulator, mask_boundary
 from occseg.train.config import TwoInOneTrainConfig, load_config
 from occseg.train.sources import make_source
 from occseg.train.twoinone import (
     TwoInOneTrainSet,
     choose_candidates,
     click_weights,
-    refinement_clicks,
     train_twoinone,
 )
 from occseg.types import BoundaryClick, Click
@@ -98,25 +96,6 @@ def test_click_weights_double_a_40_pixel_window() -> None:
     np.testing.assert_array_equal(w, expected)
 
 
-def test_refinement_clicks_lie_on_the_boundary_inside_the_crop() -> None:
-    gt = np.zeros((80, 100), bool)
-    gt[20:60, 20:70] = True
-    pred = gt.copy()
-    pred[20:60, 50:70] = False  # a false-negative strip on the right
-    pred[60:75, 20:40] = True  # a false-positive blob below
-    box = (10, 78, 10, 90)
-    exact = BoundaryClickSimulator(boundary_jitter=0, clicks=(4, 4))
-    clicks = refinement_clicks(exact, gt, pred, np.zeros_like(gt), box, np.random.default_rng(0))
-    assert len(clicks) == 2 and all(isinstance(c, BoundaryClick) for c in clicks)
-    on = mask_boundary(gt[10:78, 10:90])
-    for c in clicks:  # image coordinates, on the object's boundary as seen in the crop
-        assert 10 <= c.y < 78 and 10 <= c.x < 90 and on[c.y - 10, c.x - 10]
-    jittered = refinement_clicks(
-        BoundaryClickSimulator(), gt, pred, np.zeros_like(gt), box, np.random.default_rng(1)
-    )
-    assert all(10 <= c.y < 78 and 10 <= c.x < 90 for c in jittered)
-
-
 @pytest.mark.parametrize("boundary_aware", [True, False])
 def test_samples_carry_a_selection_click_and_the_eq2_weights(
     tmp_path: Path, boundary_aware: bool
@@ -178,6 +157,25 @@ def test_refinement_stage_freezes_the_selection_and_resumes_exactly(
         assert 0 <= r["selection_iou"] <= 1 and 0 <= r["in_range"] <= 1 and r["clicks"] <= 4
     model = load_twoinone(tmp_path / "full" / "model.pt")
     assert model.config == TwoInOneConfig(**MODEL)
+
+
+def test_a_residual_refinement_stage_on_a_trained_selection(
+    selection_run: Path, tmp_path: Path
+) -> None:
+    torch.set_num_threads(1)
+    init = str(selection_run / "model.pt")
+    rule = {"crop_threshold": 0.5, "crop_relative_pad": 0.25}
+    options = {"stage": "refinement", "init": init, "candidates": 2, "steps": 2, **rule}
+    train_twoinone(_config(tmp_path, model={"residual": True}, **options), progress=False)
+    model = load_twoinone(tmp_path / "model.pt")
+    assert model.config == TwoInOneConfig(**MODEL, residual=True)
+    start, trained = read_checkpoint(init, FORMAT)["model"], model.state_dict()
+    for key, value in start.items():
+        if key.startswith("selection."):
+            assert torch.equal(trained[key], value), key
+    assert trained["refinement.head.weight"].abs().sum() > 0  # moved from its zero start
+    train_config = read_checkpoint(tmp_path / "model.pt", FORMAT)["train_config"]
+    assert {k: train_config[k] for k in rule} == rule  # the predictor crops the same way
 
 
 def test_refinement_refuses_other_model_options(selection_run: Path, tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ need not be inside the crop. An object with no pixel left is skipped (counted, n
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from occseg.eval.clicks import iou
 from occseg.parallel import ordered_map
 from occseg.predict import available_methods, load_predictor
 from occseg.predictor import Predictor
-from occseg.selection_crop import CROP_THRESHOLD, DEFAULT_PAD, Box, selection_box
+from occseg.selection_crop import Box, CropRule
 from occseg.simulate.boundary_clicks import selection_click
 from occseg.types import Click, Sample
 
@@ -124,7 +124,8 @@ def object_crops(predictor: Predictor, sample: Sample, pads: Iterable[int]) -> O
 
     ``predictor`` takes boundary clicks (a two-in-one model): its prediction for the selection
     click alone is the selection network's probability (no refinement runs), which is cropped
-    at ``prob > 0.001`` and padded (:func:`~occseg.selection_crop.selection_box`).
+    by the predictor's :class:`~occseg.selection_crop.CropRule` (the paper's ``prob > 0.001``
+    unless the model was trained with another) at each padding.
     """
     object_mask = np.asarray(sample.mask, bool)
     if sample.ignore is not None:
@@ -137,7 +138,8 @@ def object_crops(predictor: Predictor, sample: Sample, pads: Iterable[int]) -> O
     prob = predictor.predict([click])
     rows, cols = np.flatnonzero(object_mask.any(1)), np.flatnonzero(object_mask.any(0))
     object_box = (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
-    crops = {p: selection_box(prob, click, pad=p) for p in pads}
+    rule = model_crop_rule(predictor)
+    crops = {p: replace(rule, pad=p).box(prob, click) for p in pads}
     mask_iou = iou(object_mask, prob > predictor.threshold, sample.ignore)
     return ObjectCrops(sample.name, shape, click, object_box, crops, mask_iou)
 
@@ -146,14 +148,19 @@ def object_crops(predictor: Predictor, sample: Sample, pads: Iterable[int]) -> O
 class SelectionRecallReport:
     """The selection crops of every object of a run, and their recall and area per padding.
 
-    ``model_pad`` is the padding the model crops with (its objects outside the crop are
-    :meth:`missed`); it is always among ``pads``. ``meta`` names the method and data set.
+    ``rule`` is how the model crops; its padding ``model_pad`` (objects outside that crop are
+    :meth:`missed`) is always among ``pads``. ``meta`` names the method and data set.
     """
 
     results: list[ObjectCrops]
     pads: tuple[int, ...]
-    model_pad: int
+    rule: CropRule
     meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def model_pad(self) -> int:
+        """The padding the model crops with."""
+        return self.rule.pad
 
     @property
     def scored(self) -> list[ObjectCrops]:
@@ -191,12 +198,20 @@ class SelectionRecallReport:
             **self.meta,
             "n_objects": len(scored),
             "n_empty": len(self.results) - len(scored),
-            "threshold": CROP_THRESHOLD,
+            "threshold": self.rule.threshold,
+            "relative_pad": self.rule.relative_pad,
             "model_pad": self.model_pad,
             "pads": rows,
             "missed_at_model_pad": self.missed(),
             "selection_mIoU": float(np.mean([r.iou for r in scored])) if scored else None,
         }
+
+
+def model_crop_rule(predictor: Predictor) -> CropRule:
+    """The crop rule of a two-in-one ``predictor``, also behind resizing transforms (the
+    paper's for one that names none)."""
+    rule = getattr(getattr(predictor, "inner", predictor), "crop", None)
+    return rule if isinstance(rule, CropRule) else CropRule()
 
 
 def check_selection_method(method: str | Predictor) -> Predictor:
@@ -257,8 +272,8 @@ def run_selection_recall(
     samples
         A lazily-loading sequence of samples, one object each.
     pads
-        Paddings in pixels; the model's own crop padding (the predictor's ``pad``, else
-        :data:`~occseg.selection_crop.DEFAULT_PAD`) is always added.
+        Paddings in pixels; the model's own crop padding (:func:`model_crop_rule`) is always
+        added.
     dataset
         The data set's name, recorded in the report.
     jobs
@@ -276,8 +291,8 @@ def run_selection_recall(
         If there are no samples.
     """
     predictor = check_selection_method(method)
-    model_pad = int(getattr(predictor, "pad", DEFAULT_PAD))
-    pads = tuple(sorted({int(p) for p in pads} | {model_pad}))
+    rule = model_crop_rule(predictor)
+    pads = tuple(sorted({int(p) for p in pads} | {rule.pad}))
     if pads[0] < 0:
         raise ConfigError(f"paddings must be non-negative, got {pads[0]}")
     if not isinstance(method, str) and jobs > 1:
@@ -298,4 +313,4 @@ def run_selection_recall(
         progress=progress,
     )
     meta = {"method": method if isinstance(method, str) else repr(method), "dataset": dataset}
-    return SelectionRecallReport(results, pads, model_pad, meta=meta)
+    return SelectionRecallReport(results, pads, rule, meta=meta)

@@ -15,7 +15,8 @@
   same box, so σ stays 10 image pixels.
 * **Refinement network** (:class:`RefinementNet`, Eq. 4): channel-normalised cropped features ⊕
   the click channel → three 3×3 conv + BN + ReLU blocks → a 1×1 convolution to the logits of the
-  crop.
+  crop. With ``residual`` (ours, :attr:`TwoInOneConfig.residual`) it also sees the cropped
+  selection probability and its output is a correction added to the selection logits.
 
 :class:`TwoInOneConfig` describes the pair completely, so a checkpoint holding it
 (:mod:`occseg.checkpoint`) rebuilds the model alone.
@@ -40,6 +41,9 @@ PAPER_FEATURES = 512
 PAPER_WIDTHS = (512, 256, 256)
 #: Where the selection click joins the image (:attr:`TwoInOneConfig.fusion`).
 FUSIONS = ("early", "late")
+#: Options that shape only the refinement network: a refinement stage may set them anew on a
+#: trained selection network.
+REFINEMENT_OPTIONS = ("residual", "crop_size", "sampling_ratio")
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,13 @@ class TwoInOneConfig:
         The backbone started from the packaged ImageNet weights, directly or through the click
         model the trainer started from (``encoder_init``). Recorded for the record; rebuilding
         from a checkpoint never loads them.
+    residual
+        ``False`` (the paper, Eq. 4): the refinement network predicts the crop's logits from the
+        features and the clicks. ``True`` (ours): it also takes the cropped selection
+        probability as a channel and predicts a correction added to the selection logits, its
+        last layer starting at zero, so an untrained refinement returns the selection unchanged
+        and training can only start from there. On 2 CPU cores the paper's form had not caught
+        up with its own selection after 200 steps (README, "Boundary clicks").
     """
 
     backbone: str = "efficientnet_lite0"
@@ -85,6 +96,7 @@ class TwoInOneConfig:
     crop_size: int = 96
     sampling_ratio: int = 2
     pretrained: bool = False
+    residual: bool = False
 
     def __post_init__(self) -> None:
         if self.backbone not in LITE_SPECS:
@@ -242,21 +254,32 @@ class RefinementNet(nn.Module):
     network is detrimental. Thus, we perform a channel-wise normalization of F_t"; we read it as
     zero mean and unit variance per channel and image, i.e. instance normalisation without
     learned affine parameters).
+
+    ``extra_channels`` further input channels (the residual form's cropped selection
+    probability, passed as ``extra``) join the click channel; ``zero_head`` starts the 1×1 head
+    at zero (the residual form's "no correction yet").
     """
 
-    def __init__(self, feature_channels: int) -> None:
+    def __init__(
+        self, feature_channels: int, extra_channels: int = 0, zero_head: bool = False
+    ) -> None:
         super().__init__()
         c1, c2, c3 = (max(1, round(c * feature_channels / PAPER_FEATURES)) for c in PAPER_WIDTHS)
         self.blocks = nn.Sequential(
-            conv_bn_relu(feature_channels + 1, c1, 3),
+            conv_bn_relu(feature_channels + 1 + extra_channels, c1, 3),
             conv_bn_relu(c1, c2, 3),
             conv_bn_relu(c2, c3, 3),
         )
         self.head = nn.Conv2d(c3, 1, 1)
+        if zero_head:
+            for parameter in self.head.parameters():  # weight and bias
+                nn.init.zeros_(parameter)
 
-    def forward(self, features: torch.Tensor, clicks: torch.Tensor) -> torch.Tensor:
-        normalised = F.instance_norm(features)
-        return self.head(self.blocks(torch.cat([normalised, clicks], dim=1)))
+    def forward(
+        self, features: torch.Tensor, clicks: torch.Tensor, extra: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        inputs = [F.instance_norm(features), clicks] + ([] if extra is None else [extra])
+        return self.head(self.blocks(torch.cat(inputs, dim=1)))
 
 
 class TwoInOneOutput(NamedTuple):
@@ -267,7 +290,8 @@ class TwoInOneOutput(NamedTuple):
     features: torch.Tensor
     """``B×F×H/4×W/4`` selection features."""
     refined: torch.Tensor | None
-    """``B×1×S×S`` refinement logits of the crops (None without boxes and clicks)."""
+    """``B×1×S×S`` refinement logits of the crops (None without boxes and clicks); with
+    ``config.residual``, the cropped selection logits plus the correction."""
 
 
 class TwoInOne(nn.Module):
@@ -285,7 +309,11 @@ class TwoInOne(nn.Module):
         self.selection = SelectionNet(
             config.backbone, config.width_mult, config.fusion, config.decoder_width
         )
-        self.refinement = RefinementNet(self.selection.out_channels)
+        self.refinement = RefinementNet(
+            self.selection.out_channels,
+            extra_channels=int(config.residual),
+            zero_head=config.residual,
+        )
 
     def load_pretrained(self) -> None:
         """Load the backbone's packaged ImageNet weights (an early guidance channel starts at 0;
@@ -353,8 +381,12 @@ class TwoInOne(nn.Module):
         clicks: torch.Tensor,
         boxes: torch.Tensor,
         image_size: tuple[int, int],
+        selection: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Refinement logits ``B×1×S×S`` of the crops ``boxes`` (``S = config.crop_size``).
+        """The refinement network's output ``B×1×S×S`` on the crops ``boxes``
+        (``S = config.crop_size``): the crop's logits, or with ``config.residual`` the correction
+        to add to the selection logits there (``cropped selection logits + output`` is then the
+        crop's logits).
 
         Parameters
         ----------
@@ -366,11 +398,18 @@ class TwoInOne(nn.Module):
             ``B×4`` ``(y0, y1, x0, x1)`` in image pixels, end-exclusive.
         image_size
             ``(H, W)`` of the image.
+        selection
+            ``config.residual`` only (and needed there): the selection logits ``B×1×H×W``.
         """
         size, ratio = self.config.crop_size, self.config.sampling_ratio
         cropped = roi_align(features, boxes, image_size, size, ratio)
         click_crop = roi_align(clicks, boxes, image_size, size, ratio)
-        return self.refinement(cropped, click_crop)
+        if not self.config.residual:
+            return self.refinement(cropped, click_crop)
+        if selection is None:
+            raise ValueError("a residual refinement needs the selection logits")
+        prior = torch.sigmoid(roi_align(selection, boxes, image_size, size, ratio))
+        return self.refinement(cropped, click_crop, prior)
 
     def forward(
         self,
@@ -383,5 +422,11 @@ class TwoInOne(nn.Module):
         logits, features = self.select(image, guidance)
         refined = None
         if clicks is not None and boxes is not None:
-            refined = self.refine(features, clicks, boxes, (image.shape[-2], image.shape[-1]))
+            shape = (image.shape[-2], image.shape[-1])
+            refined = self.refine(features, clicks, boxes, shape, logits)
+            if self.config.residual:
+                cfg = self.config
+                refined = refined + roi_align(
+                    logits, boxes, shape, cfg.crop_size, cfg.sampling_ratio
+                )
         return TwoInOneOutput(logits, features, refined)

@@ -8,9 +8,11 @@ of interaction (``supports_boundary_clicks``):
   click and returns the full-image probability and its features;
 * every **later** interaction is a :class:`~occseg.types.BoundaryClick` on the object's boundary:
   the refinement network (Sec. 3.2) sees the features inside the selection crop (Sec. 4.2:
-  ``sigmoid > 0.001``, padded) and one Gaussian channel of all boundary clicks so far; its crop
+  ``sigmoid > 0.001``, padded; the model's :class:`~occseg.selection_crop.CropRule`, stretched
+  to hold the boundary clicks) and one Gaussian channel of all boundary clicks so far; its crop
   logits are resized to the crop and replace the selection probability there (outside the crop
-  the selection probability is at most 0.001 by construction of the crop).
+  the selection probability is at most the crop threshold by construction of the crop). A
+  residual model's correction is resized and added to the selection logits instead.
 
 The refinement network has no previous-mask input, so ``prev_prob`` is checked but not used; each
 prediction depends on the clicks alone. The selection network takes the click as input, so the
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -34,7 +37,7 @@ from occseg.encode import gaussian_channel
 from occseg.errors import InteractionError
 from occseg.nn.twoinone import TwoInOne
 from occseg.predictor import check_clicks, check_image
-from occseg.selection_crop import DEFAULT_PAD, Box, selection_box
+from occseg.selection_crop import Box, CropRule
 from occseg.types import BoundaryClick, Click
 
 __all__ = ["TwoInOnePredictor", "check_boundary_interactions"]
@@ -69,7 +72,8 @@ class TwoInOnePredictor:
         ``occseg train twoinone``).
     pad
         Padding of the selection crop in pixels (:func:`occseg.selection_crop.selection_box`);
-        None: the ``crop_pad`` the checkpoint was trained with (else the default, 20).
+        None: the ``crop_pad`` the checkpoint was trained with (else the default, 20). The
+        crop's threshold and relative padding are always the checkpoint's (:attr:`crop`).
 
     Examples
     --------
@@ -85,7 +89,7 @@ class TwoInOnePredictor:
     supports_boundary_clicks = True
 
     def __init__(self, model: TwoInOne | str | os.PathLike, *, pad: int | None = None) -> None:
-        trained_pad = DEFAULT_PAD
+        crop = CropRule()
         if isinstance(model, TwoInOne):
             net = model
         else:
@@ -93,12 +97,18 @@ class TwoInOnePredictor:
 
             payload = read_checkpoint(model, TWOINONE_FORMAT)
             net = model_from_payload(payload)
-            trained_pad = int((payload.get("train_config") or {}).get("crop_pad", DEFAULT_PAD))
+            crop = CropRule.from_train_config(payload.get("train_config") or {})
         self.model = net.eval()
-        self.pad = trained_pad if pad is None else int(pad)
+        #: How the selection is cropped (the checkpoint's rule; ``pad`` overrides its padding).
+        self.crop = crop if pad is None else replace(crop, pad=int(pad))
         self._image: torch.Tensor | None = None
         self._encoded: torch.Tensor | None = None
-        self._selection: tuple[Click, np.ndarray, torch.Tensor, Box] | None = None
+        self._selection: tuple[Click, torch.Tensor, torch.Tensor] | None = None
+
+    @property
+    def pad(self) -> int:
+        """Padding of the selection crop in pixels."""
+        return self.crop.pad
 
     def set_image(self, image: np.ndarray) -> None:
         """Hold a new ``H×W×3 uint8`` RGB image (forgets the previous selection)."""
@@ -119,34 +129,37 @@ class TwoInOnePredictor:
         return selection.decode(self._encoded, self._image, guidance)
 
     @torch.inference_mode()
-    def _select(self, click: Click) -> tuple[np.ndarray, torch.Tensor, Box]:
-        """Selection probability, features and crop of ``click`` (computed once per click)."""
+    def _select(self, click: Click) -> tuple[torch.Tensor, torch.Tensor]:
+        """Selection logits ``1×1×H×W`` and features of ``click`` (computed once per click)."""
         if self._selection is None or self._selection[0] != click:
             assert self._image is not None
             shape = (self._image.shape[-2], self._image.shape[-1])
             guidance = gaussian_channel([click], shape, self.model.config.sigma)
             logits, features = self._selection_pass(torch.from_numpy(guidance)[None, None])
-            prob = torch.sigmoid(logits)[0, 0].numpy()
-            box = selection_box(prob, click, pad=self.pad)
-            self._selection = (click, prob, features, box)
-        _, prob, features, box = self._selection
-        return prob, features, box
+            self._selection = (click, logits.float(), features)
+        _, logits, features = self._selection
+        return logits, features
 
     @torch.inference_mode()
-    def _refine(self, features: torch.Tensor, clicks: Sequence[Any], box: Box) -> np.ndarray:
-        """Refinement probability of the crop ``box`` at the image's resolution."""
+    def _refine(
+        self, logits: torch.Tensor, features: torch.Tensor, clicks: Sequence[Any], box: Box
+    ) -> torch.Tensor:
+        """The logits ``1×1×H×W`` with the crop ``box`` refined by the boundary ``clicks``."""
         assert self._image is not None
         shape = (self._image.shape[-2], self._image.shape[-1])
         y0, y1, x0, x1 = box
         channel = torch.from_numpy(gaussian_channel(clicks, shape, self.model.config.sigma))
         boxes = torch.tensor([[y0, y1, x0, x1]], dtype=torch.float32)
-        logits = self.model.refine(features, channel[None, None], boxes, shape)
+        crop = self.model.refine(features, channel[None, None], boxes, shape, logits)
         # The RoIAlign grid's cells are the crop's pixels scaled by size/S: resizing with
         # half-pixel centres (align_corners=False) puts each cell back where it was sampled.
-        logits = F.interpolate(
-            logits, size=(y1 - y0, x1 - x0), mode="bilinear", align_corners=False
-        )
-        return torch.sigmoid(logits)[0, 0].numpy()
+        crop = F.interpolate(crop, size=(y1 - y0, x1 - x0), mode="bilinear", align_corners=False)
+        out = logits.clone()
+        if self.model.config.residual:  # a correction to the full-resolution selection logits
+            out[..., y0:y1, x0:x1] += crop
+        else:
+            out[..., y0:y1, x0:x1] = crop
+        return out
 
     def predict(self, clicks: Sequence[Any], prev_prob: np.ndarray | None = None) -> np.ndarray:
         """Object probability (``H×W float32``) of the selection click and the boundary clicks.
@@ -167,16 +180,16 @@ class TwoInOnePredictor:
                 f"prev_prob has shape {np.shape(prev_prob)} but the image is {shape}; "
                 "pass the previous prediction for this image (or None)"
             )
-        prob, features, box = self._select(clicks[0])
-        out = prob.copy()
+        logits, features = self._select(clicks[0])
         if len(clicks) > 1:
-            y0, y1, x0, x1 = box
-            out[y0:y1, x0:x1] = self._refine(features, clicks[1:], box)
-        return np.ascontiguousarray(out, np.float32)
+            prob = torch.sigmoid(logits)[0, 0].numpy()
+            box = self.crop.box(prob, clicks[0], clicks[1:])
+            logits = self._refine(logits, features, clicks[1:], box)
+        return np.ascontiguousarray(torch.sigmoid(logits)[0, 0].numpy(), np.float32)
 
     def __repr__(self) -> str:
         cfg = self.model.config
         return (
             f"TwoInOnePredictor(backbone={cfg.backbone!r}, width_mult={cfg.width_mult}, "
-            f"fusion={cfg.fusion!r}, pad={self.pad})"
+            f"fusion={cfg.fusion!r}, residual={cfg.residual}, crop={self.crop})"
         )

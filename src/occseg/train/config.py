@@ -33,7 +33,7 @@ from occseg.nn.losses import LOSSES
 from occseg.nn.obnet import OBNetConfig
 from occseg.nn.ordernet import OrderNetConfig
 from occseg.nn.twoinone import TwoInOneConfig
-from occseg.selection_crop import DEFAULT_PAD
+from occseg.selection_crop import CROP_THRESHOLD, DEFAULT_PAD, CropRule
 from occseg.simulate.boundary_clicks import BoundaryClickSimulator
 
 __all__ = [
@@ -482,7 +482,8 @@ class TwoInOneTrainConfig(_KindConfig):
         freeze the selection network and train the refinement network.
     model
         :class:`~occseg.nn.twoinone.TwoInOneConfig` options (stage refinement: the ``init``
-        checkpoint's, so leave it empty or repeat them exactly).
+        checkpoint's, so leave it empty or repeat them exactly, except the refinement network's
+        own options :data:`~occseg.nn.twoinone.REFINEMENT_OPTIONS`, e.g. ``residual: true``).
     init
         Stage refinement: the ``model.pt`` (or ``last.pt``) the selection stage wrote.
     encoder_init
@@ -509,8 +510,10 @@ class TwoInOneTrainConfig(_KindConfig):
     click_window, click_weight
         The loss is multiplied by ``click_weight`` (2) in a ``click_window`` × ``click_window``
         (40 × 40) window around each refinement click.
-    crop_pad
-        Padding of the selection crop in pixels (:func:`occseg.selection_crop.selection_box`).
+    crop_pad, crop_threshold, crop_relative_pad
+        The selection crop (:class:`occseg.selection_crop.CropRule`): padding in pixels,
+        probability threshold (the paper's 0.001) and padding relative to the box's size (0).
+        Recorded in the checkpoint, so the predictor crops as the model was trained.
     clicks
         Options of the training user (:class:`~occseg.simulate.BoundaryClickSimulator`; the
         defaults are the paper's: selection jitter 25, boundary jitter 10, m in 1-5 %, 2-4 clicks).
@@ -533,6 +536,8 @@ class TwoInOneTrainConfig(_KindConfig):
     click_window: int = 40
     click_weight: float = 2.0
     crop_pad: int = DEFAULT_PAD
+    crop_threshold: float = CROP_THRESHOLD
+    crop_relative_pad: float = 0.0
     clicks: dict[str, Any] = field(default_factory=dict)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     loop: LoopConfig = LOOP
@@ -568,8 +573,7 @@ class TwoInOneTrainConfig(_KindConfig):
             )
         if self.candidates < 1 or self.click_window < 1 or self.click_weight <= 0:
             raise ConfigError("candidates and click_window must be >= 1 and click_weight > 0")
-        if self.crop_pad < 0:
-            raise ConfigError(f"crop_pad must be >= 0, got {self.crop_pad}")
+        self.crop_rule()  # raises ConfigError for a bad threshold or padding
         for spec in self.data:
             if not isinstance(spec, dict) or "kind" not in spec:
                 raise ConfigError(f"each data entry needs a 'kind', got {spec!r}")
@@ -577,6 +581,10 @@ class TwoInOneTrainConfig(_KindConfig):
     def model_config(self) -> TwoInOneConfig:
         """The model's :class:`~occseg.nn.twoinone.TwoInOneConfig` (from ``model`` alone)."""
         return TwoInOneConfig.from_dict(dict(self.model))
+
+    def crop_rule(self) -> CropRule:
+        """The selection crop of ``crop_threshold``, ``crop_pad`` and ``crop_relative_pad``."""
+        return CropRule(self.crop_threshold, self.crop_pad, self.crop_relative_pad)
 
     def simulator(self) -> BoundaryClickSimulator:
         """The training user of ``clicks``."""

@@ -10,11 +10,13 @@ minimising the boundary-aware cross-entropy (BA-CE, Eq. 3,
 2. **refinement**: the selection network of stage 1 (``init``) is frozen and run in eval mode.
    Each batch slot draws ``candidates`` instances and keeps the first whose selection IoU lies in
    ``selection_iou`` (0.2-0.6: "we pick training instances with 0.2 - 0.6 mIoU based on
-   predictions by the selection network"). The selection crop (Sec. 4.2) is taken around its
-   prediction, the training user places 2-4 boundary clicks on the errors inside the crop (Sec.
-   3.3, "we then determine refinement clicks from the crops"), and the refinement network's crop
-   logits are compared with the ground truth cropped by the same RoIAlign; the loss counts twice
-   in a 40×40 window around each refinement click (Sec. 3.4).
+   predictions by the selection network"). The training user places 2-4 boundary clicks on the
+   instance's errors, the selection crop (Sec. 4.2, :class:`~occseg.selection_crop.CropRule`) is
+   taken around the prediction and the clicks, and the refinement network's crop logits are
+   compared with the ground truth cropped by the same RoIAlign; the loss counts twice in a 40×40
+   window around each refinement click (Sec. 3.4). The paper determines the clicks "from the
+   crops"; with its threshold the crop holds the errors and the two readings agree, and with a
+   tighter crop (ours) clicking first is what the predictor sees: a crop stretched to the clicks.
 
 Freezing the network a stage does not train is our reading of the two-stage recipe: the
 refinement loss alone would otherwise move the shared features away from the selection head.
@@ -24,6 +26,7 @@ Every random choice derives from ``(seed, sample or step number, rank)`` as in
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -35,8 +38,7 @@ from occseg.checkpoint import TWOINONE_FORMAT, load_clicknet, load_twoinone
 from occseg.encode import gaussian_channel
 from occseg.errors import ConfigError
 from occseg.nn.losses import boundary_aware_ce
-from occseg.nn.twoinone import TwoInOne, roi_align
-from occseg.selection_crop import selection_box
+from occseg.nn.twoinone import REFINEMENT_OPTIONS, TwoInOne, roi_align
 from occseg.simulate.boundary_clicks import BoundaryClickSimulator
 from occseg.train.augment import augment
 from occseg.train.clicks import autocast
@@ -179,22 +181,6 @@ def click_weights(
     return weights * valid
 
 
-def refinement_clicks(
-    simulator: BoundaryClickSimulator,
-    gt: np.ndarray,
-    pred: np.ndarray,
-    ignore: np.ndarray,
-    box: tuple[int, int, int, int],
-    rng: np.random.Generator,
-) -> list[BoundaryClick]:
-    """The training user's boundary clicks on the errors inside the crop ``box`` (Sec. 3.3),
-    in image coordinates."""
-    y0, y1, x0, x1 = box
-    crop = np.s_[y0:y1, x0:x1]
-    clicks = simulator.next(gt[crop], pred[crop], rng, ignore=ignore[crop])
-    return [BoundaryClick(c.y + y0, c.x + x0) for c in clicks]
-
-
 def refinement_step(
     model: torch.nn.Module,
     net: TwoInOne,
@@ -225,12 +211,12 @@ def refinement_step(
     chosen = np.arange(slots) * config.candidates + choose_candidates(grid, low, high)
     index = torch.from_numpy(chosen)
 
+    rule = config.crop_rule()
     boxes, clicks, weights = [], [], []
     for i in chosen:
-        box = selection_box(prob_all[i], batch["clicks"][i], pad=config.crop_pad)
         pred = prob_all[i] > 0.5
-        placed = refinement_clicks(simulator, masks[i], pred, batch["ignore"][i], box, rng)
-        boxes.append(box)
+        placed = simulator.next(masks[i], pred, rng, ignore=batch["ignore"][i])
+        boxes.append(rule.box(prob_all[i], batch["clicks"][i], placed))
         clicks.append(placed)
         weights.append(
             click_weights(placed, valid_all[i], config.click_window, config.click_weight)
@@ -306,11 +292,17 @@ def _model(config: TwoInOneTrainConfig, resuming: bool) -> TwoInOne:
         return net
     assert config.init is not None  # the config refuses a refinement stage without init
     net = load_twoinone(config.init)
-    if config.model and config.model_config() != net.config:
+    wanted = replace(net.config, **config.model)  # the config checked the keys and values
+    if replace(wanted, **{k: getattr(net.config, k) for k in REFINEMENT_OPTIONS}) != net.config:
         raise ConfigError(
-            f"model options differ from those of the init checkpoint {config.init}; "
-            "drop 'model:' from the refinement config (the checkpoint's are used)"
+            f"model options differ from those of the init checkpoint {config.init}; in the "
+            f"refinement stage only {', '.join(REFINEMENT_OPTIONS)} may change (the rest are "
+            "the checkpoint's)"
         )
+    if wanted != net.config:  # a new refinement network on the trained selection network
+        rebuilt = TwoInOne(wanted)
+        rebuilt.selection.load_state_dict(net.selection.state_dict())
+        net = rebuilt
     net.selection.requires_grad_(False)
     return net
 

@@ -160,6 +160,28 @@ def test_an_untrained_residual_refinement_returns_the_selection() -> None:
         model.refine(out.features, clicks, boxes, (48, 64))
 
 
+@pytest.mark.parametrize(("dilations", "reach"), [((1, 1, 1), 3), ((1, 2, 4), 7)])
+def test_dilations_widen_the_refinement_receptive_field(
+    dilations: tuple[int, int, int], reach: int
+) -> None:
+    """A click at one grid cell changes the output up to ``d1 + d2 + d3`` cells away, no further
+    (three 3×3 convolutions; the 1×1 head adds nothing)."""
+    torch.manual_seed(0)
+    net = RefinementNet(8, dilations=dilations).eval()
+    features = torch.rand(1, 8, 33, 33)
+    clicks = torch.zeros(1, 1, 33, 33)
+    poked = clicks.clone()
+    poked[0, 0, 16, 16] = 1.0
+    with torch.no_grad():
+        changed = (net(features, poked) - net(features, clicks)).abs()[0, 0] > 0
+    rows, cols = torch.nonzero(changed, as_tuple=True)
+    assert int((rows - 16).abs().max()) == reach and int((cols - 16).abs().max()) == reach
+    config = TwoInOneConfig.from_dict({"dilations": list(dilations)})  # YAML gives lists
+    assert config.dilations == dilations and TwoInOneConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ValueError, match="dilations"):
+        TwoInOneConfig(dilations=(1, 0, 1))
+
+
 def _clicknet_checkpoint(tmp_path: Path) -> Path:
     path = tmp_path / "clicknet.pt"
     save_checkpoint(path, ClickNet(ClickNetConfig(backbone="resnet18", width_mult=0.125)))

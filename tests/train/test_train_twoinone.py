@@ -155,6 +155,7 @@ def test_refinement_stage_freezes_the_selection_and_resumes_exactly(
     assert [r["step"] for r in log] == [1, 2, 3, 4]
     for r in log:
         assert 0 <= r["selection_iou"] <= 1 and 0 <= r["in_range"] <= 1 and r["clicks"] <= 4
+        assert 0 <= r["crop_selection_iou"] <= 1
     model = load_twoinone(tmp_path / "full" / "model.pt")
     assert model.config == TwoInOneConfig(**MODEL)
 
@@ -174,6 +175,8 @@ def test_a_residual_refinement_stage_on_a_trained_selection(
         if key.startswith("selection."):
             assert torch.equal(trained[key], value), key
     assert trained["refinement.head.weight"].abs().sum() > 0  # moved from its zero start
+    first = json.loads((tmp_path / "metrics.jsonl").read_text().splitlines()[0])
+    assert first["iou"] == first["crop_selection_iou"]  # before its first update: the selection
     train_config = read_checkpoint(tmp_path / "model.pt", FORMAT)["train_config"]
     assert {k: train_config[k] for k in rule} == rule  # the predictor crops the same way
 

@@ -248,12 +248,14 @@ def refinement_step(
     )
     _update(loss, optimizer)
     in_crop = (weight > 0)[:, 0].cpu().numpy()
+    truth = target[:, 0].bool().cpu().numpy()
     pred_crop = (refined.detach() > 0)[:, 0].cpu().numpy()
-    iou = _ious(pred_crop, target[:, 0].bool().cpu().numpy(), in_crop)
+    selection_crop = (crop(out.selection.detach().float()) > 0)[:, 0].cpu().numpy()
     selected = ious_all[chosen]
     return {
         "loss": float(loss.detach()),
-        "iou": float(iou.mean()),
+        "iou": float(_ious(pred_crop, truth, in_crop).mean()),
+        "crop_selection_iou": float(_ious(selection_crop, truth, in_crop).mean()),
         "selection_iou": float(selected.mean()),
         "in_range": float(((selected >= low) & (selected <= high)).mean()),
         "clicks": float(np.mean([len(c) for c in clicks])),
@@ -318,7 +320,8 @@ def train_twoinone(
 
     Writes ``last.pt``, ``model.pt`` (format ``occseg.twoinone``: the whole model, both
     networks), ``metrics.jsonl`` (loss, iou; stage refinement also the chosen instances' mean
-    ``selection_iou``, the fraction ``in_range`` and the mean number of ``clicks``) and
+    ``selection_iou``, the selection's IoU on the same crops ``crop_selection_iou`` (what ``iou``
+    must beat), the fraction ``in_range`` and the mean number of ``clicks``) and
     ``config.json`` into ``config.loop.out`` (:func:`occseg.train.loop.run_training`). Stage
     refinement's ``model.pt`` is the model that :class:`~occseg.predict.twoinone.TwoInOnePredictor`
     uses.
@@ -349,7 +352,7 @@ def train_twoinone(
 
     def info(r: dict[str, float]) -> str:
         text = f"loss {r['loss']:.4f} IoU {r['iou']:.3f}"
-        return text if selection else f"{text} selection IoU {r['selection_iou']:.2f}"
+        return text if selection else f"{text} (selection {r['crop_selection_iou']:.3f})"
 
     per_item = 1 if selection else config.candidates
     return run_training(

@@ -12,11 +12,19 @@ def scaled(channels: int, width_mult: float, minimum: int = 4) -> int:
 
 
 def conv_bn_relu(
-    cin: int, cout: int, kernel: int = 3, stride: int = 1, *, relu: bool = True
+    cin: int,
+    cout: int,
+    kernel: int = 3,
+    stride: int = 1,
+    *,
+    relu: bool = True,
+    dilation: int = 1,
 ) -> nn.Sequential:
-    """``kernel×kernel`` convolution (no bias) + BatchNorm (+ ReLU)."""
+    """``kernel×kernel`` convolution (no bias, ``dilation`` apart, same size) + BatchNorm
+    (+ ReLU)."""
+    pad = dilation * (kernel // 2)
     layers: list[nn.Module] = [
-        nn.Conv2d(cin, cout, kernel, stride, padding=kernel // 2, bias=False),
+        nn.Conv2d(cin, cout, kernel, stride, padding=pad, dilation=dilation, bias=False),
         nn.BatchNorm2d(cout),
     ]
     if relu:

@@ -2,7 +2,14 @@
 
 import numpy as np
 
-from occseg.encode import click_distance, disk_maps, distance_maps, gaussian_maps
+from occseg.encode import (
+    click_distance,
+    disk_maps,
+    distance_maps,
+    gaussian_channel,
+    gaussian_maps,
+    refinement_channels,
+)
 from occseg.types import Click
 
 CLICKS = [Click(3, 4, True), Click(10, 12, True), Click(7, 1, False)]
@@ -27,6 +34,14 @@ def test_gaussians_and_distances():
     np.testing.assert_allclose(g[0], np.exp(-(_brute_distance(True) ** 2) / 18), atol=1e-5)
     d = distance_maps(CLICKS, SHAPE, truncate=10)
     np.testing.assert_allclose(d[1], np.minimum(_brute_distance(False), 10) / 10, atol=1e-5)
+
+
+def test_refinement_channels_of_boundary_and_signed_clicks():
+    boundary = refinement_channels(CLICKS, SHAPE, 3.0, signed=False)
+    np.testing.assert_array_equal(boundary, gaussian_channel(CLICKS, SHAPE, 3.0)[None])
+    signed = refinement_channels(CLICKS, SHAPE, 3.0, signed=True)
+    np.testing.assert_array_equal(signed, gaussian_maps(CLICKS, SHAPE, 3.0))
+    assert signed.shape == (2, *SHAPE)
 
 
 def test_no_clicks_of_a_polarity():

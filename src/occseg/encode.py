@@ -82,6 +82,20 @@ def gaussian_channel(
     return np.exp(-np.square(d) / (2.0 * sigma * sigma)).astype(np.float32)
 
 
+def refinement_channels(
+    clicks: Sequence[Any], shape: tuple[int, int], sigma: float, signed: bool
+) -> np.ndarray:
+    """The refinement clicks of Two-in-One (paper ``002``) as Gaussian channels, ``C×H×W``.
+
+    Boundary clicks (``signed=False``, Sec. 3.2): one :func:`gaussian_channel` of all clicks.
+    Positive/negative clicks (``signed=True``, the paper's PNR variant, "encoded as Gaussians
+    in two separate channels"): :func:`gaussian_maps`.
+    """
+    if signed:
+        return gaussian_maps(clicks, shape, sigma)
+    return gaussian_channel(clicks, shape, sigma)[None]
+
+
 def distance_maps(
     clicks: Sequence[Click], shape: tuple[int, int], truncate: float = 255
 ) -> np.ndarray:

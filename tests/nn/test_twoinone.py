@@ -196,6 +196,8 @@ def test_config() -> None:
         TwoInOneConfig.from_dict({"crop": 3})
     with pytest.raises(ValueError, match="backbone"):
         TwoInOneConfig(backbone="resnet18")
+    with pytest.raises(ValueError, match="refinement_clicks"):
+        TwoInOneConfig(refinement_clicks="scribbles")
 
 
 def test_load_pretrained() -> None:

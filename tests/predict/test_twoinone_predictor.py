@@ -221,6 +221,21 @@ def test_a_residual_model_crops_by_its_checkpoints_rule(tmp_path: Path, image: n
     assert not np.allclose(refined[y0:y1, x0:x1], selection[y0:y1, x0:x1])
 
 
+def test_a_pnr_model_refines_with_positive_and_negative_clicks(image: np.ndarray) -> None:
+    torch.manual_seed(0)
+    model = TwoInOne(TwoInOneConfig(width_mult=0.25, crop_size=12, refinement_clicks="signed"))
+    p = TwoInOnePredictor(model.eval())
+    assert not p.supports_boundary_clicks  # a click model to the app and the protocol
+    p.set_image(image)
+    selection = p.predict([SELECT])
+    positive = p.predict([SELECT, Click(20, 30, True)])
+    negative = p.predict([SELECT, Click(20, 30, False)])
+    assert not np.allclose(positive, selection) and not np.allclose(positive, negative)
+    with pytest.raises(InteractionError, match="positive and negative clicks") as info:
+        p.predict([SELECT, BoundaryClick(20, 30)])
+    assert "\n" not in str(info.value)
+
+
 def test_a_session_takes_boundary_clicks_with_undo(
     predictor: TwoInOnePredictor, image: np.ndarray
 ) -> None:

@@ -182,6 +182,27 @@ def test_training_clicks_are_displaced_within_bounds() -> None:
     assert moved > 0
 
 
+def test_the_pnr_user_clicks_each_region_centrally_with_its_sign() -> None:
+    """``signed=True``: the PNR variant's user (Sec. 4) clicks the deepest pixel of each chosen
+    error region, positive in a miss and negative in a false alarm; displaced, it stays there."""
+    gt = np.zeros((60, 80), bool)
+    gt[10:50, 10:40] = True
+    pred = np.zeros_like(gt)
+    pred[10:50, 10:25] = True  # misses columns 25-39: a 40×15 false negative
+    pred[20:30, 50:70] = True  # a detached 10×20 false positive
+    exact = BoundaryClickSimulator(boundary_jitter=0, min_region_percent=(0, 0), signed=True)
+    clicks = exact.next(gt, pred, np.random.default_rng(0))
+    assert [type(c) for c in clicks] == [Click, Click]
+    miss, alarm = clicks
+    assert miss.positive and (miss.y, miss.x) == (17, 32)  # the first deepest pixel of the miss
+    assert not alarm.positive and (alarm.y, alarm.x) == (24, 54)
+    user = BoundaryClickSimulator(min_region_percent=(0, 0), signed=True)
+    fn, fp = gt & ~pred, pred & ~gt
+    for seed in range(20):
+        for c in user.next(gt, pred, np.random.default_rng(seed)):
+            assert (fn if c.positive else fp)[c.y, c.x]
+
+
 def test_training_click_count_and_small_regions() -> None:
     gt = np.zeros((60, 60), bool)
     gt[5:55, 5:55] = True  # 2500 px

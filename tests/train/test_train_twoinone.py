@@ -17,6 +17,7 @@ from occseg.cli import main
 from occseg.errors import ConfigError, FileFormatError
 from occseg.nn import ClickNet, ClickNetConfig
 from occseg.nn.twoinone import TwoInOne, TwoInOneConfig
+from occseg.simulate.boundary_clicks import BoundaryClickSimulator
 from occseg.train.config import TwoInOneTrainConfig, load_config
 from occseg.train.sources import make_source
 from occseg.train.twoinone import (
@@ -179,6 +180,31 @@ def test_a_residual_refinement_stage_on_a_trained_selection(
     assert first["iou"] == first["crop_selection_iou"]  # before its first update: the selection
     train_config = read_checkpoint(tmp_path / "model.pt", FORMAT)["train_config"]
     assert {k: train_config[k] for k in rule} == rule  # the predictor crops the same way
+
+
+def test_a_pnr_refinement_stage_trains_on_signed_clicks(
+    selection_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``refinement_clicks: signed`` (the paper's PNR): the training user clicks inside the
+    error regions with a sign, and the network takes them as two channels."""
+    torch.set_num_threads(1)
+    seen: list[Any] = []
+    original = BoundaryClickSimulator.next
+
+    def recording(self: BoundaryClickSimulator, *args: Any, **kwargs: Any) -> list[Any]:
+        clicks = original(self, *args, **kwargs)
+        seen.extend(clicks)
+        return clicks
+
+    monkeypatch.setattr(BoundaryClickSimulator, "next", recording)
+    init = str(selection_run / "model.pt")
+    options = {"stage": "refinement", "init": init, "candidates": 2, "steps": 2}
+    train_twoinone(_config(tmp_path, model={"refinement_clicks": "signed"}, **options))
+    model = load_twoinone(tmp_path / "model.pt")
+    assert model.config.signed_clicks and model.refinement.blocks[0][0].in_channels == (
+        model.selection.out_channels + 2
+    )
+    assert seen and all(isinstance(c, Click) for c in seen)
 
 
 def test_refinement_refuses_other_model_options(selection_run: Path, tmp_path: Path) -> None:

@@ -43,7 +43,9 @@ PAPER_WIDTHS = (512, 256, 256)
 FUSIONS = ("early", "late")
 #: Options that shape only the refinement network: a refinement stage may set them anew on a
 #: trained selection network.
-REFINEMENT_OPTIONS = ("residual", "dilations", "crop_size", "sampling_ratio")
+REFINEMENT_OPTIONS = ("refinement_clicks", "residual", "dilations", "crop_size", "sampling_ratio")
+#: What the refinement network's clicks are (:attr:`TwoInOneConfig.refinement_clicks`).
+REFINEMENT_CLICKS = ("boundary", "signed")
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,10 @@ class TwoInOneConfig:
         last layer starting at zero, so an untrained refinement returns the selection unchanged
         and training can only start from there. On 2 CPU cores the paper's form had not caught
         up with its own selection after 200 steps (README, "Boundary clicks").
+    refinement_clicks
+        ``boundary`` (the paper's BRC): the clicks after the selection click lie on the object's
+        boundary, one Gaussian channel. ``signed`` (the paper's PNR baseline, Sec. 4): positive
+        and negative clicks inside the error regions, a Gaussian channel each.
     dilations
         Dilation of the refinement network's three 3×3 convolutions. ``(1, 1, 1)`` is Eq. 4: a
         receptive field of 7 grid cells, about 20 pixels of a 300-pixel crop on a 96-cell grid,
@@ -103,11 +109,17 @@ class TwoInOneConfig:
     pretrained: bool = False
     residual: bool = False
     dilations: tuple[int, int, int] = (1, 1, 1)
+    refinement_clicks: str = "boundary"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dilations", tuple(int(d) for d in self.dilations))
         if len(self.dilations) != 3 or min(self.dilations) < 1:
             raise ValueError(f"dilations must be three integers >= 1, got {self.dilations}")
+        if self.refinement_clicks not in REFINEMENT_CLICKS:
+            raise ValueError(
+                f"refinement_clicks must be one of {list(REFINEMENT_CLICKS)}, "
+                f"got {self.refinement_clicks!r}"
+            )
         if self.backbone not in LITE_SPECS:
             raise ValueError(f"backbone must be one of {list(LITE_SPECS)}, got {self.backbone!r}")
         if not self.width_mult > 0:
@@ -123,6 +135,11 @@ class TwoInOneConfig:
                 f"crop_size must be at least 4 and sampling_ratio at least 1, "
                 f"got {self.crop_size} and {self.sampling_ratio}"
             )
+
+    @property
+    def signed_clicks(self) -> bool:
+        """Whether the refinement clicks are positive/negative clicks (PNR), not boundary ones."""
+        return self.refinement_clicks == "signed"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain ``dict`` (JSON/YAML-safe)."""
@@ -258,7 +275,8 @@ class RefinementNet(nn.Module):
     at width 1.0).
 
     ``forward(features, clicks)`` takes the cropped features ``B×F×S×S`` and the cropped click
-    channel ``B×1×S×S`` and returns the crop's logits ``B×1×S×S``. The features are normalised per
+    channels ``B×K×S×S`` (``click_channels`` K: 1 for boundary clicks, 2 for positive and
+    negative ones) and returns the crop's logits ``B×1×S×S``. The features are normalised per
     channel over the crop first ("naively processing raw features F_t through the refinement
     network is detrimental. Thus, we perform a channel-wise normalization of F_t"; we read it as
     zero mean and unit variance per channel and image, i.e. instance normalisation without
@@ -273,6 +291,7 @@ class RefinementNet(nn.Module):
     def __init__(
         self,
         feature_channels: int,
+        click_channels: int = 1,
         extra_channels: int = 0,
         zero_head: bool = False,
         dilations: tuple[int, int, int] = (1, 1, 1),
@@ -281,7 +300,7 @@ class RefinementNet(nn.Module):
         c1, c2, c3 = (max(1, round(c * feature_channels / PAPER_FEATURES)) for c in PAPER_WIDTHS)
         d1, d2, d3 = dilations
         self.blocks = nn.Sequential(
-            conv_bn_relu(feature_channels + 1 + extra_channels, c1, 3, dilation=d1),
+            conv_bn_relu(feature_channels + click_channels + extra_channels, c1, 3, dilation=d1),
             conv_bn_relu(c1, c2, 3, dilation=d2),
             conv_bn_relu(c2, c3, 3, dilation=d3),
         )
@@ -326,6 +345,7 @@ class TwoInOne(nn.Module):
         )
         self.refinement = RefinementNet(
             self.selection.out_channels,
+            click_channels=2 if config.signed_clicks else 1,
             extra_channels=int(config.residual),
             zero_head=config.residual,
             dilations=config.dilations,
@@ -409,7 +429,9 @@ class TwoInOne(nn.Module):
         features
             Selection features ``B×F×h×w`` (:meth:`select`).
         clicks
-            ``B×1×H×W`` Gaussians (σ = ``config.sigma``) at the boundary clicks, one channel.
+            ``B×K×H×W`` Gaussians (σ = ``config.sigma``) at the refinement clicks
+            (:func:`occseg.encode.refinement_channels`: K = 1 for boundary clicks, 2 for
+            positive and negative ones).
         boxes
             ``B×4`` ``(y0, y1, x0, x1)`` in image pixels, end-exclusive.
         image_size

@@ -14,6 +14,10 @@ of interaction (``supports_boundary_clicks``):
   the selection probability is at most the crop threshold by construction of the crop). A
   residual model's correction is resized and added to the selection logits instead.
 
+A model trained with positive/negative refinement clicks (``refinement_clicks: signed``, the
+paper's PNR variant) takes :class:`~occseg.types.Click` of either sign after the selection click
+instead, and then does not declare ``supports_boundary_clicks``.
+
 The refinement network has no previous-mask input, so ``prev_prob`` is checked but not used; each
 prediction depends on the clicks alone. The selection network takes the click as input, so the
 expensive pass cannot run in :meth:`TwoInOnePredictor.set_image`: it runs once per selection
@@ -33,7 +37,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from occseg.encode import gaussian_channel
+from occseg.encode import gaussian_channel, refinement_channels
 from occseg.errors import InteractionError
 from occseg.nn.twoinone import TwoInOne
 from occseg.predictor import check_clicks, check_image
@@ -43,9 +47,12 @@ from occseg.types import BoundaryClick, Click
 __all__ = ["TwoInOnePredictor", "check_boundary_interactions"]
 
 
-def check_boundary_interactions(interactions: Sequence[Any], shape: tuple[int, int]) -> None:
+def check_boundary_interactions(
+    interactions: Sequence[Any], shape: tuple[int, int], signed: bool = False
+) -> None:
     """Raise :class:`InteractionError` unless ``interactions`` are a positive selection click
-    followed by boundary clicks, all inside an image of ``shape`` (H, W)."""
+    followed by boundary clicks (``signed``: by clicks of either sign), all inside an image of
+    ``shape`` (H, W)."""
     if not interactions:
         raise InteractionError("predict needs at least one click: the selection click")
     check_clicks(interactions, shape)
@@ -54,8 +61,14 @@ def check_boundary_interactions(interactions: Sequence[Any], shape: tuple[int, i
         raise InteractionError(
             f"a two-in-one model starts with a positive click that selects the object, got {first}"
         )
+    later = Click if signed else BoundaryClick
     for c in interactions[1:]:
-        if not isinstance(c, BoundaryClick):
+        if signed and not isinstance(c, later):
+            raise InteractionError(
+                f"this two-in-one model refines with positive and negative clicks, got {c}; "
+                "give Click(y, x, positive)"
+            )
+        if not isinstance(c, later):
             raise InteractionError(
                 "after the selection click a two-in-one model takes boundary clicks only, got "
                 f"{c}; give BoundaryClick(y, x) (in `occseg eval clicks`: --interaction boundary)"
@@ -85,8 +98,6 @@ class TwoInOnePredictor:
 
     #: The mask is ``prob > threshold`` (the networks are trained with cross-entropy).
     threshold = 0.5
-    #: Later interactions are boundary clicks (read by the app and ``--interaction boundary``).
-    supports_boundary_clicks = True
 
     def __init__(self, model: TwoInOne | str | os.PathLike, *, pad: int | None = None) -> None:
         crop = CropRule()
@@ -99,6 +110,9 @@ class TwoInOnePredictor:
             net = model_from_payload(payload)
             crop = CropRule.from_train_config(payload.get("train_config") or {})
         self.model = net.eval()
+        #: Later interactions are boundary clicks (read by the app and ``--interaction
+        #: boundary``); False for a model refined with positive/negative clicks.
+        self.supports_boundary_clicks = not net.config.signed_clicks
         #: How the selection is cropped (the checkpoint's rule; ``pad`` overrides its padding).
         self.crop = crop if pad is None else replace(crop, pad=int(pad))
         self._image: torch.Tensor | None = None
@@ -148,9 +162,10 @@ class TwoInOnePredictor:
         assert self._image is not None
         shape = (self._image.shape[-2], self._image.shape[-1])
         y0, y1, x0, x1 = box
-        channel = torch.from_numpy(gaussian_channel(clicks, shape, self.model.config.sigma))
+        config = self.model.config
+        channels = refinement_channels(clicks, shape, config.sigma, config.signed_clicks)
         boxes = torch.tensor([[y0, y1, x0, x1]], dtype=torch.float32)
-        crop = self.model.refine(features, channel[None, None], boxes, shape, logits)
+        crop = self.model.refine(features, torch.from_numpy(channels)[None], boxes, shape, logits)
         # The RoIAlign grid's cells are the crop's pixels scaled by size/S: resizing with
         # half-pixel centres (align_corners=False) puts each cell back where it was sampled.
         crop = F.interpolate(crop, size=(y1 - y0, x1 - x0), mode="bilinear", align_corners=False)
@@ -162,7 +177,8 @@ class TwoInOnePredictor:
         return out
 
     def predict(self, clicks: Sequence[Any], prev_prob: np.ndarray | None = None) -> np.ndarray:
-        """Object probability (``H×W float32``) of the selection click and the boundary clicks.
+        """Object probability (``H×W float32``) of the selection click and the refinement
+        clicks.
 
         Raises
         ------
@@ -174,7 +190,7 @@ class TwoInOnePredictor:
         if self._image is None:
             raise InteractionError("call set_image(image) before predict(clicks)")
         shape = (self._image.shape[-2], self._image.shape[-1])
-        check_boundary_interactions(clicks, shape)
+        check_boundary_interactions(clicks, shape, self.model.config.signed_clicks)
         if prev_prob is not None and np.shape(prev_prob) != shape:
             raise InteractionError(
                 f"prev_prob has shape {np.shape(prev_prob)} but the image is {shape}; "

@@ -15,6 +15,9 @@
 :class:`~occseg.simulate.clicks.InteractionSimulator`, ``make_simulator("boundary_clicks")``);
 :meth:`BoundaryClickSimulator.evaluation` is the protocol's user: the undisplaced selection click,
 then one undisplaced boundary click per step on the largest error region, with no random choice.
+With ``signed=True`` the same user trains the paper's PNR variant (Sec. 4, "Ours-PNR"): each
+chosen region gets a positive (false negative) or negative (false positive) click at its
+interior point farthest from its border (:func:`interior_click`) instead of a boundary click.
 
 Pixel sets (our reading of "the boundary pixels outlining the region"): the boundary ``∂M`` of a
 mask is its pixels with a 4-neighbour outside it (the image border is not a boundary); the pixels
@@ -25,7 +28,7 @@ mask is its pixels with a 4-neighbour outside it (the image border is not a boun
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import cv2
@@ -46,6 +49,7 @@ __all__ = [
     "ErrorRegion",
     "boundary_click",
     "error_components",
+    "interior_click",
     "jitter",
     "mask_boundary",
     "selection_click",
@@ -155,6 +159,14 @@ def boundary_click(
     return BoundaryClick(y, x)
 
 
+def interior_click(region: ErrorRegion, ignore: NDArray[np.bool_] | None = None) -> Click | None:
+    """The positive (false-negative region) or negative (false-positive region) click at the
+    region's pixel farthest from its border (as :func:`selection_click`); None when the whole
+    region is ignored. The PNR user's click, "placed centrally" (Sec. 1)."""
+    click = selection_click(region.mask, ignore)
+    return None if click is None else Click(click.y, click.x, region.false_negative)
+
+
 def selection_click(gt: NDArray[np.bool_], ignore: NDArray[np.bool_] | None = None) -> Click | None:
     """The positive click at the object pixel farthest from its boundary (Sec. 3.3).
 
@@ -214,6 +226,10 @@ class BoundaryClickSimulator:
         ``(k1, k2)``: each call clicks the ``k`` largest remaining regions (one click each), ``k``
         uniform in ``[k1, k2]`` (fewer when fewer regions can be clicked). The paper does not say
         which regions are taken; we take the largest, as its user study asks people to do.
+    signed
+        Click each region's interior (:func:`interior_click`, positive or negative) instead of
+        its boundary: the user of the paper's PNR variant. The displaced click stays in its
+        region.
     """
 
     def __init__(
@@ -223,6 +239,7 @@ class BoundaryClickSimulator:
         boundary_jitter: float = BOUNDARY_JITTER,
         min_region_percent: tuple[float, float] = MIN_REGION_PERCENT,
         clicks: tuple[int, int] = REFINEMENT_CLICKS,
+        signed: bool = False,
     ) -> None:
         low, high = (float(v) for v in min_region_percent)
         k1, k2 = (int(v) for v in clicks)
@@ -236,6 +253,7 @@ class BoundaryClickSimulator:
         self.boundary_jitter = float(boundary_jitter)
         self.min_region_percent = (low, high)
         self.clicks = (k1, k2)
+        self.signed = bool(signed)
 
     @classmethod
     def evaluation(cls) -> BoundaryClickSimulator:
@@ -274,7 +292,8 @@ class BoundaryClickSimulator:
         ignore: np.ndarray | None = None,
         history: Sequence[Any] = (),
     ) -> list[Any]:
-        """Boundary clicks on the largest error regions; empty when none can be clicked."""
+        """Boundary (or, ``signed``, interior) clicks on the largest error regions; empty when
+        none can be clicked."""
         gt, pred = np.asarray(gt, bool), np.asarray(pred, bool)
         low, high = self.min_region_percent
         m = low if high == low else float(rng.uniform(low, high))
@@ -283,12 +302,17 @@ class BoundaryClickSimulator:
         anywhere = np.ones(gt.shape, bool)
         out: list[Any] = []
         for region in error_components(gt, pred, ignore, min_pixels=m / 100.0 * gt.sum()):
-            click = boundary_click(gt, pred, region, ignore)
+            click: Click | BoundaryClick | None
+            if self.signed:
+                click = interior_click(region, ignore)
+            else:
+                click = boundary_click(gt, pred, region, ignore)
             if click is None:
                 continue
             if self.boundary_jitter > 0:
-                y, x = jitter(click.y, click.x, self.boundary_jitter, rng, anywhere)
-                click = BoundaryClick(y, x)
+                allowed = region.mask if self.signed else anywhere
+                y, x = jitter(click.y, click.x, self.boundary_jitter, rng, allowed)
+                click = replace(click, y=y, x=x)
             out.append(click)
             if len(out) == k:
                 break

@@ -586,9 +586,10 @@ class TwoInOneTrainConfig(_KindConfig):
         """The selection crop of ``crop_threshold``, ``crop_pad`` and ``crop_relative_pad``."""
         return CropRule(self.crop_threshold, self.crop_pad, self.crop_relative_pad)
 
-    def simulator(self) -> BoundaryClickSimulator:
-        """The training user of ``clicks``."""
-        return BoundaryClickSimulator(**self.clicks)
+    def simulator(self, signed: bool = False) -> BoundaryClickSimulator:
+        """The training user of ``clicks``; ``signed``: the PNR user, for a model whose
+        ``refinement_clicks`` are ``signed``."""
+        return BoundaryClickSimulator(**self.clicks, signed=signed)
 
     @classmethod
     def _convert(cls, data: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,8 @@ minimising the boundary-aware cross-entropy (BA-CE, Eq. 3,
    window around each refinement click (Sec. 3.4). The paper determines the clicks "from the
    crops"; with its threshold the crop holds the errors and the two readings agree, and with a
    tighter crop (ours) clicking first is what the predictor sees: a crop stretched to the clicks.
+   A model whose ``refinement_clicks`` are ``signed`` (the paper's PNR variant) is trained the
+   same way with positive and negative clicks inside the error regions.
 
 Freezing the network a stage does not train is our reading of the two-stage recipe: the
 refinement loss alone would otherwise move the shared features away from the selection head.
@@ -26,6 +28,7 @@ Every random choice derives from ``(seed, sample or step number, rank)`` as in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -35,7 +38,7 @@ from torch.utils.data import Dataset
 
 from occseg.boundary_weights import boundary_aware_weights
 from occseg.checkpoint import TWOINONE_FORMAT, load_clicknet, load_twoinone
-from occseg.encode import gaussian_channel
+from occseg.encode import gaussian_channel, refinement_channels
 from occseg.errors import ConfigError
 from occseg.nn.losses import boundary_aware_ce
 from occseg.nn.twoinone import REFINEMENT_OPTIONS, TwoInOne, roi_align
@@ -168,7 +171,7 @@ def choose_candidates(ious: np.ndarray, low: float, high: float) -> np.ndarray:
 
 
 def click_weights(
-    clicks: list[BoundaryClick], valid: np.ndarray, window: int, factor: float
+    clicks: Sequence[Click | BoundaryClick], valid: np.ndarray, window: int, factor: float
 ) -> np.ndarray:
     """Pixel weights of the refinement loss: ``factor`` in a ``window`` × ``window`` square
     around each click (Sec. 3.4: ×2 in a 40×40 neighbourhood; overlaps count once), 1 elsewhere,
@@ -221,6 +224,8 @@ def refinement_step(
         weights.append(
             click_weights(placed, valid_all[i], config.click_window, config.click_weight)
         )
+    signed = net.config.signed_clicks
+    click_maps = np.stack([refinement_channels(c, shape, sigma, signed) for c in clicks])
     box_t = torch.tensor(boxes, dtype=torch.float32, device=device)
     # Through ``model``'s forward, as DistributedDataParallel needs: the frozen selection network
     # runs once more on the chosen instances (no gradients reach it).
@@ -228,7 +233,7 @@ def refinement_step(
         out = model(
             image_all[index.to(device)],
             guidance_all[index.to(device)],
-            _channels(clicks, shape, sigma).to(device),
+            torch.from_numpy(click_maps).to(device),
             box_t,
         )
     refined = out.refined.float()
@@ -335,7 +340,7 @@ def train_twoinone(
     """
     torch.manual_seed(config.loop.seed)
     net = _model(config, resuming=resume_checkpoint(config.loop, resume) is not None)
-    simulator = config.simulator()
+    simulator = config.simulator(signed=net.config.signed_clicks)
     source = source if source is not None else make_source(config.data)
     selection = config.stage == "selection"
 

@@ -82,6 +82,9 @@ def test_boundary_aware_ce_is_eq3() -> None:
         boundary_aware_ce(logits[:1], target[:1]) + boundary_aware_ce(logits[1:], target[1:])
     ) / 2
     assert got.item() != pytest.approx(per_image.item(), rel=1e-3)
+    # ours, class_balanced=False: the plain mean of (1 + w(B, p)) BCE
+    plain = boundary_aware_ce(logits, target, None, extra, class_balanced=False)
+    assert plain.item() == pytest.approx(((1 + extra) * nll).mean().item(), rel=1e-5)
 
 
 def test_boundary_aware_ce_weights() -> None:

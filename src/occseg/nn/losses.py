@@ -168,6 +168,7 @@ def boundary_aware_ce(
     target: torch.Tensor,
     weight: torch.Tensor | None = None,
     boundary_weight: torch.Tensor | None = None,
+    class_balanced: bool = True,
 ) -> torch.Tensor:
     """Boundary-aware cross-entropy, BA-CE (Two-in-One, paper ``002``, Sec. 3.1, Eq. 1-3).
 
@@ -190,6 +191,11 @@ def boundary_aware_ce(
         ``n_y``), other values multiply its term (e.g. 2 near a refinement click, Sec. 3.4).
     boundary_weight
         ``w(B, p)`` of the same shape (None: all 0).
+    class_balanced
+        False (ours): ``w_y = 1`` and the sum divided by the number of counted pixels, the
+        plain mean cross-entropy with the boundary term. A class-balanced loss is minimised by
+        calling a pixel foreground once its probability exceeds the foreground's share of the
+        batch, not 1/2, which over-segments where that share is small.
 
     Examples
     --------
@@ -204,6 +210,8 @@ def boundary_aware_ce(
     n_pos = (counted * target).sum()
     n_neg = (counted * (1.0 - target)).sum()
     class_weight = torch.where(target > 0.5, 1.0 / n_pos.clamp(min=1), 1.0 / n_neg.clamp(min=1))
+    if not class_balanced:
+        class_weight = torch.ones_like(class_weight) * (2.0 / (n_pos + n_neg).clamp(min=1))
     nll = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
     return 0.5 * (class_weight * (1.0 + extra) * weight * nll).sum()
 

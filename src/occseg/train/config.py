@@ -499,6 +499,10 @@ class TwoInOneTrainConfig(_KindConfig):
     boundary_aware
         Minimise BA-CE (Eq. 3, the paper's loss for both networks); false: the class-balanced
         CB-CE of Eq. 1 (the baseline of Table 1).
+    class_balanced
+        Weigh the classes by their inverse frequency in the batch (Eq. 1, the paper's); false
+        (ours): the plain mean cross-entropy (with the boundary term when ``boundary_aware``),
+        see :func:`occseg.nn.losses.boundary_aware_ce`.
     selection_iou
         Stage refinement trains on instances whose selection IoU lies in this range (0.2-0.6).
     candidates
@@ -531,6 +535,7 @@ class TwoInOneTrainConfig(_KindConfig):
     data: tuple[dict[str, Any], ...] = ()
     crop_size: tuple[int, int] = (320, 480)
     boundary_aware: bool = True
+    class_balanced: bool = True
     selection_iou: tuple[float, float] = (0.2, 0.6)
     candidates: int = 4
     click_window: int = 40

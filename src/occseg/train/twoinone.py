@@ -141,6 +141,7 @@ def selection_step(
     batch: dict[str, Any],
     optimizer: torch.optim.Optimizer,
     sigma: float,
+    class_balanced: bool = True,
 ) -> dict[str, float]:
     """One step of stage selection: BA-CE (or CB-CE) of the selection logits (Sec. 3.1)."""
     device = next(model.parameters()).device
@@ -156,6 +157,7 @@ def selection_step(
         _tensor(gt, device),
         _tensor(valid, device),
         None if boundary is None else boundary[:, None].to(device),
+        class_balanced,
     )
     _update(loss, optimizer)
     pred = (logits.detach() > 0)[:, 0].cpu().numpy()  # sigmoid > 0.5 ⇔ logit > 0
@@ -250,6 +252,7 @@ def refinement_step(
         target,
         weight,
         None if boundary is None else crop(boundary[index][:, None].to(device)),
+        config.class_balanced,
     )
     _update(loss, optimizer)
     in_crop = (weight > 0)[:, 0].cpu().numpy()
@@ -352,7 +355,7 @@ def train_twoinone(
         rng: np.random.Generator,
     ) -> dict[str, float]:
         if selection:
-            return selection_step(model, batch, optimizer, net.config.sigma)
+            return selection_step(model, batch, optimizer, net.config.sigma, config.class_balanced)
         return refinement_step(model, net, batch, optimizer, config, simulator, rng)
 
     def info(r: dict[str, float]) -> str:

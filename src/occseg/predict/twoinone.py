@@ -61,14 +61,13 @@ def check_boundary_interactions(
         raise InteractionError(
             f"a two-in-one model starts with a positive click that selects the object, got {first}"
         )
-    later = Click if signed else BoundaryClick
     for c in interactions[1:]:
-        if signed and not isinstance(c, later):
+        if signed and not isinstance(c, Click):
             raise InteractionError(
                 f"this two-in-one model refines with positive and negative clicks, got {c}; "
                 "give Click(y, x, positive)"
             )
-        if not isinstance(c, later):
+        if not signed and not isinstance(c, BoundaryClick):
             raise InteractionError(
                 "after the selection click a two-in-one model takes boundary clicks only, got "
                 f"{c}; give BoundaryClick(y, x) (in `occseg eval clicks`: --interaction boundary)"

@@ -147,7 +147,23 @@ def test_the_report_files(hand_made, tmp_path: Path) -> None:
     md = (out / "summary.md").read_text()
     assert "| 5 | 66.7 | 24.4 |" in md  # recall 2/3; area (660 + 1140 + 400) / 3 / 3000
     assert "| 7 (model) |" in md and "| 12 | 100.0 |" in md and "obj1" in md
+    assert "> 0.001, padded (paper" in md
     assert (out / "recall_vs_padding.png").stat().st_size > 0
+
+
+def test_a_models_own_crop_rule_is_used_and_reported(hand_made, tmp_path: Path) -> None:
+    """A model trained with another threshold and a relative padding is measured with them."""
+    predictor, samples = hand_made
+    predictor = FixedSelection(predictor.probs)
+    predictor.crop = CropRule(0.5, 7, 0.25)
+    report = run_selection_recall(predictor, samples, pads=(0,), dataset="hand")
+    for r in report.scored:
+        prob = predictor.probs[int(r.name[3:])]
+        assert r.crops[0] == selection_box(prob, r.click, threshold=0.5, pad=0, relative_pad=0.25)
+    summary = write_selection_report(report, tmp_path / "out")
+    assert (summary["threshold"], summary["relative_pad"], summary["model_pad"]) == (0.5, 0.25, 7)
+    md = (tmp_path / "out" / "summary.md").read_text()
+    assert "> 0.5, padded and by 0.25 of the box's size" in md
 
 
 def test_methods_without_a_selection_network_are_refused(tmp_path: Path) -> None:

@@ -27,10 +27,12 @@ def selection_markdown(summary: dict, title: str = "") -> str:
             f"| {pad} | {_percent(row['instance_recall'])} | {_percent(row['mean_area_share'])} |"
         )
     missed = summary["missed_at_model_pad"]
+    relative = summary.get("relative_pad", 0.0)
+    also = f" and by {relative:g} of the box's size" if relative else ""
     lines += [
         "",
         f"{summary['n_objects']} objects ({summary['n_empty']} empty ones skipped); crop: "
-        f"selection probability > {summary['threshold']}, padded (paper 002, Sec. 4.2). "
+        f"selection probability > {summary['threshold']}, padded{also} (paper 002, Sec. 4.2). "
         "Instance recall: the share of objects entirely inside the crop; crop area: the crop's "
         "share of the image, averaged over objects. One-click selection mIoU: "
         f"{_percent(summary['selection_mIoU'])} %.",

@@ -94,7 +94,7 @@ def check_method(
     if interaction == "boundary" and not getattr(predictor, "supports_boundary_clicks", False):
         raise ConfigError(
             f"{method} does not take boundary clicks; use --interaction clicks, or a two-in-one "
-            "model (--method twoinone or the path of its checkpoint)"
+            "model trained with boundary clicks (--method twoinone or the path of its checkpoint)"
         )
 
 

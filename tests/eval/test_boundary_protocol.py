@@ -147,3 +147,13 @@ def test_a_two_in_one_checkpoint_runs_the_boundary_protocol(tmp_path: Path) -> N
     assert "interaction" not in standard.meta  # the standard report is unchanged
     with pytest.raises(ConfigError, match="does not take boundary clicks"):
         run_click_benchmark([sample], "graphcut", dataset="toy", interaction="boundary")
+    for options in ({}, {"max_side": 32}):  # also behind a resizing transform
+        with pytest.raises(ConfigError, match="boundary clicks only") as info:
+            check_method(str(path), options, interaction="clicks")
+        assert "\n" not in str(info.value)
+    pnr = tmp_path / "pnr.pt"
+    signed = TwoInOneConfig(width_mult=0.25, crop_size=12, refinement_clicks="signed")
+    save_checkpoint(pnr, TwoInOne(signed).eval())
+    check_method(str(pnr), interaction="clicks")  # a PNR model takes the standard user
+    with pytest.raises(ConfigError, match="trained with boundary clicks"):
+        check_method(str(pnr), interaction="boundary")

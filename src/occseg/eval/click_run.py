@@ -79,7 +79,8 @@ def check_method(
     ------
     ConfigError
         If the method is unknown or does not take the options, the interaction is unknown, or
-        it is ``"boundary"`` and the predictor does not take boundary clicks.
+        it is ``"boundary"`` and the predictor does not take boundary clicks, or ``"clicks"``
+        and it refines with boundary clicks only.
     """
     from occseg.predict import load_predictor
 
@@ -95,6 +96,11 @@ def check_method(
         raise ConfigError(
             f"{method} does not take boundary clicks; use --interaction clicks, or a two-in-one "
             "model trained with boundary clicks (--method twoinone or the path of its checkpoint)"
+        )
+    if interaction == "clicks" and getattr(predictor, "boundary_clicks_only", False):
+        raise ConfigError(
+            f"{method} refines with boundary clicks only; use --interaction boundary (or a "
+            "two-in-one model trained with positive and negative clicks)"
         )
 
 

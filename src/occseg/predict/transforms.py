@@ -363,7 +363,8 @@ class TransformedPredictor:
     transforms
         Applied in order, the first outermost.
 
-    Attributes ``threshold`` and ``supports_boundary_clicks`` are the wrapped predictor's.
+    Attributes ``threshold``, ``supports_boundary_clicks`` and ``boundary_clicks_only`` are the
+    wrapped predictor's.
     """
 
     def __init__(self, inner: Predictor, transforms: Sequence[Transform]) -> None:
@@ -381,6 +382,11 @@ class TransformedPredictor:
     def supports_boundary_clicks(self) -> bool:
         """Whether the wrapped predictor accepts boundary clicks."""
         return bool(getattr(self.inner, "supports_boundary_clicks", False))
+
+    @property
+    def boundary_clicks_only(self) -> bool:
+        """Whether the wrapped predictor refines with boundary clicks only."""
+        return bool(getattr(self.inner, "boundary_clicks_only", False))
 
     def set_image(self, image: np.ndarray) -> None:
         """Prepare for a new image: reset the transforms and give the wrapped predictor the view

@@ -112,6 +112,8 @@ class TwoInOnePredictor:
         #: Later interactions are boundary clicks (read by the app and ``--interaction
         #: boundary``); False for a model refined with positive/negative clicks.
         self.supports_boundary_clicks = not net.config.signed_clicks
+        #: ... and only boundary clicks (``eval clicks`` refuses the positive/negative user).
+        self.boundary_clicks_only = self.supports_boundary_clicks
         #: How the selection is cropped (the checkpoint's rule; ``pad`` overrides its padding).
         self.crop = crop if pad is None else replace(crop, pad=int(pad))
         self._image: torch.Tensor | None = None

@@ -36,6 +36,8 @@ SHIPPED = {
     "ordernet-lite0-decoder.yaml": "order",
     "twoinone-lite0.yaml": "twoinone",
     "twoinone-lite0-refine.yaml": "twoinone",
+    "twoinone-lite0-residual.yaml": "twoinone",
+    "twoinone-lite0-pnr.yaml": "twoinone",
 }
 
 

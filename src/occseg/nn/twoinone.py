@@ -439,14 +439,30 @@ class TwoInOne(nn.Module):
         selection
             ``config.residual`` only (and needed there): the selection logits ``B×1×H×W``.
         """
-        size, ratio = self.config.crop_size, self.config.sampling_ratio
-        cropped = roi_align(features, boxes, image_size, size, ratio)
-        click_crop = roi_align(clicks, boxes, image_size, size, ratio)
-        if not self.config.residual:
-            return self.refinement(cropped, click_crop)
-        if selection is None:
-            raise ValueError("a residual refinement needs the selection logits")
-        prior = torch.sigmoid(roi_align(selection, boxes, image_size, size, ratio))
+        cropped_selection = None
+        if self.config.residual:
+            if selection is None:
+                raise ValueError("a residual refinement needs the selection logits")
+            cropped_selection = self._crop(selection, boxes, image_size)
+        return self._refine_crops(features, clicks, boxes, image_size, cropped_selection)
+
+    def _crop(
+        self, x: torch.Tensor, boxes: torch.Tensor, image_size: tuple[int, int]
+    ) -> torch.Tensor:
+        """:func:`roi_align` of ``x`` on the model's grid."""
+        return roi_align(x, boxes, image_size, self.config.crop_size, self.config.sampling_ratio)
+
+    def _refine_crops(
+        self,
+        features: torch.Tensor,
+        clicks: torch.Tensor,
+        boxes: torch.Tensor,
+        image_size: tuple[int, int],
+        cropped_selection: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """:meth:`refine` with the selection logits already cropped (``None``: not residual)."""
+        cropped, click_crop = (self._crop(x, boxes, image_size) for x in (features, clicks))
+        prior = None if cropped_selection is None else torch.sigmoid(cropped_selection)
         return self.refinement(cropped, click_crop, prior)
 
     def forward(
@@ -461,10 +477,8 @@ class TwoInOne(nn.Module):
         refined = None
         if clicks is not None and boxes is not None:
             shape = (image.shape[-2], image.shape[-1])
-            refined = self.refine(features, clicks, boxes, shape, logits)
-            if self.config.residual:
-                cfg = self.config
-                refined = refined + roi_align(
-                    logits, boxes, shape, cfg.crop_size, cfg.sampling_ratio
-                )
+            cropped_selection = self._crop(logits, boxes, shape) if self.config.residual else None
+            refined = self._refine_crops(features, clicks, boxes, shape, cropped_selection)
+            if cropped_selection is not None:
+                refined = refined + cropped_selection
         return TwoInOneOutput(logits, features, refined)

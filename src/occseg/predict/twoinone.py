@@ -118,7 +118,7 @@ class TwoInOnePredictor:
         self.crop = crop if pad is None else replace(crop, pad=int(pad))
         self._image: torch.Tensor | None = None
         self._encoded: torch.Tensor | None = None
-        self._selection: tuple[Click, torch.Tensor, torch.Tensor] | None = None
+        self._selection: tuple[Click, torch.Tensor, torch.Tensor, np.ndarray] | None = None
 
     @property
     def pad(self) -> int:
@@ -144,16 +144,19 @@ class TwoInOnePredictor:
         return selection.decode(self._encoded, self._image, guidance)
 
     @torch.inference_mode()
-    def _select(self, click: Click) -> tuple[torch.Tensor, torch.Tensor]:
-        """Selection logits ``1×1×H×W`` and features of ``click`` (computed once per click)."""
+    def _select(self, click: Click) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+        """Selection logits ``1×1×H×W``, features and probability ``H×W`` of ``click``
+        (computed once per click)."""
         if self._selection is None or self._selection[0] != click:
             assert self._image is not None
             shape = (self._image.shape[-2], self._image.shape[-1])
             guidance = gaussian_channel([click], shape, self.model.config.sigma)
             logits, features = self._selection_pass(torch.from_numpy(guidance)[None, None])
-            self._selection = (click, logits.float(), features)
-        _, logits, features = self._selection
-        return logits, features
+            logits = logits.float()
+            prob = np.ascontiguousarray(torch.sigmoid(logits)[0, 0].numpy(), np.float32)
+            self._selection = (click, logits, features, prob)
+        _, logits, features, prob = self._selection
+        return logits, features, prob
 
     @torch.inference_mode()
     def _refine(
@@ -171,7 +174,7 @@ class TwoInOnePredictor:
         # half-pixel centres (align_corners=False) puts each cell back where it was sampled.
         crop = F.interpolate(crop, size=(y1 - y0, x1 - x0), mode="bilinear", align_corners=False)
         out = logits.clone()
-        if self.model.config.residual:  # a correction to the full-resolution selection logits
+        if config.residual:  # a correction to the full-resolution selection logits
             out[..., y0:y1, x0:x1] += crop
         else:
             out[..., y0:y1, x0:x1] = crop
@@ -197,12 +200,12 @@ class TwoInOnePredictor:
                 f"prev_prob has shape {np.shape(prev_prob)} but the image is {shape}; "
                 "pass the previous prediction for this image (or None)"
             )
-        logits, features = self._select(clicks[0])
-        if len(clicks) > 1:
-            prob = torch.sigmoid(logits)[0, 0].numpy()
-            box = self.crop.box(prob, clicks[0], clicks[1:])
-            logits = self._refine(logits, features, clicks[1:], box)
-        return np.ascontiguousarray(torch.sigmoid(logits)[0, 0].numpy(), np.float32)
+        logits, features, prob = self._select(clicks[0])
+        if len(clicks) == 1:
+            return prob.copy()  # the cached selection stays the caller's to change
+        box = self.crop.box(prob, clicks[0], clicks[1:])
+        refined = self._refine(logits, features, clicks[1:], box)
+        return np.ascontiguousarray(torch.sigmoid(refined)[0, 0].numpy(), np.float32)
 
     def __repr__(self) -> str:
         cfg = self.model.config

@@ -68,6 +68,11 @@ def test_config_rules(tmp_path: Path) -> None:
     paper = TwoInOneTrainConfig()  # Sec. 3.4 defaults
     assert paper.selection_iou == (0.2, 0.6) and paper.boundary_aware
     assert (paper.click_window, paper.click_weight) == (40, 2.0)
+    for switch in ("boundary_aware", "class_balanced"):  # YAML's "maybe" is not a boolean
+        with pytest.raises(ConfigError, match=f"{switch} must be true or false, got 'maybe'"):
+            _config(tmp_path, **{switch: "maybe"})
+    with pytest.raises(ConfigError, match="crop threshold"):
+        _config(tmp_path, crop_threshold=1.0)
 
 
 def test_choose_candidates_takes_the_first_in_range_else_the_nearest() -> None:

@@ -162,6 +162,9 @@ class _KindConfig:
         own = {f.name for f in fields(cls)} - {"loop"}  # type: ignore[arg-type]
         refuse_unknown(own | LOOP_KEYS, data)
         options = {k: v for k, v in data.items() if k in own}
+        for f in fields(cls):  # type: ignore[arg-type]
+            if f.type == "bool" and f.name in options and not isinstance(options[f.name], bool):
+                raise ConfigError(f"{f.name} must be true or false, got {options[f.name]!r}")
         loop = {k: v for k, v in data.items() if k in LOOP_KEYS}
         if "lr_milestones" in loop:
             loop["lr_milestones"] = _as_tuple(loop["lr_milestones"])

@@ -87,4 +87,8 @@ def test_agrees_with_pyedgeeval() -> None:
     assert abs(ours.ods - ref["ODS_f1"]) < TOL, (ours.ods, ref["ODS_f1"])
     assert abs(ours.ois - ref["OIS_f1"]) < TOL, (ours.ois, ref["OIS_f1"])
     assert abs(ours.ap - ref["AUC"]) < TOL, (ours.ap, ref["AUC"])
-    assert abs(ours.ods_threshold - ref["ODS_threshold"]) < 0.02
+    # the F-curve is flat near its top, so the oracle's randomised outlier matching can move its
+    # best threshold by a step or two; what must hold is that its choice is optimal on our curve
+    curve = ours.curve
+    f_at_ref = float(np.interp(ref["ODS_threshold"], curve.thresholds, curve.f))
+    assert abs(f_at_ref - ours.ods) < TOL, (ref["ODS_threshold"], f_at_ref, ours.ods)

@@ -113,9 +113,35 @@ def test_boundary_eval_shards_merge_into_the_whole_report(scenes, tmp_path, caps
     assert "(3 images)" in capsys.readouterr().out.splitlines()[-1]
 
 
-def test_interactive_boundary_eval_is_not_sharded(scenes, tmp_path, capsys):
+def test_interactive_boundary_eval_shards_merge_into_the_whole_report(scenes, tmp_path, capsys):
+    import torch
+
+    from occseg.checkpoint import save_checkpoint
+    from occseg.nn.obnet import OBNet, OBNetConfig
+
+    torch.manual_seed(0)
     model = tmp_path / "ob.pt"
-    model.write_bytes(b"not read: the options are refused first")
-    args = ["eval", "boundaries", "--dataset", f"synth:{scenes}", "--method", str(model)]
-    assert main([*args, "--interactive", "--shard", "1/2", "--out", str(tmp_path / "o")]) == 2
-    assert "--shard" in capsys.readouterr().err
+    tiny = OBNetConfig(width_mult=0.25, channels=4, boundary_channels=4, strip_kernel=5)
+    save_checkpoint(model, OBNet(tiny).eval())
+    args = ["eval", "boundaries", "--dataset", f"synth:{scenes}", "--method", model,
+            "--interactive", "--oracle", "--n-thresholds", 9, "--threshold", 0.3]  # fmt: skip
+    _run(*args, "--out", tmp_path / "whole")
+    _run(*args, "--out", tmp_path / "s2", "--shard", "2/2")
+    _run(*args, "--out", tmp_path / "s1", "--shard", "1/2")
+    capsys.readouterr()
+    _run("merge", "boundaries", "--out", tmp_path / "merged", tmp_path / "s2", tmp_path / "s1")
+    assert "(3 images)" in capsys.readouterr().out.splitlines()[-1]
+    whole, merged, one = (
+        json.loads((tmp_path / out / "summary.json").read_text())
+        for out in ("whole", "merged", "s1")
+    )
+    assert one["automatic"]["shard"] == "1/2" and len(one["fn_ratios"]) == 2
+    # the scribbles of each image are seeded by its place in the whole run
+    assert merged["fn_ratios"] == whole["fn_ratios"] and merged["fp_ratios"] == whole["fp_ratios"]
+    for step in ("automatic", "interactive", "oracle"):
+        for key in ("ODS", "OIS", "AP"):
+            assert merged[step][key] == whole[step][key]
+    assert (tmp_path / "merged" / "interactive" / "summary.md").exists()
+    assert main(["merge", "boundaries", "--out", str(tmp_path / "m2"), str(tmp_path / "s1"),
+                 str(tmp_path / "whole")]) == 2  # fmt: skip  # the whole run is no shard
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -150,3 +152,44 @@ def test_cli_train_boundaries(scenes: Path, tmp_path: Path) -> None:
                  "--no-progress"])  # fmt: skip
     assert code == 0 and (out / "model.pt").is_file()
     assert main(["train", "boundaries", "--config", str(tmp_path / "none.yaml")]) == 2
+
+
+class _EchoScribbles:
+    """An OB model stand-in: nothing found automatically, the FN scribbles as the refined map."""
+
+    config = SimpleNamespace(scribble_radius=1)
+
+    def set_image(self, image: np.ndarray) -> None:
+        self.shape = image.shape[:2]
+
+    def automatic(self) -> np.ndarray:
+        return np.zeros(self.shape, np.float32)
+
+    def refine(self, fn_map: np.ndarray, fp_map: np.ndarray, previous: np.ndarray) -> np.ndarray:
+        return (fn_map > 0).astype(np.float32)
+
+
+def test_a_shard_scribbles_each_image_as_the_whole_run_does(scenes: Path) -> None:
+    from occseg.data.boundaries import open_boundary_dataset
+    from occseg.eval.interactive_boundaries import (
+        evaluate_interactive_boundaries,
+        merge_interactive_reports,
+    )
+    from occseg.parallel import Shard
+
+    data = open_boundary_dataset(f"synth:{scenes}")
+
+    def run(samples: Any, shard: Shard | None = None) -> Any:
+        model: Any = _EchoScribbles()
+        return evaluate_interactive_boundaries(model, samples, n_thresholds=5, shard=shard)
+
+    whole = run(data)
+    parts = [run(s.select(data), s) for s in (Shard(2, 2), Shard(1, 2))]
+    merged = merge_interactive_reports(parts)
+    assert [c.to_dict() for c in merged.interactive.counts] == [
+        c.to_dict() for c in whole.interactive.counts
+    ]
+    assert merged.interactive.ods == whole.interactive.ods
+    # the perturbation differs between images: seeding by the shard's own order would not do
+    alone = run(Shard(2, 2).select(data))
+    assert alone.interactive.counts[0].to_dict() != whole.interactive.counts[1].to_dict()

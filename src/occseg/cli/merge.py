@@ -33,17 +33,18 @@ def merge_clicks(parts: list[Path] = _PARTS, out: Path = _OUT) -> None:
 
 @app.command("boundaries")
 def merge_boundaries(parts: list[Path] = _PARTS, out: Path = _OUT) -> None:
-    """The report of the whole `occseg eval boundaries` run from its shards' reports."""
-    from occseg.eval.boundaries import merge_boundary_reports
-    from occseg.eval.boundary_report import read_boundary_report, write_boundary_report
-    from occseg.eval.boundary_run import BoundaryRun
+    """The report of the whole `occseg eval boundaries` run (plain or --interactive) from its
+    shards' reports."""
+    from occseg.eval.boundary_report import read_boundary_report
+    from occseg.eval.boundary_run import BoundaryRun, merge_boundary_runs, write_boundary_run
     from occseg.io.outputs import check_output_folder
 
     check_output_folder(out, name="--out")
-    read = [read_boundary_report(p) for p in parts]
-    merged, title = merge_boundary_reports(r for r, _ in read), read[0][1]
-    write_boundary_report(merged, out, title=title)
-    typer.echo(f"{BoundaryRun(title, merged).describe()} -> {out}")
+    whole = merge_boundary_runs(
+        BoundaryRun(title, report) for report, title in map(read_boundary_report, parts)
+    )
+    write_boundary_run(whole, out)
+    typer.echo(f"{whole.describe()} -> {out}")
 
 
 @app.command("synth")

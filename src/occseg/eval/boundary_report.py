@@ -104,9 +104,10 @@ def write_interactive_report(report: InteractiveBoundaryReport, out: Path, *, ti
     return summary
 
 
-def read_boundary_report(out: Path) -> tuple[BoundaryReport, str]:
-    """The report and title of a sharded run that :func:`write_boundary_report` wrote into
-    ``out`` (only a shard's ``summary.json`` holds the per-image counts that merging needs).
+def read_boundary_report(out: Path) -> tuple[BoundaryReport | InteractiveBoundaryReport, str]:
+    """The report and title of a sharded run that :func:`write_boundary_report` or
+    :func:`write_interactive_report` wrote into ``out`` (only a shard's ``summary.json`` holds
+    the per-image counts that merging needs).
 
     Raises
     ------
@@ -123,4 +124,9 @@ def read_boundary_report(out: Path) -> tuple[BoundaryReport, str]:
         ) from None
     if not isinstance(summary, dict):
         raise FileFormatError(f"{path} is not the summary of a boundary evaluation")
-    return BoundaryReport.from_dict(summary), str(summary.get("title", ""))
+    title = str(summary.get("title", ""))
+    if "interactive" in summary:
+        from occseg.eval.interactive_boundaries import InteractiveBoundaryReport
+
+        return InteractiveBoundaryReport.from_dict(summary), title
+    return BoundaryReport.from_dict(summary), title

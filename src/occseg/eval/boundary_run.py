@@ -25,7 +25,7 @@ import numpy as np
 
 from occseg.data.boundary_sample import BoundaryDataset
 from occseg.errors import ConfigError, DatasetError, FileFormatError
-from occseg.eval.boundaries import BoundaryReport, boundary_pr
+from occseg.eval.boundaries import BoundaryReport, boundary_pr, merge_boundary_reports
 from occseg.eval.boundary_report import write_boundary_report, write_interactive_report
 from occseg.occlusion.decode import orientation_angle
 from occseg.occlusion.detectors import DETECTORS, detect_boundaries
@@ -136,8 +136,6 @@ def check_boundary_options(
         )
     if oracle and not interactive:
         raise ConfigError("--oracle needs --interactive")
-    if interactive and shard is not None:
-        raise ConfigError("--shard splits the plain benchmark only; leave out --interactive")
     if jobs < 1 or n_thresholds < 1 or limit < 0 or not (0 < max_dist < 1):
         raise ConfigError(
             "--jobs and --n-thresholds must be >= 1, --limit >= 0, 0 < --max-dist < 1"
@@ -188,6 +186,7 @@ class BoundaryRun:
         from occseg.eval.interactive_boundaries import InteractiveBoundaryReport
 
         r = self.report
+        part = "" if r.shard is None else f" of shard {r.shard}"
         if isinstance(r, InteractiveBoundaryReport):
             a, i = r.automatic, r.interactive
             return (
@@ -195,10 +194,9 @@ class BoundaryRun:
                 f"scribbles ODS={i.ods:.3f} OIS={i.ois:.3f} AP={i.ap:.3f}; "
                 f"avgFN={r.effort.avg_fn:.4f} avgFP={r.effort.avg_fp:.6f}"
                 + ("" if r.oracle is None else f"; oracle ODS={r.oracle.ods:.3f}")
-                + f" ({len(a.counts)} images)"
+                + f" ({len(a.counts)} images{part})"
             )
         r50 = "n/a" if not math.isfinite(r.r50) else f"{r.r50:.3f}"
-        part = "" if r.shard is None else f" of shard {r.shard}"
         o = r.orientation
         if o is not None:
             acc = "n/a" if not math.isfinite(o.ods_accuracy) else f"{o.ods_accuracy:.3f}"
@@ -270,6 +268,7 @@ def run_boundary_benchmark(
             max_dist=max_dist,
             jobs=jobs,
             oracle=oracle,
+            shard=shard,
             progress=progress,
         )
         return BoundaryRun(title, both)
@@ -363,3 +362,33 @@ def write_boundary_run(run: BoundaryRun, out: str | os.PathLike) -> dict:
     if isinstance(run.report, InteractiveBoundaryReport):
         return write_interactive_report(run.report, Path(out), title=run.title)
     return write_boundary_report(run.report, Path(out), title=run.title)
+
+
+def merge_boundary_runs(runs: Iterable[BoundaryRun]) -> BoundaryRun:
+    """The whole run from the runs of shards ``1/N`` ... ``N/N`` (plain or interactive, not
+    both), titled like the first.
+
+    Raises
+    ------
+    ConfigError
+        If plain and interactive shards are mixed, or as
+        :func:`~occseg.eval.boundaries.merge_boundary_reports` and
+        :func:`~occseg.eval.interactive_boundaries.merge_interactive_reports`.
+    """
+    from occseg.eval.interactive_boundaries import (
+        InteractiveBoundaryReport,
+        merge_interactive_reports,
+    )
+
+    runs = list(runs)
+    if not runs:
+        raise ConfigError("no boundary reports to merge")
+    interactive = [r.report for r in runs if isinstance(r.report, InteractiveBoundaryReport)]
+    if interactive and len(interactive) < len(runs):
+        raise ConfigError(
+            "some shards are interactive runs and some are not; merge the shards of one run"
+        )
+    title = runs[0].title
+    if interactive:
+        return BoundaryRun(title, merge_interactive_reports(interactive))
+    return BoundaryRun(title, merge_boundary_reports(cast(BoundaryReport, r.report) for r in runs))

@@ -23,14 +23,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
 from occseg.data.boundary_sample import BoundarySample
-from occseg.eval.boundaries import BoundaryReport, boundary_pr
+from occseg.errors import ConfigError, FileFormatError
+from occseg.eval.boundaries import BoundaryReport, boundary_pr, merge_boundary_reports
 from occseg.eval.scribble_metrics import ScribbleEffort, scribble_effort
+from occseg.parallel import Shard, unshard
 from occseg.predict.boundaries import OBPredictor
 from occseg.simulate.scribbles import (
     EVAL_MIN_LENGTH,
@@ -41,7 +43,12 @@ from occseg.simulate.scribbles import (
     simulate_scribbles,
 )
 
-__all__ = ["InteractiveBoundaryReport", "evaluate_interactive_boundaries", "oracle_correction"]
+__all__ = [
+    "InteractiveBoundaryReport",
+    "evaluate_interactive_boundaries",
+    "merge_interactive_reports",
+    "oracle_correction",
+]
 
 
 def oracle_correction(
@@ -80,8 +87,14 @@ class InteractiveBoundaryReport:
     effort: ScribbleEffort
     oracle: BoundaryReport | None = None
 
+    @property
+    def shard(self) -> Shard | None:
+        """The shard of a larger run these images are (see :func:`merge_interactive_reports`)."""
+        return self.automatic.shard
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: ``automatic`` and ``interactive`` reports, ``avgFN``, ``avgFP``, gains."""
+        """JSON-ready: ``automatic`` and ``interactive`` reports, ``avgFN``, ``avgFP``, gains
+        (and a shard's per-image counts, which :meth:`from_dict` reads back)."""
         effort = self.effort.as_dict()
         oracle = {} if self.oracle is None else {"oracle": self.oracle.to_dict()}
         return oracle | {
@@ -97,6 +110,27 @@ class InteractiveBoundaryReport:
             },
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InteractiveBoundaryReport:
+        """Rebuild a sharded run's report from its :meth:`to_dict`.
+
+        Raises
+        ------
+        FileFormatError
+            If ``data`` is not the dictionary of a sharded interactive report.
+        """
+        try:
+            effort = ScribbleEffort.from_ratios(data["fn_ratios"], data["fp_ratios"])
+            parts = [data["automatic"], data["interactive"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FileFormatError(
+                f"not the summary of an interactive boundary evaluation ({exc})"
+            ) from None
+        oracle = data.get("oracle")
+        automatic, interactive = (BoundaryReport.from_dict(p) for p in parts)
+        fixed = None if oracle is None else BoundaryReport.from_dict(oracle)
+        return cls(automatic, interactive, effort, fixed)
+
 
 def evaluate_interactive_boundaries(
     predictor: OBPredictor,
@@ -111,6 +145,7 @@ def evaluate_interactive_boundaries(
     nms: bool = True,
     jobs: int = 1,
     oracle: bool = False,
+    shard: Shard | None = None,
     progress: Callable[[], None] | None = None,
 ) -> InteractiveBoundaryReport:
     """Run the two-step protocol on boundary samples.
@@ -134,6 +169,10 @@ def evaluate_interactive_boundaries(
         thins the soft maps by edge NMS first, as the paper's pipeline does (Sec. 3.2 (iv)).
     oracle
         Also score :func:`oracle_correction` of each automatic map.
+    shard
+        The shard of a larger run ``samples`` are (its items in order): the scribbles are
+        seeded by each image's position in the whole run, so that the merged shards
+        (:func:`merge_interactive_reports`) equal the unsharded run.
     progress
         Called once per predicted image.
 
@@ -147,7 +186,8 @@ def evaluate_interactive_boundaries(
     unions: list[np.ndarray] = []
     segments = []
     names: list[str] = []
-    for i, sample in enumerate(samples):
+    for j, sample in enumerate(samples):
+        i = j if shard is None else shard.index - 1 + j * shard.count
         predictor.set_image(sample.image)
         auto = predictor.automatic()
         union = sample.boundary_union
@@ -172,7 +212,9 @@ def evaluate_interactive_boundaries(
             progress()
 
     def score(maps: list[np.ndarray]) -> BoundaryReport:
-        return boundary_pr(maps, gts, n_thresholds, max_dist, nms=nms, jobs=jobs, names=names)
+        return boundary_pr(
+            maps, gts, n_thresholds, max_dist, nms=nms, jobs=jobs, names=names, shard=shard
+        )
 
     fixed = None
     if oracle:
@@ -181,3 +223,31 @@ def evaluate_interactive_boundaries(
     return InteractiveBoundaryReport(
         score(autos), score(inters), scribble_effort(segments, unions), fixed
     )
+
+
+def merge_interactive_reports(
+    reports: Iterable[InteractiveBoundaryReport],
+) -> InteractiveBoundaryReport:
+    """Join the reports of shards ``1/N`` ... ``N/N`` of one interactive run (in any order); the
+    result equals the unsharded run's report.
+
+    Raises
+    ------
+    ConfigError
+        As :func:`~occseg.eval.boundaries.merge_boundary_reports`, or if only some shards
+        were run with ``oracle``.
+    """
+    reports = list(reports)
+    automatic = merge_boundary_reports(r.automatic for r in reports)  # checks the shards
+    if len({r.oracle is None for r in reports}) > 1:
+        raise ConfigError("only some shards were run with --oracle; merge the shards of one run")
+    shards = [cast(Shard, r.shard) for r in reports]
+    interactive = merge_boundary_reports(r.interactive for r in reports)
+    oracle = None
+    if reports[0].oracle is not None:
+        oracle = merge_boundary_reports(r.oracle for r in reports if r.oracle is not None)
+    effort = ScribbleEffort.from_ratios(
+        unshard((s, r.effort.fn_ratios) for s, r in zip(shards, reports, strict=True)),
+        unshard((s, r.effort.fp_ratios) for s, r in zip(shards, reports, strict=True)),
+    )
+    return InteractiveBoundaryReport(automatic, interactive, effort, oracle)

@@ -16,7 +16,7 @@ of 1e-2 and avgFP in units of 1e-4 or 1e-3.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,6 +87,17 @@ class ScribbleEffort:
     fn_ratios: list[float]
     fp_ratios: list[float]
 
+    @classmethod
+    def from_ratios(cls, fn_ratios: Sequence[float], fp_ratios: Sequence[float]) -> ScribbleEffort:
+        """avgFN / avgFP as the means of per-image ratios (NaN for none)."""
+        fn, fp = [float(r) for r in fn_ratios], [float(r) for r in fp_ratios]
+        return cls(
+            float(np.mean(fn)) if fn else float("nan"),
+            float(np.mean(fp)) if fp else float("nan"),
+            fn,
+            fp,
+        )
+
     def as_dict(self) -> dict[str, float | list[float] | None]:
         """JSON-ready (NaN as ``None``)."""
 
@@ -131,6 +142,4 @@ def scribble_effort(
         r_fn, r_fp = error_pixel_ratios(segs, gt)
         fn.append(r_fn)
         fp.append(r_fp)
-    avg_fn = float(np.mean(fn)) if fn else float("nan")
-    avg_fp = float(np.mean(fp)) if fp else float("nan")
-    return ScribbleEffort(avg_fn, avg_fp, fn, fp)
+    return ScribbleEffort.from_ratios(fn, fp)

@@ -38,6 +38,7 @@ SHIPPED = {
     "twoinone-lite0-refine.yaml": "twoinone",
     "twoinone-lite0-residual.yaml": "twoinone",
     "twoinone-lite0-pnr.yaml": "twoinone",
+    "twoinone-lite0-sided.yaml": "twoinone",
 }
 
 

@@ -101,14 +101,16 @@ def refinement_channels(
         return gaussian_maps(clicks, shape, sigma)
     if kind == "boundary":
         return gaussian_channel(clicks, shape, sigma)[None]
-    if kind != "sided":
-        raise ValueError(f"refinement clicks are boundary, sided or signed, got {kind!r}")
-    if selection is None:
-        raise ValueError("sided refinement clicks need the selection mask")
-    outside = [c for c in clicks if not selection[c.y, c.x]]
-    inside = [c for c in clicks if selection[c.y, c.x]]
+    if kind != "sided" or selection is None:
+        raise ValueError(f"refinement clicks {kind!r} (sided clicks need the selection mask)")
+    inside = [bool(selection[c.y, c.x]) for c in clicks]
     return np.stack(
-        [gaussian_channel(outside, shape, sigma), gaussian_channel(inside, shape, sigma)]
+        [
+            gaussian_channel(
+                [c for c, i in zip(clicks, inside, strict=True) if i == side], shape, sigma
+            )
+            for side in (False, True)
+        ]
     )
 
 

@@ -1,7 +1,6 @@
 """Interaction encodings agree with brute-force definitions."""
 
 import numpy as np
-import pytest
 
 from occseg.encode import (
     click_distance,
@@ -37,22 +36,12 @@ def test_gaussians_and_distances():
     np.testing.assert_allclose(d[1], np.minimum(_brute_distance(False), 10) / 10, atol=1e-5)
 
 
-def test_refinement_channels_of_boundary_sided_and_signed_clicks():
-    boundary = refinement_channels(CLICKS, SHAPE, 3.0, "boundary")
+def test_refinement_channels_of_boundary_and_signed_clicks():
+    boundary = refinement_channels(CLICKS, SHAPE, 3.0, signed=False)
     np.testing.assert_array_equal(boundary, gaussian_channel(CLICKS, SHAPE, 3.0)[None])
-    signed = refinement_channels(CLICKS, SHAPE, 3.0, "signed")
+    signed = refinement_channels(CLICKS, SHAPE, 3.0, signed=True)
     np.testing.assert_array_equal(signed, gaussian_maps(CLICKS, SHAPE, 3.0))
     assert signed.shape == (2, *SHAPE)
-    selection = np.zeros(SHAPE, bool)
-    inside = [c for c in CLICKS if c.y < SHAPE[0] // 2]
-    outside = [c for c in CLICKS if c.y >= SHAPE[0] // 2]
-    assert inside and outside
-    selection[: SHAPE[0] // 2] = True
-    sided = refinement_channels(CLICKS, SHAPE, 3.0, "sided", selection)
-    np.testing.assert_array_equal(sided[0], gaussian_channel(outside, SHAPE, 3.0))
-    np.testing.assert_array_equal(sided[1], gaussian_channel(inside, SHAPE, 3.0))
-    with pytest.raises(ValueError, match="selection"):
-        refinement_channels(CLICKS, SHAPE, 3.0, "sided")
 
 
 def test_no_clicks_of_a_polarity():

@@ -83,35 +83,17 @@ def gaussian_channel(
 
 
 def refinement_channels(
-    clicks: Sequence[Any],
-    shape: tuple[int, int],
-    sigma: float,
-    kind: str,
-    selection: NDArray[np.bool_] | None = None,
+    clicks: Sequence[Any], shape: tuple[int, int], sigma: float, signed: bool
 ) -> np.ndarray:
     """The refinement clicks of Two-in-One (paper ``002``) as Gaussian channels, ``C×H×W``.
 
-    ``kind`` is :attr:`~occseg.nn.twoinone.TwoInOneConfig.refinement_clicks`. ``boundary``
-    (Sec. 3.2): one :func:`gaussian_channel` of all clicks. ``sided`` (ours): the boundary
-    clicks outside the ``selection`` mask in one channel and those inside it in another.
-    ``signed`` (the paper's PNR variant, "encoded as Gaussians in two separate channels"):
-    :func:`gaussian_maps` of positive and negative clicks.
+    Boundary clicks (``signed=False``, Sec. 3.2): one :func:`gaussian_channel` of all clicks.
+    Positive/negative clicks (``signed=True``, the paper's PNR variant, "encoded as Gaussians
+    in two separate channels"): :func:`gaussian_maps`.
     """
-    if kind == "signed":
+    if signed:
         return gaussian_maps(clicks, shape, sigma)
-    if kind == "boundary":
-        return gaussian_channel(clicks, shape, sigma)[None]
-    if kind != "sided" or selection is None:
-        raise ValueError(f"refinement clicks {kind!r} (sided clicks need the selection mask)")
-    inside = [bool(selection[c.y, c.x]) for c in clicks]
-    return np.stack(
-        [
-            gaussian_channel(
-                [c for c, i in zip(clicks, inside, strict=True) if i == side], shape, sigma
-            )
-            for side in (False, True)
-        ]
-    )
+    return gaussian_channel(clicks, shape, sigma)[None]
 
 
 def distance_maps(

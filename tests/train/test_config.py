@@ -38,7 +38,6 @@ SHIPPED = {
     "twoinone-lite0-refine.yaml": "twoinone",
     "twoinone-lite0-residual.yaml": "twoinone",
     "twoinone-lite0-pnr.yaml": "twoinone",
-    "twoinone-lite0-sided.yaml": "twoinone",
 }
 
 

@@ -212,29 +212,6 @@ def test_a_pnr_refinement_stage_trains_on_signed_clicks(
     assert seen and all(isinstance(c, Click) for c in seen)
 
 
-def test_a_sided_refinement_stage_trains_on_boundary_clicks_in_two_channels(
-    selection_run: Path, tmp_path: Path
-) -> None:
-    """``refinement_clicks: sided`` (ours): boundary clicks, split by the selection's side."""
-    from occseg.predict.twoinone import TwoInOnePredictor
-
-    torch.set_num_threads(1)
-    init = str(selection_run / "model.pt")
-    options = {"stage": "refinement", "init": init, "candidates": 2, "steps": 2}
-    train_twoinone(_config(tmp_path, model={"refinement_clicks": "sided"}, **options))
-    model = load_twoinone(tmp_path / "model.pt")
-    assert model.config.refinement_clicks == "sided" and not model.config.signed_clicks
-    assert model.refinement.blocks[0][0].in_channels == model.selection.out_channels + 2 + int(
-        model.config.residual
-    )
-    predictor = TwoInOnePredictor(tmp_path / "model.pt")
-    assert predictor.supports_boundary_clicks
-    image = np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)
-    predictor.set_image(image)
-    prob = predictor.predict([Click(24, 32, True), BoundaryClick(10, 10)])
-    assert prob.shape == (48, 64) and np.isfinite(prob).all()
-
-
 def test_refinement_refuses_other_model_options(selection_run: Path, tmp_path: Path) -> None:
     cfg = _config(
         tmp_path, stage="refinement", init=str(selection_run / "model.pt"), model={"sigma": 5.0}

@@ -45,7 +45,7 @@ FUSIONS = ("early", "late")
 #: trained selection network.
 REFINEMENT_OPTIONS = ("refinement_clicks", "residual", "dilations", "crop_size", "sampling_ratio")
 #: What the refinement network's clicks are (:attr:`TwoInOneConfig.refinement_clicks`).
-REFINEMENT_CLICKS = ("boundary", "sided", "signed")
+REFINEMENT_CLICKS = ("boundary", "signed")
 
 
 @dataclass(frozen=True)
@@ -90,11 +90,8 @@ class TwoInOneConfig:
         up with its own selection after 200 steps (README, "Boundary clicks").
     refinement_clicks
         ``boundary`` (the paper's BRC): the clicks after the selection click lie on the object's
-        boundary, one Gaussian channel. ``sided`` (ours): the same boundary clicks in two
-        channels, those outside the selection mask (probability ≤ 0.5: the object reaches
-        further) and those inside it (it stops sooner); the side is read from the selection, so
-        the user gives nothing more than a boundary click. ``signed`` (the paper's PNR baseline,
-        Sec. 4): positive and negative clicks inside the error regions, a Gaussian channel each.
+        boundary, one Gaussian channel. ``signed`` (the paper's PNR baseline, Sec. 4): positive
+        and negative clicks inside the error regions, a Gaussian channel each.
     dilations
         Dilation of the refinement network's three 3×3 convolutions. ``(1, 1, 1)`` is Eq. 4: a
         receptive field of 7 grid cells, about 20 pixels of a 300-pixel crop on a 96-cell grid,
@@ -143,11 +140,6 @@ class TwoInOneConfig:
     def signed_clicks(self) -> bool:
         """Whether the refinement clicks are positive/negative clicks (PNR), not boundary ones."""
         return self.refinement_clicks == "signed"
-
-    @property
-    def click_channels(self) -> int:
-        """Channels of the refinement clicks (:func:`occseg.encode.refinement_channels`)."""
-        return 1 if self.refinement_clicks == "boundary" else 2
 
     def to_dict(self) -> dict[str, Any]:
         """Plain ``dict`` (JSON/YAML-safe)."""
@@ -353,7 +345,7 @@ class TwoInOne(nn.Module):
         )
         self.refinement = RefinementNet(
             self.selection.out_channels,
-            click_channels=config.click_channels,
+            click_channels=2 if config.signed_clicks else 1,
             extra_channels=int(config.residual),
             zero_head=config.residual,
             dilations=config.dilations,
@@ -439,7 +431,7 @@ class TwoInOne(nn.Module):
         clicks
             ``B×K×H×W`` Gaussians (σ = ``config.sigma``) at the refinement clicks
             (:func:`occseg.encode.refinement_channels`: K = 1 for boundary clicks, 2 for
-            sided boundary clicks and for positive and negative ones).
+            positive and negative ones).
         boxes
             ``B×4`` ``(y0, y1, x0, x1)`` in image pixels, end-exclusive.
         image_size

@@ -160,22 +160,14 @@ class TwoInOnePredictor:
 
     @torch.inference_mode()
     def _refine(
-        self,
-        logits: torch.Tensor,
-        features: torch.Tensor,
-        prob: np.ndarray,
-        clicks: Sequence[Any],
-        box: Box,
+        self, logits: torch.Tensor, features: torch.Tensor, clicks: Sequence[Any], box: Box
     ) -> torch.Tensor:
-        """The logits ``1×1×H×W`` with the crop ``box`` refined by the boundary ``clicks``
-        (``prob``: the selection probability)."""
+        """The logits ``1×1×H×W`` with the crop ``box`` refined by the boundary ``clicks``."""
         assert self._image is not None
         shape = (self._image.shape[-2], self._image.shape[-1])
         y0, y1, x0, x1 = box
         config = self.model.config
-        channels = refinement_channels(
-            clicks, shape, config.sigma, config.refinement_clicks, prob > 0.5
-        )
+        channels = refinement_channels(clicks, shape, config.sigma, config.signed_clicks)
         boxes = torch.tensor([[y0, y1, x0, x1]], dtype=torch.float32)
         crop = self.model.refine(features, torch.from_numpy(channels)[None], boxes, shape, logits)
         # The RoIAlign grid's cells are the crop's pixels scaled by size/S: resizing with
@@ -212,7 +204,7 @@ class TwoInOnePredictor:
         if len(clicks) == 1:
             return prob.copy()  # the cached selection stays the caller's to change
         box = self.crop.box(prob, clicks[0], clicks[1:])
-        refined = self._refine(logits, features, prob, clicks[1:], box)
+        refined = self._refine(logits, features, clicks[1:], box)
         return np.ascontiguousarray(torch.sigmoid(refined)[0, 0].numpy(), np.float32)
 
     def __repr__(self) -> str:

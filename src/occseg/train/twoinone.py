@@ -226,13 +226,8 @@ def refinement_step(
         weights.append(
             click_weights(placed, valid_all[i], config.click_window, config.click_weight)
         )
-    kind = net.config.refinement_clicks
-    click_maps = np.stack(
-        [
-            refinement_channels(c, shape, sigma, kind, prob_all[i] > 0.5)
-            for c, i in zip(clicks, chosen, strict=True)
-        ]
-    )
+    signed = net.config.signed_clicks
+    click_maps = np.stack([refinement_channels(c, shape, sigma, signed) for c in clicks])
     box_t = torch.tensor(boxes, dtype=torch.float32, device=device)
     # Through ``model``'s forward, as DistributedDataParallel needs: the frozen selection network
     # runs once more on the chosen instances (no gradients reach it).

@@ -31,6 +31,7 @@ SHIPPED = {
     "mis-lite0-scratch10.yaml": "clicks",
     "obnet-cpu.yaml": "boundaries",
     "obnet-lite0.yaml": "boundaries",
+    "obnet-lite0-synth-ft.yaml": "boundaries",
     "ordernet-cpu.yaml": "order",
     "ordernet-lite0.yaml": "order",
     "ordernet-lite0-decoder.yaml": "order",

@@ -249,3 +249,23 @@ def test_pretrained_lite_trunk_starts_from_the_imagenet_weights(tmp_path: Path, 
     for key in ("_conv_stem.weight", "_blocks.15._project_conv.weight"):
         n = state[key].shape[1]  # the stem's RGB channels
         assert (got[key][:, :n] - state[key]).abs().max() < 1e-4  # one small Adam step away
+
+
+def test_init_fine_tunes_a_checkpoint_with_its_options(scenes: Path, tmp_path: Path) -> None:
+    from occseg.train.boundaries import initial_ob_model
+
+    train_boundaries(_config(tmp_path / "first", scenes, steps=1), progress=False)
+    start = load_obnet(tmp_path / "first" / "model.pt").state_dict()
+    cfg = _config(tmp_path / "tuned", scenes, init=str(tmp_path / "first" / "model.pt"), lr=1e-6)
+    net = initial_ob_model(cfg)
+    assert net.training
+    for k, v in net.state_dict().items():
+        assert torch.equal(v, start[k]), k
+    train_boundaries(cfg, progress=False)
+    tuned = load_obnet(tmp_path / "tuned" / "model.pt").state_dict()
+    for k, v in start.items():
+        if k.endswith("weight"):  # two Adam steps of 1e-6 from the checkpoint, not a new start
+            assert (tuned[k] - v).abs().max() < 1e-5, k
+    other = {**TINY_MODEL, "channels": 8}
+    with pytest.raises(ConfigError, match="init checkpoint"):
+        initial_ob_model(_config(tmp_path / "x", scenes, init=cfg.init, model=other))

@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from occseg.checkpoint import OB_FORMAT
+from occseg.checkpoint import OB_FORMAT, load_obnet
 from occseg.data.boundary_sample import BoundarySample
 from occseg.errors import ConfigError
 from occseg.nn.losses import class_balanced_bce, deep_supervision_loss
@@ -330,6 +330,32 @@ def boundary_step(
     }
 
 
+def initial_ob_model(config: BoundaryTrainConfig) -> OBNet:
+    """The model a run starts from: the weights of ``init`` (fine-tuning), else a new model,
+    with its packaged ImageNet weights when ``pretrained``. A resumed run then loads its own
+    ``last.pt`` over it.
+
+    Raises
+    ------
+    ConfigError
+        If the ``init`` checkpoint does not exist or its options differ from ``model:``.
+    FileFormatError
+        If it is not an OB checkpoint.
+    """
+    if config.init is None:
+        net = OBNet(config.model_config())
+        if net.config.pretrained:
+            net.load_pretrained()
+        return net
+    net = load_obnet(config.init)
+    if net.config != config.model_config():
+        raise ConfigError(
+            f"model options differ from those of the init checkpoint {config.init} "
+            f"({net.config.to_dict()}); give those as 'model:'"
+        )
+    return net.train()
+
+
 def train_boundaries(
     config: BoundaryTrainConfig,
     *,
@@ -357,9 +383,7 @@ def train_boundaries(
     _, world = dist_info()
     start2 = stage2_start(config, n_images, world)
     torch.manual_seed(config.loop.seed)
-    net = OBNet(config.model_config())
-    if net.config.pretrained:
-        net.load_pretrained()  # ImageNet start; a resumed run then loads its own weights
+    net = initial_ob_model(config)
 
     def step_fn(
         model: torch.nn.Module,

@@ -329,6 +329,10 @@ class BoundaryTrainConfig(_KindConfig):
         Scribble perturbation (:func:`occseg.simulate.scribbles.perturb_segment`).
     flip, colour_jitter
         Horizontal flips; brightness/contrast/RGB-shift jitter as in :class:`AugmentConfig`.
+    init
+        Fine-tuning: an OB checkpoint whose weights start the run (e.g. the shipped
+        ``src/occseg/models/obnet.pt``); ``model:`` must give its options. A resumed run
+        continues from its own ``last.pt``.
     loop
         The loop (:class:`LoopConfig`).
     """
@@ -352,6 +356,7 @@ class BoundaryTrainConfig(_KindConfig):
     max_shift: int = 3
     flip: bool = True
     colour_jitter: bool = True
+    init: str | None = None
     loop: LoopConfig = LOOP
 
     def __post_init__(self) -> None:

@@ -91,6 +91,11 @@ def main() -> None:
     ap.add_argument(
         "--cut-side", type=int, help="the hybrid cut runs at most this long (0: full size)"
     )
+    ap.add_argument(
+        "--coarse-side",
+        type=int,
+        help="the hybrid cut runs this long first, then at full size in --band (0: off)",
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     image, gt = test_image()
@@ -107,7 +112,12 @@ def main() -> None:
     elif args.refine is not None:
         options["refine"] = args.refine
         options.pop("refine_options", None)
-    for key, value in (("band", args.band), ("max_side", args.cut_side)):
+    overrides = (
+        ("band", args.band),
+        ("max_side", args.cut_side),
+        ("coarse_side", args.coarse_side),
+    )
+    for key, value in overrides:
         if value is not None:
             options["refine_options"] = {**options.get("refine_options", {}), key: value or None}
 

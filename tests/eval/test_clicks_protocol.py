@@ -191,5 +191,6 @@ def test_parse_options_types_and_errors():
         "zoom_in": True,
         "n": 3,
     }
+    assert parse_options(["refine.band=None"]) == {"refine_options": {"band": None}}
     with pytest.raises(ConfigError, match="KEY=VALUE"):
         parse_options(["refine"])

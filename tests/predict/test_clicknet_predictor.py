@@ -247,7 +247,15 @@ def test_shipped_model_loads_small_and_segments_a_plain_object(
     p = load_predictor("clicknet")
     assert isinstance(p, ClickNetPredictor) and isinstance(p.refine, HybridRefinerType)
     assert p.model.encodes_once and (p.zoom, p.flip) == (None, False)
+    assert p.refine.coarse is not None and p.refine.band == 8  # the coarse-to-fine cut
     assert one_click_iou(p) > 0.9
+    # refine options merge into the default's; None switches one off
+    heavier = load_predictor("clicknet", refine_options={"weight": 2.0})
+    assert isinstance(heavier.refine, HybridRefinerType)
+    assert (heavier.refine.weight, heavier.refine.band) == (2.0, 8)
+    whole = load_predictor("clicknet", refine_options={"coarse_side": None, "band": None})
+    assert isinstance(whole.refine, HybridRefinerType)
+    assert whole.refine.coarse is None and whole.refine.band is None
     # the network alone (clicknet_lite0) within 3 clicks
     alone = load_predictor("clicknet_lite0")
     assert isinstance(alone, ClickNetPredictor) and alone.refine is None
@@ -278,6 +286,50 @@ def test_hybrid_cut_on_a_shrunk_image_comes_back_at_full_size() -> None:
     half = HybridRefiner(max_side=40)(image, prob, clicks)
     assert half.shape == (60, 80)
     assert ((half > 0.49) != truth).sum() <= 0.02 * truth.size
+
+
+def test_hybrid_coarse_to_fine_cut_moves_the_outline_beyond_the_band() -> None:
+    from occseg.predict.clicknet import HybridRefiner
+
+    # the network's outline is 10 px inside the object: a band of 2 px around it cannot reach
+    # the object's edge, a coarse cut of the whole (shrunk) image can, and the band around the
+    # coarse outline puts it back at full resolution
+    image = np.zeros((60, 80, 3), np.uint8)
+    image[:] = (30, 160, 40)
+    image[15:45, 20:50] = (200, 40, 40)
+    truth = np.zeros((60, 80), bool)
+    truth[15:45, 20:50] = True
+    prob = np.full((60, 80), 0.3, np.float32)
+    prob[25:35, 30:40] = 0.7
+    clicks = [Click(30, 35, True)]
+    banded = HybridRefiner(band=2)(image, prob, clicks) > 0.49
+    assert banded.sum() < 0.5 * truth.sum()
+    coarse = HybridRefiner(coarse_side=40, band=2)(image, prob, clicks)
+    assert coarse.shape == (60, 80) and np.array_equal(coarse > 0.49, truth)
+    # not shrunk: the coarse cut is the full cut, and the band around it changes nothing
+    full = HybridRefiner()(image, prob, clicks)
+    assert np.array_equal(HybridRefiner(coarse_side=80, band=2)(image, prob, clicks), full)
+    for wrong in ({"coarse_side": 40}, {"coarse_side": 40, "band": 2, "max_side": 40}):
+        with pytest.raises(ConfigError, match="coarse_side"):
+            HybridRefiner(**wrong)
+
+
+def test_a_band_around_another_mask_settles_the_rest_by_it() -> None:
+    from occseg.classical import GraphCutPredictor
+
+    image = np.zeros((40, 40, 3), np.uint8)
+    image[10:30, 10:30] = 200
+    cut = GraphCutPredictor()
+    cut.set_image(image)
+    prob = np.full((40, 40), 0.2, np.float32)  # the network sees nothing
+    around = np.zeros((40, 40), np.float32)
+    around[8:32, 8:32] = 1.0  # a coarse result a little too large
+    out = cut.predict_with_prior([Click(20, 20, True)], prob, band=3, band_around=around) > 0.49
+    assert out[12:28, 12:28].all()  # settled object, kept though the network says background
+    assert not out[:5].any() and not out[35:].any()  # settled background
+    assert not out[8:10, 12:28].any()  # the band snapped the outline to the square's edge
+    with pytest.raises(ValueError, match="band_around"):
+        cut.predict_with_prior([Click(2, 2, True)], prob, band=3, band_around=np.zeros((4, 4)))
 
 
 def test_hybrid_first_click_colour_seeds_keep_an_object_of_two_colours() -> None:

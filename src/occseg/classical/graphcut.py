@@ -177,7 +177,7 @@ class GraphCutPredictor(ClickPredictorBase):
         self.n_iter = max(1, int(n_iter))
         self.softness = float(softness)
 
-    _object_prior: tuple[np.ndarray, float, int | None] | None = None
+    _object_prior: tuple[np.ndarray, float, int | None, np.ndarray] | None = None
 
     def predict_with_prior(
         self,
@@ -186,6 +186,7 @@ class GraphCutPredictor(ClickPredictorBase):
         weight: float = 1.0,
         prev_prob: np.ndarray | None = None,
         band: int | None = None,
+        band_around: np.ndarray | None = None,
     ) -> np.ndarray:
         """:meth:`predict` with one more data term, ``-weight · log`` of an object probability
         (e.g. a network's) for the object label and of its complement for the background.
@@ -198,10 +199,16 @@ class GraphCutPredictor(ClickPredictorBase):
         ``object_prob > 0.5`` or of a click; the others keep the label the probability gives
         them (:func:`settled_labels`). The graph shrinks to that band: the cut snaps the
         network's outline to the image's edges, faster, but cannot move it further.
+        ``band_around`` (a probability of the same shape) puts the band around the boundary of
+        ``band_around > 0.5`` instead and settles the other pixels by it, e.g. a cut of the
+        shrunk image (the multilevel banded graph cut of Lombaert et al., ICCV 2005).
         """
-        if self.image is not None and np.shape(object_prob) != self.image.shape[:2]:
-            raise ValueError(f"object_prob {np.shape(object_prob)} != image {self.image.shape[:2]}")
-        self._object_prior = (np.asarray(object_prob), float(weight), band)
+        shape = None if self.image is None else self.image.shape[:2]
+        for name, array in (("object_prob", object_prob), ("band_around", band_around)):
+            if shape is not None and array is not None and np.shape(array) != shape:
+                raise ValueError(f"{name} {np.shape(array)} != image {shape}")
+        around = np.asarray(object_prob if band_around is None else band_around)
+        self._object_prior = (np.asarray(object_prob), float(weight), band, around)
         try:
             return self.predict(clicks, prev_prob)
         finally:
@@ -236,29 +243,34 @@ class GraphCutPredictor(ClickPredictorBase):
             g.add_grid_tedges(nodes, d_bg, d_fg)
             g.maxflow()
             return ~g.get_grid_segments(nodes)
-        free = settled < 0
+        # work on the free pixels' coordinates only: the band is a small part of the image
+        ys, xs = np.nonzero(settled < 0)
         g = maxflow.GraphFloat()
-        nodes = g.add_nodes(int(free.sum()))
-        ids = np.full(free.shape, -1, np.int64)
-        ids[free] = nodes
-        source, sink = d_bg[free].astype(np.float64), d_fg[free].astype(np.float64)
-        h, w = free.shape
+        nodes = g.add_nodes(len(ys))
+        ids = np.full(settled.shape, -1, np.int64)
+        ids[ys, xs] = nodes
+        source, sink = d_bg[ys, xs].astype(np.float64), d_fg[ys, xs].astype(np.float64)
+        h, w = settled.shape
         for (dy, dx), wgt in self._edges:
-            # pixel pairs (p, q = p + (dy, dx)) with both inside the image
-            p = (slice(0, h - dy), slice(max(0, -dx), w - max(0, dx)))
-            q = (slice(dy, h), slice(max(0, dx), w - max(0, -dx)))
-            id_p, id_q, weight = ids[p], ids[q], wgt[p]
-            both = (id_p >= 0) & (id_q >= 0)
-            g.add_edges(id_p[both], id_q[both], weight[both], weight[both])
-            for node, other in ((id_p, settled[q]), (id_q, settled[p])):
+            # a free pixel's pairs along this direction: (p, p + d) forward, (p - d, p) backward;
+            # a pair's weight sits at its first pixel
+            for step in (1, -1):
+                ny, nx = ys + step * dy, xs + step * dx
+                inside = np.flatnonzero((ny >= 0) & (ny < h) & (nx >= 0) & (nx < w))
+                ny, nx = ny[inside], nx[inside]
+                first = (ys[inside], xs[inside]) if step == 1 else (ny, nx)
+                weight, other = wgt[first], settled[ny, nx]
+                if step == 1:  # a free pair is added once, from its first pixel
+                    both = other < 0
+                    g.add_edges(inside[both], ids[ny, nx][both], weight[both], weight[both])
                 # object neighbour: labelling this pixel background cuts the link (source side)
-                to_obj, to_bg = (node >= 0) & (other == 1), (node >= 0) & (other == 0)
-                source[node[to_obj]] += weight[to_obj]
-                sink[node[to_bg]] += weight[to_bg]
+                to_obj, to_bg = other == 1, other == 0
+                source[inside[to_obj]] += weight[to_obj]
+                sink[inside[to_bg]] += weight[to_bg]
         g.add_grid_tedges(nodes, source, sink)
         g.maxflow()
         mask = settled == 1
-        mask[free] = ~g.get_grid_segments(nodes)
+        mask[ys, xs] = ~g.get_grid_segments(nodes)
         return mask
 
     def _predict(
@@ -296,9 +308,9 @@ class GraphCutPredictor(ClickPredictorBase):
         extra_bg = np.zeros(shape, np.float32)
         settled = None
         if self._object_prior is not None:
-            p, weight, band = self._object_prior
+            p, weight, band, around = self._object_prior
             if band is not None:
-                settled = settled_labels(p, clicks, band)
+                settled = settled_labels(around, clicks, band)
             p = np.clip(p.astype(np.float64), 1e-4, 1.0 - 1e-4)
             extra_fg += (weight * -np.log(p)).astype(np.float32)
             extra_bg += (weight * -np.log1p(-p)).astype(np.float32)

@@ -22,7 +22,7 @@ __all__ = ["check_method", "parse_options", "run_click_benchmark", "select_sampl
 
 def parse_options(pairs: Sequence[str]) -> dict[str, Any]:
     """``["refine=hybrid", "flip=false", "refine.weight=2"]`` -> keyword arguments (bool, int,
-    float or str values; ``A.B=V`` goes to ``A_options={"B": V}``).
+    float, None (``none``) or str values; ``A.B=V`` goes to ``A_options={"B": V}``).
 
     Raises
     ------
@@ -37,6 +37,8 @@ def parse_options(pairs: Sequence[str]) -> dict[str, Any]:
         value: Any = raw.strip()
         if value.lower() in ("true", "false"):
             value = value.lower() == "true"
+        elif value.lower() == "none":
+            value = None
         else:
             for kind in (int, float):
                 try:

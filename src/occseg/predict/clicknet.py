@@ -116,7 +116,12 @@ class HybridRefiner:
     outline or of a click (:meth:`~occseg.classical.GraphCutPredictor.predict_with_prior`);
     with ``max_side`` it cuts the image shrunk to at most that many pixels long
     (:class:`~occseg.predict.transforms.LimitLongestSide`, the network's probability shrunk
-    with it) and the result comes back bilinearly resized.
+    with it) and the result comes back bilinearly resized. With ``coarse_side`` and ``band``
+    the cut runs twice, as the multilevel banded graph cut of Lombaert et al. (ICCV 2005): on
+    the image shrunk to at most ``coarse_side`` pixels long, then at full resolution on the
+    pixels within ``band`` pixels of that coarse cut's outline or of a click, the others keeping
+    the coarse label. The coarse cut can move the network's outline anywhere; the band puts the
+    boundary back at full resolution.
 
     ``colour_seeds`` says where the cut's colour models come from: ``"clicks"`` (Boykov–Jolly:
     disks around the clicks, the image border for the background) or ``"first_click"`` (ours: at
@@ -134,12 +139,18 @@ class HybridRefiner:
         band: int | None = None,
         max_side: int | None = None,
         colour_seeds: str = "clicks",
+        coarse_side: int | None = None,
         **graphcut: Any,
     ) -> None:
         from occseg.classical import GraphCutPredictor
 
         if band is not None and int(band) < 1:
             raise ConfigError(f"band must be at least 1 pixel (None: the whole image), got {band}")
+        if coarse_side is not None and (band is None or max_side is not None):
+            raise ConfigError(
+                "coarse_side needs band (the full-resolution band around the coarse cut) and "
+                "replaces max_side; give coarse_side and band only"
+            )
         if colour_seeds not in COLOUR_SEEDS:
             raise ConfigError(
                 f"colour_seeds must be one of {', '.join(COLOUR_SEEDS)}, got {colour_seeds!r}"
@@ -149,24 +160,46 @@ class HybridRefiner:
         self.weight = float(weight)
         self.band = None if band is None else int(band)
         self.limit = None if max_side is None else LimitLongestSide(max_side)
+        self.coarse = None if coarse_side is None else LimitLongestSide(coarse_side)
         self.colour_seeds = colour_seeds
         if colour_seeds == "first_click":  # the network's mask is the cut's "previous mask"
             graphcut["prev_colour"] = True
         self.cut = GraphCutPredictor(**graphcut)
+        self.coarse_cut = GraphCutPredictor(**graphcut)
 
     def __call__(self, image: np.ndarray, prob: np.ndarray, clicks: Sequence[Click]) -> np.ndarray:
         view, inverse = View(image, tuple(clicks), prob), None
         if self.limit is not None:  # the probability rides in the view's prev_prob slot
             (view,), inverse = self.limit.apply(view)
-        if self.cut.image is not view.image:  # colour space and n-links once per image
-            self.cut.set_image(view.image)
+        if self.coarse is None:
+            out = self._cut(self.cut, view, self.band)
+            return out if inverse is None else inverse([out])
+        (small,), upsample = self.coarse.apply(view)
+        coarse = upsample([self._cut(self.coarse_cut, small, None)])
+        return self._cut(self.cut, view, self.band, band_around=coarse)
+
+    def _cut(
+        self,
+        cut: Any,
+        view: View,
+        band: int | None,
+        band_around: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """``cut`` (a ``GraphCutPredictor``) on the view, the network's probability in its
+        ``prev_prob`` slot."""
+        if cut.image is not view.image:  # colour space and n-links once per image
+            cut.set_image(view.image)
         assert view.prev_prob is not None
         first = self.colour_seeds == "first_click" and len(view.clicks) == 1
         seeds = view.prev_prob if first else None
-        out = self.cut.predict_with_prior(
-            list(view.clicks), view.prev_prob, self.weight, prev_prob=seeds, band=self.band
+        return cut.predict_with_prior(
+            list(view.clicks),
+            view.prev_prob,
+            self.weight,
+            prev_prob=seeds,
+            band=band,
+            band_around=band_around,
         )
-        return out if inverse is None else inverse([out])
 
 
 #: Refiners by name (``ClickNetPredictor(..., refine="graphcut")``).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -207,6 +208,27 @@ def test_graph_cut_refiner_follows_edges_and_clicks() -> None:
     assert p.predict(clicks).shape == (40, 40)
     with pytest.raises(ConfigError, match="unknown refiner"):
         ClickNetPredictor(_tiny_model(), refine="crf")
+
+
+def test_input_dither_is_a_fixed_pattern_of_the_given_sigma() -> None:
+    from occseg.predict.clicknet import NetworkPredictor, dither
+
+    flat = np.full((60, 80, 3), 0.5, np.float32)
+    once, again = dither(flat, 0.01), dither(flat, 0.01)
+    assert np.array_equal(once, again) and abs((once - flat).std() - 0.01) < 5e-4
+    plain = _tiny_model()
+    dithered = _tiny_model()
+    dithered.config = replace(dithered.config, input_dither=2.0)
+    clicks = [Click(30, 40, True)]
+    probs = []
+    for model in (plain, dithered, dithered):
+        p = NetworkPredictor(model)
+        p.set_image((flat * 255).astype(np.uint8))
+        probs.append(p.predict(clicks))
+    assert np.array_equal(probs[1], probs[2])  # deterministic
+    assert not np.allclose(probs[0], probs[1])  # the network saw the dither
+    with pytest.raises(ValueError, match="input_dither"):
+        ClickNetConfig(input_dither=-1)
 
 
 def test_hybrid_refiner_lets_the_network_pick_between_equal_colours() -> None:

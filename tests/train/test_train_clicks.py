@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +69,16 @@ def test_augment_shapes_and_object_kept() -> None:
         assert t.mask.shape == (56, 48) and t.mask.any()
         assert t.ignore is not None and t.ignore.any()  # 40 px scaled ≤ 1.4 → padded
         assert not (t.mask & t.ignore).any()
+
+
+def test_augment_adds_pixel_noise_of_the_given_sigma() -> None:
+    flat = TrainTarget(np.full((64, 64, 3), 100, np.uint8), np.ones((64, 64), bool))
+    plain = AugmentConfig(scale_range=(1.0, 1.0), flip=False, brightness=0, contrast=0, rgb_shift=0)
+    assert (augment(flat, (64, 64), np.random.default_rng(0), plain).image == 100).all()
+    noisy = augment(flat, (64, 64), np.random.default_rng(0), replace(plain, noise=2.0)).image
+    assert abs(noisy.astype(float).std() - 2.0) < 0.15 and abs(noisy.mean() - 100) < 0.1
+    with pytest.raises(ConfigError, match="noise"):
+        AugmentConfig(noise=-1)
 
 
 def test_sources() -> None:
@@ -241,3 +252,9 @@ def test_init_starts_from_a_checkpoint(tmp_path: Path, monkeypatch: pytest.Monke
     bad = _tiny(tmp_path / "bad", init=str(start), model=other)
     with pytest.raises(ConfigError, match="init checkpoint"):
         train_clicks(bad, progress=False)
+    # a fine-tuning may add the predictor's input dither: preprocessing, not a weight
+    model = {**_tiny(tmp_path).model, "input_dither": 1.0}
+    train_clicks(
+        _tiny(tmp_path / "dithered", steps=1, init=str(start), model=model), progress=False
+    )
+    assert load_clicknet(tmp_path / "dithered" / "model.pt").config.input_dither == 1.0

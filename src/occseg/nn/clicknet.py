@@ -69,6 +69,13 @@ class ClickNetConfig:
     refine_window
         Late fusion only: side of the window around the latest click in which the predictor
         runs the full-resolution refinement (at least 16; training refines whole crops).
+    input_dither
+        Standard deviation, in grey levels, of a fixed Gaussian dither the predictor adds to the
+        image before the network sees it (0: none; ours, not RITM's). An ImageNet trunk on an
+        exactly constant region is in a state photographs, which always carry sensor noise,
+        never produce (the features at stride 32 change by about 78 % under noise of one grey
+        level); with the dither, flat drawings look like photographs of them. Train such a
+        model with the same noise (``augment.noise``). Exported ONNX graphs leave it out.
     pretrained
         The trainer initialised the backbone from packaged ImageNet weights
         (:meth:`ClickNet.load_pretrained`). Recorded for the record; rebuilding a model from a
@@ -87,6 +94,7 @@ class ClickNetConfig:
     conv1s_scale: float = 0.05
     decoder_width: int = 64
     refine_window: int = 192
+    input_dither: float = 0.0
     pretrained: bool = False
 
     def __post_init__(self) -> None:
@@ -98,6 +106,8 @@ class ClickNetConfig:
             raise ValueError(f"interaction must be one of {sorted(ENCODERS)}")
         if self.refine_window < 16:
             raise ValueError(f"refine_window must be at least 16, got {self.refine_window}")
+        if self.input_dither < 0:
+            raise ValueError(f"input_dither must be at least 0, got {self.input_dither}")
         if not self.width_mult > 0:
             raise ValueError(f"width_mult must be positive, got {self.width_mult}")
         self.make_encoder()  # validates the encoding

@@ -206,6 +206,13 @@ class HybridRefiner:
 REFINERS: dict[str, type] = {"graphcut": GraphCutRefiner, "hybrid": HybridRefiner}
 
 
+def dither(image: np.ndarray, sigma: float) -> np.ndarray:
+    """``image`` (``H×W×3`` float) plus a fixed Gaussian pattern of standard deviation ``sigma``:
+    the same pattern for every image of that size, so predictions stay deterministic."""
+    pattern = np.random.default_rng(0).standard_normal(image.shape, np.float32)
+    return image + sigma * pattern
+
+
 class NetworkPredictor:
     """The bare network behind the ``Predictor`` protocol: the whole view, no checks.
 
@@ -215,7 +222,8 @@ class NetworkPredictor:
 
     An encode-once model (``fusion="late"``) encodes each image once, in :meth:`set_image`,
     and then runs only the decoder per click, with the full-resolution refinement in a window of
-    ``refine_window`` pixels around the latest click.
+    ``refine_window`` pixels around the latest click. A model with ``input_dither`` sees the
+    image plus a fixed Gaussian pattern of that many grey levels (:func:`dither`).
     """
 
     threshold = 0.49
@@ -230,6 +238,8 @@ class NetworkPredictor:
     def set_image(self, image: np.ndarray) -> None:
         """Hold ``image`` (``uint8`` is scaled to [0, 1]); an encode-once model encodes it."""
         self._image = image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else image
+        if self.model.config.input_dither > 0:
+            self._image = dither(self._image, self.model.config.input_dither / 255.0)
         self._features = None
         if self.model.encodes_once:
             self._features = self.model.encode(self._tensor())

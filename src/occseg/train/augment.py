@@ -96,13 +96,22 @@ def colour_jitter(
     return np.clip(x, 0, 255).astype(np.uint8)
 
 
+def pixel_noise(image: np.ndarray, rng: np.random.Generator, sigma: float) -> np.ndarray:
+    """``image`` (``uint8``) plus Gaussian noise of ``sigma`` grey levels, rounded and clipped."""
+    if sigma <= 0:
+        return image
+    noisy = image + rng.normal(0.0, sigma, image.shape)
+    return np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
+
+
 def augment(
     target: TrainTarget,
     crop_size: tuple[int, int],
     rng: np.random.Generator,
     config: AugmentConfig | None = None,
 ) -> TrainTarget:
-    """Rescale by a random factor, crop ``crop_size`` around the object, flip, jitter colours."""
+    """Rescale by a random factor, crop ``crop_size`` around the object, flip, jitter colours,
+    add pixel noise."""
     cfg = config or AugmentConfig()
     ch, cw = crop_size
     t = rescale(target, float(rng.uniform(*cfg.scale_range)))
@@ -121,4 +130,5 @@ def augment(
     mask = cut(t.mask)
     assert image is not None and mask is not None
     image = colour_jitter(image, rng, cfg.brightness, cfg.contrast, cfg.rgb_shift)
+    image = pixel_noise(image, rng, cfg.noise)
     return TrainTarget(image, mask, cut(t.ignore), cut(t.others))

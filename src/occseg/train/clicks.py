@@ -26,6 +26,7 @@ the checkpoints, the metrics log and the progress bar.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -180,7 +181,8 @@ def initial_model(config: TrainConfig) -> ClickNet:
     Raises
     ------
     ConfigError
-        If ``model:`` options differ from those of the ``init`` checkpoint.
+        If ``model:`` options differ from those of the ``init`` checkpoint in more than
+        ``input_dither`` (the predictor's preprocessing, which a fine-tuning may add).
     """
     if config.init is None:
         net = ClickNet(config.model_config())
@@ -188,11 +190,15 @@ def initial_model(config: TrainConfig) -> ClickNet:
             net.load_pretrained()
         return net
     net = load_clicknet(config.init)
-    if config.model and config.model_config() != net.config:
+    if not config.model:
+        return net
+    wanted = config.model_config()
+    if replace(wanted, input_dither=net.config.input_dither) != net.config:
         raise ConfigError(
             f"model options differ from those of the init checkpoint {config.init}; "
             "drop 'model:' from the config (the checkpoint's are used)"
         )
+    net.config = wanted
     return net
 
 

@@ -183,13 +183,21 @@ class _KindConfig:
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """Augmentations (RITM Sec. 5): rescale 0.75-1.40, crop, horizontal flip, colour jitter."""
+    """Augmentations (RITM Sec. 5): rescale 0.75-1.40, crop, horizontal flip, colour jitter;
+    ours: Gaussian pixel noise of standard deviation ``noise`` grey levels on every crop (0: off),
+    which goes with a model's ``input_dither`` (:class:`~occseg.nn.ClickNetConfig`)."""
 
     scale_range: tuple[float, float] = (0.75, 1.40)
     flip: bool = True
     brightness: float = 0.25
     contrast: float = 0.15
     rgb_shift: float = 10.0
+    noise: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.noise < 0:
+            raise ConfigError(f"augment.noise must be at least 0 grey levels, got {self.noise}")
+
     min_object_pixels: int = 64
     crop_attempts: int = 10
 

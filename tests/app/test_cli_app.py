@@ -90,7 +90,7 @@ def test_classes_option_is_offered(tmp_path, images_dir, monkeypatch, capsys):
     import json
 
     meta = json.loads((tmp_path / "o" / "project.json").read_text())
-    assert meta["classes"] == ["cup", "saucer", "spoon"] and meta["model"] == "graphcut"
+    assert meta["classes"] == ["cup", "saucer", "spoon"] and meta["model"] == "clicknet"
 
 
 def test_proposals_option_chooses_the_layer(tmp_path, images_dir, monkeypatch, capsys):

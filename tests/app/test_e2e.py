@@ -250,6 +250,42 @@ def test_default_model_answers_a_click(browser, images, tmp_path):
         server.kill()
 
 
+DEV_COCO = Path(__file__).resolve().parents[3] / "shared" / "data" / "coco_mval_dev"
+DOG = "dog04_000000206831"
+
+
+@pytest.mark.skipif(
+    not (DEV_COCO / "img" / f"{DOG}.jpg").is_file(),
+    reason="needs the development data (../shared/data/coco_mval_dev)",
+)
+def test_default_model_keeps_the_dogs_head_after_one_click(browser, tmp_path):
+    """Issue 13's case: one click on the head of COCO-MVal's `dog04` (a brown head over a
+    lighter body) gives a mask over the whole head, not the click's colour patch."""
+    from occseg.app.document import object_mask
+    from occseg.io import read_mask
+
+    images = tmp_path / "images"
+    images.mkdir()
+    shutil.copy(DEV_COCO / "img" / f"{DOG}.jpg", images)
+    server = Server(images, tmp_path / "project", model=None, options=NO_NETWORKS)
+    try:
+        page, errors = _open(browser, server.url)
+        _click_image(page, 150, 240)
+        _wait_version(page, 1)
+        saved = tmp_path / "project" / "annotations" / f"{DOG}.jpg.json"
+        doc = json.loads(saved.read_text())
+        mask = object_mask(doc, doc["objects"][0])
+        dog, _ = read_mask(DEV_COCO / "gt" / f"{DOG}.png", ignore_value=None, threshold=128)
+        head = np.zeros_like(dog)
+        head[50:300, 110:380] = True  # the head and ears, above the toy in its mouth
+        head &= dog
+        assert (mask & head).sum() > 0.8 * head.sum()
+        assert (mask & ~dog).sum() < 0.1 * mask.sum()
+        assert not errors, errors
+    finally:
+        server.kill()
+
+
 class ThreadServer:
     """The app object served by uvicorn in a background thread on a free port."""
 

@@ -36,6 +36,7 @@ def test_installed_model_loads_as_a_click_model(
     monkeypatch.setattr(registry, "DEFAULT_MIS", path)
     default = load_predictor("mis")
     assert isinstance(default, ClickNetPredictor) and isinstance(default.refine, HybridRefiner)
+    assert default.refine.colour_seeds == "clicks" and default.refine.coarse is not None
     assert load_predictor("mis", refine=None).refine is None  # the network alone
     assert isinstance(load_predictor("MIS", zoom_in=False, flip=False), ClickNetPredictor)
     with pytest.raises(ConfigError, match="does not take the option"):  # options reach it

@@ -51,7 +51,7 @@ def serve(
     images_dir: str | Path | None = None,
     *,
     out: str | Path = DEFAULT_OUT,
-    model: str = "graphcut",
+    model: str = "clicknet",
     host: str = "127.0.0.1",
     port: int = 8765,
     classes: Sequence[str] = (),

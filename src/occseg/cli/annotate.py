@@ -33,7 +33,9 @@ def annotate(
         "--out",
         help="Project folder: annotations are saved here (an existing project is continued).",
     ),
-    model: str = typer.Option("graphcut", "--model", help="Click model name or checkpoint."),
+    model: str = typer.Option(
+        "clicknet", "--model", help="Click model name (e.g. graphcut) or checkpoint."
+    ),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (local only)."),
     port: int = typer.Option(8765, "--port", min=0, max=65535, help="TCP port (0: any free port)."),
     classes: str = typer.Option(

@@ -54,32 +54,37 @@ def _clicknet_from(path: Path, **kwargs: Any) -> Predictor:
 
 
 #: How ``load_predictor("clicknet")`` uses the shipped model, the encode-once EfficientNet-Lite0
-#: model of ``configs/clicknet-lite0-late.yaml`` then ``configs/clicknet-lite0-late-320.yaml``
-#: (issue 13): the network sees the image at most 400 px long (chosen among 320, 400 and full
-#: size on both development sets), and its probability is one more data term of the plain click
-#: graph cut (:class:`~occseg.predict.clicknet.HybridRefiner`), which beat the network alone on
-#: both sets taken together (see the README). The cut is coarse to fine: on the image at most
-#: 400 px long, then at full size within 8 px of that cut's outline (chosen among 320-400 px and
-#: 4-8 px on both sets; about 2× faster than the cut on the whole image, and better on both).
-#: ``clicknet_lite0`` is the network alone: 4× faster per click, best on ``bsds500_objects``, 3
-#: clicks behind on COCO-MVal dev.
+#: model of ``configs/clicknet-lite0-late.yaml``, ``configs/clicknet-lite0-late-320.yaml`` then
+#: ``configs/clicknet-lite0-dither.yaml`` (issue 13): the network sees the image at most 400 px
+#: long (chosen among 320, 400 and full size on both development sets), and its probability is
+#: one more data term of the plain click graph cut
+#: (:class:`~occseg.predict.clicknet.HybridRefiner`), which beat the network alone on both sets
+#: taken together (see the README). The cut is coarse to fine: on the image at most 400 px long,
+#: then at full size within 8 px of that cut's outline (chosen among 320-400 px and 4-8 px on
+#: both sets; about 2× faster than the cut on the whole image, and better on both). At the first
+#: click the cut's colour models come from the network's mask, not from the click's disk alone,
+#: so that one click on an object of several colours keeps them all. ``clicknet_lite0`` is the
+#: network alone: 5× faster per click, 2-3 clicks behind on COCO-MVal dev.
 DEFAULT_CLICKNET_OPTIONS: dict[str, Any] = {
     "refine": "hybrid",
-    "refine_options": {"coarse_side": 400, "band": 8},
+    "refine_options": {"coarse_side": 400, "band": 8, "colour_seeds": "first_click"},
     "zoom_in": False,
     "flip": False,
     "max_side": 400,
 }
 
 
-def default_options(**kwargs: Any) -> dict[str, Any]:
+def default_options(refine_defaults: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
     """:data:`DEFAULT_CLICKNET_OPTIONS` with ``kwargs`` over them; ``refine_options`` are
-    merged key by key while the refiner is the default's (``refine_options={"weight": 2}``
-    keeps the coarse-to-fine cut; ``{"coarse_side": None, "band": None}`` cuts the whole
-    image)."""
+    merged key by key into ``refine_defaults`` (default: those of
+    :data:`DEFAULT_CLICKNET_OPTIONS`) while the refiner is the default's
+    (``refine_options={"weight": 2}`` keeps the coarse-to-fine cut; ``{"coarse_side": None,
+    "band": None}`` cuts the whole image)."""
     options = {**DEFAULT_CLICKNET_OPTIONS, **kwargs}
     same_refiner = options.get("refine") == DEFAULT_CLICKNET_OPTIONS["refine"]
-    base = DEFAULT_CLICKNET_OPTIONS["refine_options"] if same_refiner else {}
+    if refine_defaults is None:
+        refine_defaults = DEFAULT_CLICKNET_OPTIONS["refine_options"]
+    base = refine_defaults if same_refiner else {}
     options["refine_options"] = {**base, **(kwargs.get("refine_options") or {})}
     return options
 
@@ -139,7 +144,9 @@ def _default_mis(**kwargs: Any) -> Predictor:
         "train one with `occseg train clicks --config configs/mis-lite0-late.yaml` and pass the "
         "path of its model.pt instead of 'mis'",
     )
-    return _clicknet_from(path, **default_options(**kwargs))
+    # the cut's colour models from the clicks: this network's first mask is too rough to seed them
+    own_cut = {**DEFAULT_CLICKNET_OPTIONS["refine_options"], "colour_seeds": "clicks"}
+    return _clicknet_from(path, **default_options(own_cut, **kwargs))
 
 
 _FACTORIES: dict[str, Callable[..., Predictor]] = {

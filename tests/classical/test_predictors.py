@@ -176,6 +176,36 @@ def test_band_limited_cut_is_the_full_cut_with_settled_pixels_clamped(scene) -> 
     assert banded[settled < 0].any() and not banded[settled < 0].all()  # the cut decided some
 
 
+def test_later_cuts_reuse_the_flow_and_give_the_fresh_graphs_cut(scene) -> None:
+    """The dynamic graph cut (Kohli & Torr): t-links changed on the kept graph give the same
+    minimum cut as a graph built afresh; losing a hard constraint starts a fresh graph."""
+    from occseg.classical.graphcut import _HARD
+
+    img, disk = scene
+    cut, fresh = GraphCutPredictor(), GraphCutPredictor()
+    cut.set_image(img)
+    fresh.set_image(img)
+    rng = np.random.default_rng(7)
+    hard = np.zeros(disk.shape, bool)
+    graphs = []
+    for step in range(6):
+        d_fg = rng.uniform(0, 3, disk.shape).astype(np.float32) + rng.uniform(0, 2) * ~disk
+        d_bg = rng.uniform(0, 3, disk.shape).astype(np.float32) + rng.uniform(0, 2) * disk
+        if step < 4:  # clicks accumulate: more and more hard object pixels
+            hard[28 + step, 20:30] = True
+        else:  # a click taken back
+            hard[28 + step - 3] = False
+        d_fg[hard], d_bg[hard] = 0.0, _HARD
+        fresh._flow = None
+        assert np.array_equal(cut._cut(d_fg, d_bg), fresh._cut(d_fg, d_bg))
+        assert cut._flow is not None
+        graphs.append(cut._flow[0])
+    assert graphs[1] is graphs[0] and graphs[3] is graphs[0]  # the graph was kept
+    assert graphs[4] is not graphs[3]  # a lost hard constraint: a fresh graph
+    cut.set_image(img)
+    assert cut._flow is None  # a new image starts afresh
+
+
 def test_a_band_wider_than_the_image_gives_the_full_cut(scene) -> None:
     img, disk = scene
     prob = _noisy_prob(disk, 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import cv2
 import maxflow
@@ -221,6 +222,42 @@ class GraphCutPredictor(ClickPredictorBase):
         h, w = image.shape[:2]
         yy, xx = np.mgrid[:h, :w]
         self._d_border = np.minimum(np.minimum(yy, h - 1 - yy), np.minimum(xx, w - 1 - xx)) + 1.0
+        self._flow: tuple[Any, np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def _grid_cut(self, d_fg: np.ndarray, d_bg: np.ndarray) -> np.ndarray:
+        """Minimum cut of the whole grid, reusing the previous cut's flow where it can.
+
+        The n-links depend on the image only, so from the second cut of an image on the graph of
+        the previous one is kept and only its t-links change (by the difference of the
+        capacities), and the max-flow continues from the previous flow and search trees: the
+        dynamic graph cut of Kohli & Torr (ICCV 2005), the same minimum cut several times
+        faster as clicks are added. A pixel that loses a hard constraint (a click taken back)
+        starts a fresh graph, so that no capacity of ``_HARD`` is subtracted in floating point.
+        """
+        flow = self._flow
+        reuse = flow is not None and flow[1].shape == d_fg.shape
+        if reuse:
+            assert flow is not None
+            g, nodes, source, sink = flow
+            reuse = not (
+                ((source >= _HARD) & (d_bg < _HARD)) | ((sink >= _HARD) & (d_fg < _HARD))
+            ).any()
+        if reuse:
+            g.add_grid_tedges(nodes, d_bg - source, d_fg - sink)
+            g.mark_grid_nodes(nodes)
+            g.maxflow(reuse_trees=True)
+        else:
+            g = maxflow.GraphFloat()
+            nodes = g.add_grid_nodes(d_fg.shape)
+            for (dy, dx), wgt in self._edges:
+                structure = np.zeros((3, 3))
+                structure[1 + dy, 1 + dx] = 1
+                g.add_grid_edges(nodes, weights=wgt, structure=structure, symmetric=True)
+            # source = object: a pixel labelled object cuts its sink link, so sink capacity = D(obj)
+            g.add_grid_tedges(nodes, d_bg, d_fg)
+            g.maxflow()
+        self._flow = (g, nodes, d_bg, d_fg)
+        return ~g.get_grid_segments(nodes)
 
     def _cut(
         self, d_fg: np.ndarray, d_bg: np.ndarray, settled: np.ndarray | None = None
@@ -233,16 +270,7 @@ class GraphCutPredictor(ClickPredictorBase):
         settled map of all -1 gives the full cut exactly.
         """
         if settled is None:
-            g = maxflow.GraphFloat()
-            nodes = g.add_grid_nodes(d_fg.shape)
-            for (dy, dx), wgt in self._edges:
-                structure = np.zeros((3, 3))
-                structure[1 + dy, 1 + dx] = 1
-                g.add_grid_edges(nodes, weights=wgt, structure=structure, symmetric=True)
-            # source = object: a pixel labelled object cuts its sink link, so sink capacity = D(obj)
-            g.add_grid_tedges(nodes, d_bg, d_fg)
-            g.maxflow()
-            return ~g.get_grid_segments(nodes)
+            return self._grid_cut(d_fg, d_bg)
         # work on the free pixels' coordinates only: the band is a small part of the image
         ys, xs = np.nonzero(settled < 0)
         g = maxflow.GraphFloat()

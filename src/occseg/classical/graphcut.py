@@ -233,6 +233,7 @@ class GraphCutPredictor(ClickPredictorBase):
         dynamic graph cut of Kohli & Torr (ICCV 2005), the same minimum cut several times
         faster as clicks are added. A pixel that loses a hard constraint (a click taken back)
         starts a fresh graph, so that no capacity of ``_HARD`` is subtracted in floating point.
+        The graph (about 300 bytes a pixel) is held until the next image.
         """
         flow = self._flow
         reuse = flow is not None and flow[1].shape == d_fg.shape

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ def test_dynamic_export_matches_torch(backbone: str) -> None:
     assert check_onnx(model, data, height=40, width=56) < 1e-4  # another size
 
 
-def test_fixed_export_and_cli(tmp_path: Path) -> None:
+def test_fixed_export_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from occseg.cli import main
 
     model = _model(fusion="conv1e")
@@ -44,6 +45,11 @@ def test_fixed_export_and_cli(tmp_path: Path) -> None:
     args = ["export", "onnx", str(tmp_path / "m.pt"), str(tmp_path / "cli.onnx")]
     assert main([*args, "--height", "32", "--width", "40"]) == 0
     assert (tmp_path / "cli.onnx").stat().st_size > 1000
+    assert "dither" not in capsys.readouterr().err  # the CLI reports on stderr
+    model.config = replace(model.config, input_dither=1.0)  # the user is told to add it
+    save_checkpoint(tmp_path / "d.pt", model)
+    assert main(["export", "onnx", str(tmp_path / "d.pt"), str(tmp_path / "d.onnx")]) == 0
+    assert "input dither" in capsys.readouterr().err
 
 
 def test_encode_once_model_exports_encoder_and_decoder(tmp_path: Path) -> None:

@@ -77,6 +77,12 @@ def export_onnx(
         check_output_file(file, overwrite=overwrite, name="OUT")
     files = export_onnx(model, out, height=height, width=width, dynamic=dynamic)
     console.print(f"wrote {', '.join(map(str, files))}")
+    if model.config.input_dither > 0:
+        console.print(
+            f"note: the graphs leave out the model's input dither: add Gaussian noise of "
+            f"{model.config.input_dither:g}/255 (a fixed pattern, as "
+            "occseg.predict.clicknet.dither does) to the image in [0, 1] before the graph"
+        )
     if check:
         diff = check_onnx(model, files, height=height, width=width)
         console.print(f"max |onnxruntime - torch| on logits: {diff:.2e}")

@@ -18,7 +18,7 @@ from occseg.classical.common import (
 from occseg.encode import click_distance
 from occseg.types import Click
 
-__all__ = ["GraphCutPredictor", "contrast_weights", "settled_labels"]
+__all__ = ["GraphCutPredictor", "contrast_weights", "grid_graph", "settled_labels"]
 
 _HARD = 1e9  # capacity of a hard constraint ("K" in Boykov & Jolly, Sec. 2.3)
 
@@ -70,6 +70,32 @@ def contrast_weights(
         wgt = np.exp(-d / (2.0 * beta)) / np.hypot(dy, dx)
         out.append(((dy, dx), np.where(valid, wgt, 0.0).astype(np.float32)))
     return out
+
+
+def grid_graph(
+    shape: tuple[int, int], edges: Sequence[tuple[tuple[int, int], np.ndarray]]
+) -> tuple[maxflow.GraphFloat, np.ndarray]:
+    """A PyMaxflow graph with a node per pixel of ``shape`` and the n-links ``edges`` (the
+    ``((dy, dx), H×W weights)`` of :func:`contrast_weights`, scaled as wanted), symmetric;
+    returns ``(graph, node ids)``. The t-links are the caller's."""
+    g = maxflow.GraphFloat()
+    nodes = g.add_grid_nodes(shape)
+    for (dy, dx), wgt in edges:
+        structure = np.zeros((3, 3))
+        structure[1 + dy, 1 + dx] = 1
+        g.add_grid_edges(nodes, weights=wgt, structure=structure, symmetric=True)
+    return g, nodes
+
+
+def _loses_hard_constraint(
+    source: np.ndarray, sink: np.ndarray, new_source: np.ndarray, new_sink: np.ndarray
+) -> bool:
+    """Whether a pixel held by a hard t-link (``_HARD``) in ``source``/``sink`` is not held in
+    the new capacities (or the shapes differ): then a kept graph is not reused."""
+    if source.shape != new_source.shape:
+        return True
+    lost = ((source >= _HARD) & (new_source < _HARD)) | ((sink >= _HARD) & (new_sink < _HARD))
+    return bool(lost.any())
 
 
 def settled_labels(prob: np.ndarray, clicks: Sequence[Click], band: int) -> np.ndarray:
@@ -236,24 +262,13 @@ class GraphCutPredictor(ClickPredictorBase):
         The graph (about 300 bytes a pixel) is held until the next image.
         """
         flow = self._flow
-        reuse = flow is not None and flow[1].shape == d_fg.shape
-        if reuse:
-            assert flow is not None
+        if flow is not None and not _loses_hard_constraint(flow[2], flow[3], d_bg, d_fg):
             g, nodes, source, sink = flow
-            reuse = not (
-                ((source >= _HARD) & (d_bg < _HARD)) | ((sink >= _HARD) & (d_fg < _HARD))
-            ).any()
-        if reuse:
             g.add_grid_tedges(nodes, d_bg - source, d_fg - sink)
             g.mark_grid_nodes(nodes)
             g.maxflow(reuse_trees=True)
         else:
-            g = maxflow.GraphFloat()
-            nodes = g.add_grid_nodes(d_fg.shape)
-            for (dy, dx), wgt in self._edges:
-                structure = np.zeros((3, 3))
-                structure[1 + dy, 1 + dx] = 1
-                g.add_grid_edges(nodes, weights=wgt, structure=structure, symmetric=True)
+            g, nodes = grid_graph(d_fg.shape, self._edges)
             # source = object: a pixel labelled object cuts its sink link, so sink capacity = D(obj)
             g.add_grid_tedges(nodes, d_bg, d_fg)
             g.maxflow()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import cv2
 import numpy as np
@@ -39,6 +39,9 @@ from occseg.predict.transforms import (
 )
 from occseg.predictor import check_image
 from occseg.types import Click
+
+if TYPE_CHECKING:
+    from occseg.classical import GraphCutPredictor
 
 
 class Refiner(Protocol):
@@ -80,10 +83,8 @@ class GraphCutRefiner:
         self.connectivity, self.eps = int(connectivity), float(eps)
 
     def __call__(self, image: np.ndarray, prob: np.ndarray, clicks: Sequence[Click]) -> np.ndarray:
-        import maxflow
-
         from occseg.classical.common import prob_from_mask, seed_masks
-        from occseg.classical.graphcut import contrast_weights
+        from occseg.classical.graphcut import contrast_weights, grid_graph
 
         p = np.clip(prob.astype(np.float64), self.eps, 1.0 - self.eps)
         d_fg, d_bg = -np.log(p), -np.log1p(-p)
@@ -92,12 +93,8 @@ class GraphCutRefiner:
         d_fg[fg_seed], d_bg[fg_seed] = 0.0, hard
         d_fg[bg_seed], d_bg[bg_seed] = hard, 0.0
         lab = cv2.cvtColor(image, cv2.COLOR_RGB2Lab)
-        g = maxflow.GraphFloat()
-        nodes = g.add_grid_nodes(prob.shape)
-        for (dy, dx), wgt in contrast_weights(lab, self.connectivity):
-            structure = np.zeros((3, 3))
-            structure[1 + dy, 1 + dx] = 1
-            g.add_grid_edges(nodes, weights=self.lam * wgt, structure=structure, symmetric=True)
+        edges = [(d, self.lam * wgt) for d, wgt in contrast_weights(lab, self.connectivity)]
+        g, nodes = grid_graph(prob.shape, edges)
         g.add_grid_tedges(nodes, d_bg, d_fg)  # source = object: its sink capacity is D(object)
         g.maxflow()
         return prob_from_mask(~g.get_grid_segments(nodes))
@@ -180,13 +177,12 @@ class HybridRefiner:
 
     def _cut(
         self,
-        cut: Any,
+        cut: GraphCutPredictor,
         view: View,
         band: int | None,
         band_around: np.ndarray | None = None,
     ) -> np.ndarray:
-        """``cut`` (a ``GraphCutPredictor``) on the view, the network's probability in its
-        ``prev_prob`` slot."""
+        """``cut`` on the view, the network's probability in its ``prev_prob`` slot."""
         if cut.image is not view.image:  # colour space and n-links once per image
             cut.set_image(view.image)
         assert view.prev_prob is not None

@@ -6,6 +6,7 @@ import numpy as np
 
 from occseg.occlusion.graph import (
     boundary_edges,
+    boundary_votes,
     cycle_fraction,
     depth_image,
     find_cycles,
@@ -14,6 +15,7 @@ from occseg.occlusion.graph import (
     reachability,
     relative_depth,
     strongly_connected,
+    voted_order,
 )
 from occseg.occlusion.ordering import extract_instances
 
@@ -64,3 +66,19 @@ def test_label_edges_across_a_one_pixel_gap():
     assert label_edges(inst, [2, 1], max_gap=1) == [(1, 2)]
     diag = np.array([[1, 0], [0, 2]])
     assert label_edges(diag, [1, 3], max_gap=1) == [(2, 1)]
+
+
+def test_voted_order_keeps_majorities_and_drops_the_weakest_edge_of_a_cycle():
+    inst = np.array([[1, 2, 2], [1, 2, 2]])
+    pairs = np.array([[0, 1, 0, 0], [1, 1, 1, 0], [1, 0, 1, 1]])  # 2 occludes 1 twice, 1 -> 2 once
+    assert boundary_votes(inst, pairs) == {(1, 2): 1, (2, 1): 2}
+    assert voted_order([1, 2], boundary_votes(inst, pairs)) == [(2, 1)]
+    assert voted_order([1, 2], {(1, 2): 3, (2, 1): 3}) == []  # a tie orders nothing
+    # a cycle 1 -> 2 -> 3 -> 1 with margins 5, 4, 1: the edge with margin 1 goes
+    votes = {(1, 2): 6, (2, 1): 1, (2, 3): 4, (3, 1): 1, (3, 4): 2}
+    edges = voted_order([1, 2, 3, 4], votes)
+    assert edges == [(1, 2), (2, 3), (3, 4)] and find_cycles([1, 2, 3, 4], edges) == []
+    # equal margins: the choice is deterministic
+    ring = {(1, 2): 1, (2, 3): 1, (3, 1): 1}
+    assert voted_order([1, 2, 3], ring) == voted_order([3, 2, 1], dict(reversed(ring.items())))
+    assert len(voted_order([1, 2, 3], ring)) == 2

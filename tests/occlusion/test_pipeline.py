@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 from occseg.cli import main
+from occseg.errors import ConfigError
 from occseg.occlusion.pipeline import (
     OrderMaps,
     order_image,
@@ -113,3 +114,32 @@ def test_given_masks_are_ordered_by_the_oriented_boundaries():
     decoded = order_maps(maps).boundaries
     assert order_masks(maps, masks, decoded=decoded) == [(1, 0)]
     assert order_masks(maps, masks[::-1], decoded=decoded) == [(1, 2)]
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / (a | b).sum())
+
+
+def test_regions_keep_two_objects_whole_where_noisy_orientation_breaks_the_crf():
+    inst = np.zeros((30, 36), int)
+    inst[4:20, 3:18] = 1  # a box
+    inst[10:26, 14:30] = 2  # a ball in front of it
+    maps = IdealModel(inst, [(2, 1), (1, 0), (2, 0)], {0: 0, 1: 1, 2: 2}, 3).maps
+    boundary, orientation = maps.boundary.copy(), maps.orientation.copy()
+    for y in range(10, 20, 3):  # every third pixel of the shared border points the wrong way
+        boundary[y, 13] = 1.0
+        orientation[y, 13] = [0, 1, 0, 0]  # a box pixel "occludes" the ball on its right
+    noisy = OrderMaps(maps.semantic, boundary, orientation, maps.class_names)
+    result = order_maps(noisy, nms=False)  # regions, the default
+    got = result.instances.instances
+    box, ball = got[6, 5], got[22, 25]
+    assert got.max() == 2 and {box, ball} == {1, 2}
+    assert _iou(got == box, inst == 1) > 0.9 and _iou(got == ball, inst == 2) > 0.9
+    assert result.edges == [(ball, box)] and result.depth == {ball: 0, box: 1}
+    assert result.labels[22, 25] > result.labels[6, 5] > result.labels[0, 0] == 0
+    assert result.instances.classes[ball - 1] == 2 and result.instances.classes[box - 1] == 1
+    # the paper's CRF: a reversed pair is forbidden outright, so it cuts the box into pieces
+    crf = order_maps(noisy, instances="crf", nms=False)
+    assert crf.instances.instances.max() > 2
+    with pytest.raises(ConfigError, match="regions, crf"):
+        order_maps(noisy, instances="blobs")

@@ -222,15 +222,20 @@ def eval_order(
         help=f"Instance confidence for mAP and the OAIR confidence sweep, one of "
         f"{', '.join(SCORES)} (see `occseg order --help`).",
     ),
+    instances: str | None = typer.Option(
+        None,
+        help="With --model: regions (default; regions of the boundary map ordered by boundary "
+        "votes) or crf (the paper's labelling). GT inputs are always labelled by the CRF.",
+    ),
 ) -> None:
-    """OAIR, weighted coverage, mask mAP and cycle rate of the CRF occlusion-order labelling."""
+    """OAIR, weighted coverage, mask mAP and cycle rate of occlusion-ordered instances."""
     from occseg.eval.order_report import write_order_report
     from occseg.eval.order_run import check_order_options, count_order_images, run_order_eval
     from occseg.io.outputs import check_output_folder
 
     settings: dict[str, Any] = dict(
         gt_inputs=gt_inputs, model=model, mutual=mutual, inputs=inputs, max_gap=max_gap,
-        limit=limit, class_agnostic=class_agnostic, score=score,
+        limit=limit, class_agnostic=class_agnostic, score=score, instances=instances,
     )  # fmt: skip
     check_order_options(dataset, **settings)
     check_output_folder(out, name="--out")

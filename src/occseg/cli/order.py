@@ -20,11 +20,16 @@ def order(
         "model.",
     ),
     out: Path = typer.Option(..., help="Folder for instances.png, depth.png and graph.json."),
+    instances: str = typer.Option(
+        "regions",
+        help="regions: the regions the boundary map encloses, ordered by the oriented boundary "
+        "between them; crf: the paper's CRF labelling (Eq. 8).",
+    ),
     threshold: float = typer.Option(
         0.1, min=0.0, max=1.0, help="Boundaries below this (after NMS) are dropped."
     ),
-    lam: float = typer.Option(20.0, min=0.0, help="Smoothness weight (Eq. 6)."),
-    mu: float = typer.Option(100.0, min=0.0, help="Occlusion weight (Eq. 7)."),
+    lam: float = typer.Option(20.0, min=0.0, help="CRF smoothness weight (Eq. 6)."),
+    mu: float = typer.Option(100.0, min=0.0, help="CRF occlusion weight (Eq. 7)."),
     score: str = typer.Option(
         DEFAULT_SCORE,
         help=f"Instance confidence in graph.json, one of {', '.join(SCORES)}: the mean boundary "
@@ -35,20 +40,22 @@ def order(
         False, "--overwrite", help="Write into a non-empty --out (same-named files are replaced)."
     ),
 ) -> None:
-    """Instances and their occlusion order (OOSIS, paper 001): network maps, CRF labelling,
-    occlusion graph and relative depth."""
+    """Instances and their occlusion order (OOSIS, paper 001): network maps, instances (boundary
+    regions or the CRF labelling), occlusion graph and relative depth."""
     from occseg.io import read_image
     from occseg.io.outputs import check_output_folder
-    from occseg.occlusion.pipeline import order_image, write_order_result
+    from occseg.occlusion.pipeline import check_instance_method, order_image, write_order_result
     from occseg.predict.ordernet import load_order_model, order_model_path
 
     checkpoint = order_model_path(model)
     check_score(score)
+    check_instance_method(instances)
     check_output_folder(out, empty=True, overwrite=overwrite, name="--out")
     rgb = read_image(image)
     result = order_image(
-        rgb, load_order_model(checkpoint), threshold=threshold, lam=lam, mu=mu, score=score
-    )
+        rgb, load_order_model(checkpoint), instances=instances, threshold=threshold, lam=lam,
+        mu=mu, score=score,
+    )  # fmt: skip
     paths = write_order_result(result, out)
     n, e = len(result.instances.order), len(result.edges)
     typer.echo(f"{n} instances, {e} occlusion edges -> {', '.join(str(p) for p in paths.values())}")

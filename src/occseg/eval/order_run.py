@@ -62,6 +62,7 @@ from occseg.occlusion.ordering import (
     order_labeling,
     refine_labeling,
 )
+from occseg.occlusion.pipeline import check_instance_method, order_maps, order_masks
 from occseg.occlusion.scores import DEFAULT_SCORE, check_score
 from occseg.occlusion.targets import occludes_from_instances
 from occseg.types import Segmentation
@@ -323,14 +324,17 @@ def run_model(
     items,
     model,
     *,
+    instances: str = "regions",
     max_gap: int = 0,
     class_agnostic: bool = False,
     score: str = DEFAULT_SCORE,
     progress=None,
     **settings,
 ) -> OrderRunResult:
-    """Network maps + CRF labelling of ``(rgb, ground truth, mutual pairs)`` items
-    (:func:`synth_items`, :func:`cocoa_items`), evaluated against their ground truth.
+    """Network maps + instances and order (``instances``: ``"regions"`` or the paper's
+    ``"crf"``, :func:`occseg.occlusion.pipeline.order_maps`) of ``(rgb, ground truth, mutual
+    pairs)`` items (:func:`synth_items`, :func:`cocoa_items`), evaluated against their ground
+    truth.
 
     ``model`` has ``class_names`` and ``predict_maps(image)``
     (:class:`occseg.predict.ordernet.OrderNetPredictor`). ``class_agnostic`` puts every
@@ -338,15 +342,13 @@ def run_model(
     ``score`` is the instances' confidence (:mod:`occseg.occlusion.scores`). ``settings`` go
     into the summary.
     """
-    from occseg.occlusion.pipeline import order_maps, order_masks
-
     gts, preds = [], []
     n_mutual = 0
     given = {"right": 0, "reversed": 0, "proposed": 0, "pairs": 0}
     t0 = time.perf_counter()
     for rgb, gt, m in items:
         maps = model.predict_maps(rgb)
-        result = order_maps(maps, max_gap=max_gap, score=score)
+        result = order_maps(maps, instances=instances, max_gap=max_gap, score=score)
         pred = _prediction(result.instances, result.edges)
         _count_given(
             given,
@@ -362,8 +364,9 @@ def run_model(
             progress()
     seconds = time.perf_counter() - t0
     return _evaluate(
-        gts, preds, seconds, n_mutual_object_pairs=n_mutual, max_gap=max_gap,
-        class_agnostic=class_agnostic, score=score, **_given_summary(given), **settings,
+        gts, preds, seconds, n_mutual_object_pairs=n_mutual, instances=instances,
+        max_gap=max_gap, class_agnostic=class_agnostic, score=score, **_given_summary(given),
+        **settings,
     )  # fmt: skip
 
 
@@ -410,6 +413,7 @@ def check_order_options(
     limit: int = 0,
     class_agnostic: bool = False,
     score: str = DEFAULT_SCORE,
+    instances: str | None = None,
 ) -> None:
     """Refuse options of :func:`run_order_eval` that do not fit together (before any work).
 
@@ -432,6 +436,10 @@ def check_order_options(
     if limit < 0 or max_gap not in (0, 1):
         raise ConfigError("--limit must be >= 0 and --max-gap 0 or 1")
     check_score(score)
+    if instances is not None:
+        if model is None:
+            raise ConfigError("--instances needs --model (GT inputs are labelled by the CRF)")
+        check_instance_method(instances)
     if model is not None:
         from occseg.predict.ordernet import order_model_path
 
@@ -465,17 +473,19 @@ def run_order_eval(
     limit: int = 0,
     class_agnostic: bool = False,
     score: str = DEFAULT_SCORE,
+    instances: str | None = None,
     progress: Callable[[], None] | None = None,
 ) -> OrderRunResult:
-    """OAIR, weighted coverage, mask mAP and cycle rate of the CRF occlusion-order labelling.
+    """OAIR, weighted coverage, mask mAP and cycle rate of occlusion-ordered instances.
 
     ``dataset`` is ``synth:PATH`` (a folder written by ``occseg synth``) or, with ``model``,
     ``cocoa:PATH`` (a folder of ``N.jpg`` + ``N.json``; COCO classes are not the network's, so
     instances are matched by IoU alone). Give exactly one of ``gt_inputs`` (labels from the
     ground truth's background and oriented boundaries, :func:`run_gt_inputs`) and ``model`` (a
     checkpoint of ``occseg train order``, or ``"ordernet"``: the shipped one;
-    :func:`run_model`). ``score`` names the instances' confidence
-    (:mod:`occseg.occlusion.scores`). The result's ``title`` names the run.
+    :func:`run_model`, whose ``instances`` are ``"regions"`` by default or ``"crf"``). ``score``
+    names the instances' confidence (:mod:`occseg.occlusion.scores`). The result's ``title``
+    names the run.
 
     Raises
     ------
@@ -485,6 +495,7 @@ def run_order_eval(
     check_order_options(
         dataset, gt_inputs=gt_inputs, model=model, mutual=mutual, inputs=inputs,
         max_gap=max_gap, limit=limit, class_agnostic=class_agnostic, score=score,
+        instances=instances,
     )  # fmt: skip
     kind, path = _parse_dataset(dataset)
     root = Path(path).expanduser()
@@ -504,10 +515,12 @@ def run_order_eval(
     else:
         items = synth_items(root, predictor.class_names, mutual=mutual, limit=limit)
         agnostic, settings = class_agnostic, {"mutual": mutual}
+    method = instances or "regions"
     result = run_model(
-        items, predictor, max_gap=max_gap, class_agnostic=agnostic, score=score,
-        progress=progress, **settings,
+        items, predictor, instances=method, max_gap=max_gap, class_agnostic=agnostic,
+        score=score, progress=progress, **settings,
     )  # fmt: skip
     result.summary["model"] = str(model)
-    result.title = f"CRF occlusion order with the network {model} on {dataset}"
+    how = "boundary regions" if method == "regions" else "CRF labelling"
+    result.title = f"Occlusion order ({how}) with the network {model} on {dataset}"
     return result

@@ -4,7 +4,8 @@ An occlusion graph has instances as nodes and a directed edge ``(front, back)`` 
 occluder to its occludee. From an occlusion-order labelling (Sec. 3.2) the edges join adjacent
 instances, the one with the larger label in front, so such graphs never have cycles; graphs of
 baselines (pairwise predictions, oriented boundaries) can, which is what the cycle rate measures
-and what random decycling removes.
+and what random decycling removes; :func:`voted_order` builds an acyclic graph from boundary
+votes by dropping the weakest edge of each cycle.
 
 Cycles are the strongly connected components (scipy.sparse.csgraph) with more than one node;
 relative depth is the longest path from a front-most node in the graph of components: 0 is in
@@ -18,7 +19,7 @@ front of everything it touches and the nodes of one cycle share a depth.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 from scipy import ndimage, sparse
@@ -27,6 +28,7 @@ from scipy.sparse.csgraph import breadth_first_order, connected_components
 __all__ = [
     "ADJACENCY_GAP",
     "boundary_edges",
+    "boundary_votes",
     "cycle_fraction",
     "depth_image",
     "find_cycles",
@@ -36,6 +38,7 @@ __all__ = [
     "reachability",
     "relative_depth",
     "strongly_connected",
+    "voted_order",
 ]
 
 Edge = tuple[int, int]
@@ -166,6 +169,19 @@ def label_edges(instances: np.ndarray, order: np.ndarray, *, max_gap: int = 0) -
     return sorted(out)
 
 
+def boundary_votes(instances: np.ndarray, occ_pairs: np.ndarray) -> dict[Edge, int]:
+    """How many occlusion pixel pairs ``(py, px, qy, qx)`` say instance ``a`` occludes ``b``:
+    ``{(a, b): count}`` over pairs that cross between two instances (background, id 0, is not
+    a node)."""
+    inst = np.asarray(instances).astype(np.int64)
+    pairs = np.asarray(occ_pairs, np.int64).reshape(-1, 4)
+    a = inst[pairs[:, 0], pairs[:, 1]]
+    b = inst[pairs[:, 2], pairs[:, 3]]
+    keep = (a != b) & (a > 0) & (b > 0)
+    ab, counts = np.unique(np.stack([a[keep], b[keep]], 1), axis=0, return_counts=True)
+    return {(int(x), int(y)): int(c) for (x, y), c in zip(ab.tolist(), counts, strict=True)}
+
+
 def boundary_edges(
     instances: np.ndarray, occ_pairs: np.ndarray, *, min_pixels: int = 1, majority: bool = False
 ) -> list[Edge]:
@@ -175,13 +191,7 @@ def boundary_edges(
     two instances is kept (ties drop both), otherwise both directions may appear (a baseline
     graph that can hold cycles). Background (id 0) is not a node.
     """
-    inst = np.asarray(instances).astype(np.int64)
-    pairs = np.asarray(occ_pairs, np.int64).reshape(-1, 4)
-    a = inst[pairs[:, 0], pairs[:, 1]]
-    b = inst[pairs[:, 2], pairs[:, 3]]
-    keep = (a != b) & (a > 0) & (b > 0)
-    ab, counts = np.unique(np.stack([a[keep], b[keep]], 1), axis=0, return_counts=True)
-    count = {(int(x), int(y)): int(c) for (x, y), c in zip(ab.tolist(), counts, strict=True)}
+    count = boundary_votes(instances, occ_pairs)
     out = []
     for (x, y), c in count.items():
         if c < min_pixels:
@@ -190,6 +200,36 @@ def boundary_edges(
             continue
         out.append((x, y))
     return sorted(out)
+
+
+def voted_order(ids: Sequence[int], votes: dict[Edge, int]) -> list[Edge]:
+    """An acyclic occlusion graph from pixel votes (:func:`boundary_votes`).
+
+    Each pair of instances keeps the direction with more votes, weighted by its margin (votes
+    for minus votes against; ties give no edge). While a cycle is left, the weakest edge of the
+    first cycle (smallest margin; among equals the largest ``(front, back)``) is dropped: a
+    greedy minimum feedback-arc removal, so the order the boundary evidence supports most
+    survives, where :func:`random_decycle` (the baselines' decycling of Sec. 5) drops at random.
+    """
+    margin = {
+        (a, b): c - votes.get((b, a), 0) for (a, b), c in votes.items() if c > votes.get((b, a), 0)
+    }
+    return _decycle(
+        ids, margin, lambda inside: min(inside, key=lambda e: (margin[e], (-e[0], -e[1])))
+    )
+
+
+def _decycle(
+    ids: Sequence[int], edges: Iterable[Edge], pick: Callable[[list[Edge]], Edge]
+) -> list[Edge]:
+    """Drop ``pick(edges of the first cycle)`` until no cycle is left; the rest stay."""
+    edges = sorted(set((int(a), int(b)) for a, b in edges))
+    while True:
+        cycles = find_cycles(ids, edges)
+        if not cycles:
+            return edges
+        members = set(cycles[0])
+        edges.remove(pick([e for e in edges if e[0] in members and e[1] in members]))
 
 
 def depth_image(instances: np.ndarray, depth: dict[int, int]) -> np.ndarray:
@@ -209,16 +249,8 @@ def random_decycle(
 ) -> list[Edge]:
     """Remove random edges inside cycles until the graph is acyclic (the baselines' post-hoc
     decycling of Sec. 5); edges outside cycles are kept."""
-    rng = np.random.default_rng(rng)
-    edges = sorted(set((int(a), int(b)) for a, b in edges))
-    while True:
-        cycles = find_cycles(ids, edges)
-        if not cycles:
-            return edges
-        members = set(cycles[0])
-        inside = [e for e in edges if e[0] in members and e[1] in members]
-        drop = inside[int(rng.integers(len(inside)))]
-        edges.remove(drop)
+    gen = np.random.default_rng(rng)
+    return _decycle(ids, edges, lambda inside: inside[int(gen.integers(len(inside)))])
 
 
 def grown_instances(masks: Sequence[np.ndarray], gap: float = ADJACENCY_GAP) -> np.ndarray:

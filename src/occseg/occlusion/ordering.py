@@ -70,6 +70,7 @@ from occseg.occlusion.scores import DEFAULT_SCORE, instance_scores
 __all__ = [
     "InstanceSet",
     "check_occ_pairs",
+    "describe_instances",
     "energy",
     "expansion_labeling",
     "extract_instances",
@@ -764,12 +765,30 @@ def extract_instances(
     remap[keep] = np.arange(1, int(keep.sum()) + 1)
     inst = remap[comp].astype(np.int32)
     k = int(keep.sum())
-    flat = inst.ravel()
     order = np.zeros(k, np.int64)
     if k:
+        flat = inst.ravel()
         first = np.zeros(k + 1, np.int64)
         first[flat] = np.arange(flat.size)  # any pixel of each id
         order = labels.ravel()[first[1:]].astype(np.int64)
+    return describe_instances(inst, order, semantic, boundary_prob, score=score)
+
+
+def describe_instances(
+    instances: np.ndarray,
+    order: np.ndarray,
+    semantic: np.ndarray | None = None,
+    boundary_prob: np.ndarray | None = None,
+    *,
+    score: str = DEFAULT_SCORE,
+) -> InstanceSet:
+    """The :class:`InstanceSet` of an instance map (ids 1..K) with its order labels: each
+    instance's majority class in ``semantic`` and its confidence from ``boundary_prob``
+    (parameters as for :func:`extract_instances`)."""
+    inst = np.asarray(instances).astype(np.int32)
+    order = np.asarray(order, np.int64)
+    k = len(order)
+    flat = inst.ravel()
     classes = np.full(k, -1, np.int64)
     if semantic is not None and k:
         sem = np.asarray(semantic).astype(np.int64).ravel()
@@ -778,7 +797,7 @@ def extract_instances(
         votes = np.bincount((flat[fg] - 1) * n_cls + sem[fg], minlength=k * n_cls)
         classes = votes.reshape(k, n_cls).argmax(1)
     if boundary_prob is None:
-        scores = area[keep].astype(np.float64)
+        scores = np.bincount(flat, minlength=k + 1)[1:].astype(np.float64)
     else:
         scores = instance_scores(inst, boundary_prob, score)
     return InstanceSet(inst, order, classes, scores)

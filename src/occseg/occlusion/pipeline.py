@@ -3,10 +3,20 @@
 Stage 1, a model (e.g. :class:`occseg.predict.ordernet.OrderNetPredictor`) gives the semantic,
 boundary and orientation maps (:class:`OrderMaps`); stage 2 decodes them
 (:func:`occseg.occlusion.decode.occlusion_inputs`: NMS, the 0.1 threshold, neighbour pairs),
-labels the pixels with their occlusion order (:func:`occseg.occlusion.ordering.order_labeling`,
-Eq. 5-8), extracts the instances with their majority class and confidence
+finds the instances and their order, gives each its majority class and confidence
 (:mod:`occseg.occlusion.scores`), and builds the occlusion graph and the relative depth
-(:mod:`occseg.occlusion.graph`).
+(:mod:`occseg.occlusion.graph`). Instances and order come from one of
+
+* ``"regions"`` (the default): the regions the boundary map encloses
+  (:func:`occseg.occlusion.regions.boundary_regions`), ordered by the votes of the oriented
+  boundary pairs between them, cycles broken at their weakest edge
+  (:func:`occseg.occlusion.graph.voted_order`);
+* ``"crf"``: the paper's CRF labelling (:func:`occseg.occlusion.ordering.order_labeling`,
+  Eq. 5-8), whose instances are the connected components of equal labels.
+
+The CRF's hard occlusion term lets one reversed pixel pair force equal labels on a whole
+border, which merges occluders with their occludees (see :mod:`occseg.occlusion.regions` for
+the measurements that made ``"regions"`` the default).
 
 NumPy only: the model is anything with ``class_names`` and ``predict_maps(image)``.
 
@@ -27,7 +37,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from occseg.errors import ImageReadError
+from occseg.errors import ConfigError, ImageReadError
 from occseg.occlusion.decode import (
     BOUNDARY_THRESHOLD,
     OrientedBoundaries,
@@ -36,22 +46,26 @@ from occseg.occlusion.decode import (
 )
 from occseg.occlusion.graph import (
     ADJACENCY_GAP,
-    boundary_edges,
+    boundary_votes,
     depth_image,
     grown_instances,
     label_edges,
     relative_depth,
+    voted_order,
 )
 from occseg.occlusion.ordering import (
     InstanceSet,
+    describe_instances,
     extract_instances,
     occ_pairs_from_oriented,
     order_labeling,
     refine_labeling,
 )
+from occseg.occlusion.regions import REGION_MIN_AREA, boundary_regions
 from occseg.occlusion.scores import DEFAULT_SCORE
 
 __all__ = [
+    "INSTANCE_METHODS",
     "OrderMaps",
     "OrderModel",
     "OrderResult",
@@ -60,6 +74,9 @@ __all__ = [
     "order_masks",
     "write_order_result",
 ]
+
+#: How :func:`order_maps` finds instances: boundary regions (default) or the paper's CRF.
+INSTANCE_METHODS = ("regions", "crf")
 
 
 @dataclass(frozen=True, eq=False)
@@ -157,48 +174,97 @@ class OrderResult:
 def order_maps(
     maps: OrderMaps,
     *,
+    instances: str = "regions",
     threshold: float = BOUNDARY_THRESHOLD,
     nms: bool = True,
     lam: float = 20.0,
     mu: float = 100.0,
-    min_area: int = 1,
+    min_area: int | None = None,
     max_gap: int = 0,
     refine: bool = True,
     score: str = DEFAULT_SCORE,
 ) -> OrderResult:
-    """Stage 2 (Sec. 3.2): decode, label, extract instances, build the occlusion graph.
+    """Stage 2 (Sec. 3.2): decode, find and order the instances, build the occlusion graph.
 
     Parameters
     ----------
     maps
         The stage-1 maps.
+    instances
+        ``"regions"`` (boundary regions ordered by boundary votes) or ``"crf"`` (the paper's
+        labelling), see the module docstring.
     threshold, nms
-        Boundary decoding (:func:`occseg.occlusion.decode.decode_boundaries`).
+        Boundary decoding (:func:`occseg.occlusion.decode.decode_boundaries`); ``threshold``
+        also bounds the regions' markers (:func:`~occseg.occlusion.regions.boundary_regions`).
     lam, mu
-        Smoothness and occlusion weights of Eq. 8 (the paper: 20 and 100).
+        CRF: smoothness and occlusion weights of Eq. 8 (the paper: 20 and 100).
     min_area
-        Smaller components become background.
+        Regions: the smallest marker (default
+        :data:`~occseg.occlusion.regions.REGION_MIN_AREA`); CRF: smaller components become
+        background (default 1, all kept).
     max_gap
-        Adjacency tolerance of the graph (:func:`occseg.occlusion.graph.label_edges`).
+        CRF: adjacency tolerance of the graph (:func:`occseg.occlusion.graph.label_edges`).
     refine
-        Exact-energy segment moves after the jump moves
+        CRF: exact-energy segment moves after the jump moves
         (:func:`occseg.occlusion.ordering.refine_labeling`).
     score
         The instances' confidence from the boundary map (:mod:`occseg.occlusion.scores`):
         ``"outline_contrast"`` (default) or ``"paper"`` (the ad-hoc score of Sec. 5.4).
     """
+    check_instance_method(instances)
+    # an instance is an object: its class is the majority of the object classes (not background)
+    vote = np.argmax(maps.semantic[..., 1:], axis=-1) + 1
+    if instances == "regions":
+        decoded = decode_boundaries(maps.boundary, maps.orientation, threshold=threshold, nms=nms)
+        regions = boundary_regions(
+            maps.semantic[..., 0],
+            maps.boundary,
+            threshold=threshold,
+            min_area=REGION_MIN_AREA if min_area is None else min_area,
+        )
+        ids = list(range(1, int(regions.max()) + 1))
+        edges = _voted_edges([regions == i for i in ids], decoded.occludes)
+        depth = relative_depth(ids, edges)
+        # order labels from the depth layers: larger in front, 1 for the deepest
+        deepest = max(depth.values(), default=0)
+        order = np.array([deepest + 1 - depth[i] for i in ids], np.int64)
+        inst = describe_instances(regions, order, vote, maps.boundary, score=score)
+        labels = np.concatenate([[0], order])[regions]
+        return OrderResult(labels, inst, edges, depth, decoded, tuple(maps.class_names))
     bg, pairs, decoded = occlusion_inputs(
         maps.semantic, maps.boundary, maps.orientation, threshold=threshold, nms=nms
     )
     labels = order_labeling(bg, pairs, lam=lam, mu=mu)
     if refine:
         labels = refine_labeling(labels, bg, pairs, lam=lam, mu=mu)
-    # an instance is an object: its class is the majority of the object classes (not background)
-    vote = np.argmax(maps.semantic[..., 1:], axis=-1) + 1
-    inst = extract_instances(labels, vote, maps.boundary, min_area=min_area, score=score)
+    inst = extract_instances(
+        labels, vote, maps.boundary, min_area=1 if min_area is None else min_area, score=score
+    )
     edges = label_edges(inst.instances, inst.order, max_gap=max_gap)
     depth = relative_depth(inst.ids.tolist(), edges)
     return OrderResult(labels, inst, edges, depth, decoded, tuple(maps.class_names))
+
+
+def check_instance_method(instances: str) -> None:
+    """Raise :class:`~occseg.errors.ConfigError` unless ``instances`` is one of
+    :data:`INSTANCE_METHODS`."""
+    if instances not in INSTANCE_METHODS:
+        raise ConfigError(
+            f"unknown instance method {instances!r}; use one of {', '.join(INSTANCE_METHODS)}"
+        )
+
+
+def _voted_edges(
+    masks: Sequence[np.ndarray], occludes: np.ndarray, gap: float = ADJACENCY_GAP
+) -> list[tuple[int, int]]:
+    """Acyclic ``(front, back)`` edges (ids ``index + 1``) between ``masks``, grown by ``gap``
+    pixels so that masks a thin gap apart still meet, voted by the oriented boundary pairs
+    ``occludes`` (H×W×4) that cross between them."""
+    if len(masks) < 2:
+        return []
+    grown = grown_instances(masks, gap)
+    votes = boundary_votes(grown, occ_pairs_from_oriented(occludes))
+    return voted_order(range(1, len(masks) + 1), votes)
 
 
 def order_masks(
@@ -216,7 +282,8 @@ def order_masks(
     ``p`` occludes ``q`` of Eq. 7); the masks, grown by ``gap`` pixels into uncovered pixels
     (:func:`~occseg.occlusion.graph.grown_instances`, so that masks a thin gap apart still
     meet), collect the pairs that cross between them, and two masks are ordered by the majority
-    of those pairs (ties: no order; :func:`~occseg.occlusion.graph.boundary_edges`).
+    of those pairs (ties: no order), the weakest edge of any cycle dropped
+    (:func:`~occseg.occlusion.graph.voted_order`), so the result is a consistent order.
     ``decoded`` skips the decoding when the caller has it (:attr:`OrderResult.boundaries` of
     :func:`order_maps` at its default threshold and NMS).
     """
@@ -224,10 +291,7 @@ def order_masks(
         return []
     if decoded is None:
         decoded = decode_boundaries(maps.boundary, maps.orientation)
-    edges = boundary_edges(
-        grown_instances(masks, gap), occ_pairs_from_oriented(decoded.occludes), majority=True
-    )
-    return [(front - 1, back - 1) for front, back in edges]
+    return [(front - 1, back - 1) for front, back in _voted_edges(masks, decoded.occludes, gap)]
 
 
 def order_image(image: np.ndarray, model: OrderModel, **options: Any) -> OrderResult:

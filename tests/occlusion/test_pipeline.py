@@ -143,3 +143,20 @@ def test_regions_keep_two_objects_whole_where_noisy_orientation_breaks_the_crf()
     assert crf.instances.instances.max() > 2
     with pytest.raises(ConfigError, match="regions, crf"):
         order_maps(noisy, instances="blobs")
+
+
+def test_the_convexity_cue_orders_given_masks_where_the_boundaries_are_silent():
+    inst = np.zeros((30, 36), int)
+    inst[4:26, 3:33] = 1  # a wall ...
+    inst[10:20, 12:22] = 2  # ... with a box in front of it
+    maps = IdealModel(inst, [(2, 1), (1, 0), (2, 0)], {0: 0, 1: 1, 2: 2}, 3).maps
+    silent = OrderMaps(
+        maps.semantic, np.zeros_like(maps.boundary), maps.orientation, maps.class_names
+    )
+    masks = [inst == 1, inst == 2]
+    assert order_masks(silent, masks) == [(1, 0)]  # the cue alone: the box is in front
+    assert order_masks(silent, masks, convexity=0.0) == []  # no boundary vote: no order
+    # the vote and the cue agree on the ideal maps; a reversed orientation outvotes the cue
+    assert order_masks(maps, masks) == order_masks(maps, masks, convexity=0.0) == [(1, 0)]
+    wrong = IdealModel(inst, [(1, 2), (1, 0), (2, 0)], {0: 0, 1: 1, 2: 2}, 3).maps
+    assert order_masks(wrong, masks) == [(0, 1)]  # boundaries saying "wall in front" win

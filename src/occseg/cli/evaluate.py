@@ -16,6 +16,7 @@ from occseg.cli.common import (
     print_click_summary,
 )
 from occseg.eval.selection_recall import DEFAULT_PADS
+from occseg.occlusion.convexity import CONVEXITY_WEIGHT
 from occseg.occlusion.detectors import DETECTORS
 from occseg.occlusion.scores import DEFAULT_SCORE, SCORES
 
@@ -227,6 +228,13 @@ def eval_order(
         help="With --model: regions (default; regions of the boundary map ordered by boundary "
         "votes) or crf (the paper's labelling). GT inputs are always labelled by the CRF.",
     ),
+    convexity: float = typer.Option(
+        CONVEXITY_WEIGHT,
+        min=0.0,
+        help="With --model: weight of the convexity cue beside the boundary vote when the "
+        "ground-truth objects are ordered as given masks, as the app orders annotated objects "
+        "(given_* in the summary; 0: the vote alone).",
+    ),
 ) -> None:
     """OAIR, weighted coverage, mask mAP and cycle rate of occlusion-ordered instances."""
     from occseg.eval.order_report import write_order_report
@@ -240,6 +248,8 @@ def eval_order(
     check_order_options(dataset, **settings)
     check_output_folder(out, name="--out")
     with advancing("order labelling", count_order_images(dataset, limit=limit)) as advance:
-        result = run_order_eval(dataset, refine=refine, progress=advance, **settings)
+        result = run_order_eval(
+            dataset, refine=refine, convexity=convexity, progress=advance, **settings
+        )
     write_order_report(result, out)
     typer.echo(f"{result.describe()} -> {out}")

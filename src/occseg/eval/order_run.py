@@ -54,6 +54,7 @@ from occseg.eval.order import (
     evaluate_order,
     oair_counts,
 )
+from occseg.occlusion.convexity import CONVEXITY_WEIGHT
 from occseg.occlusion.graph import label_edges
 from occseg.occlusion.ordering import (
     InstanceSet,
@@ -328,6 +329,7 @@ def run_model(
     max_gap: int = 0,
     class_agnostic: bool = False,
     score: str = DEFAULT_SCORE,
+    convexity: float = CONVEXITY_WEIGHT,
     progress=None,
     **settings,
 ) -> OrderRunResult:
@@ -339,7 +341,9 @@ def run_model(
     ``model`` has ``class_names`` and ``predict_maps(image)``
     (:class:`occseg.predict.ordernet.OrderNetPredictor`). ``class_agnostic`` puts every
     ground-truth and predicted instance in one class, so OAIR and mAP match by IoU alone.
-    ``score`` is the instances' confidence (:mod:`occseg.occlusion.scores`). ``settings`` go
+    ``score`` is the instances' confidence (:mod:`occseg.occlusion.scores`); ``convexity`` the
+    weight of the convexity cue when the ground-truth instances are ordered as given masks
+    (:func:`occseg.occlusion.pipeline.order_masks`, the ``given_*`` results). ``settings`` go
     into the summary.
     """
     gts, preds = [], []
@@ -353,7 +357,12 @@ def run_model(
         _count_given(
             given,
             gt,
-            order_masks(maps, [gt.instances == i for i in gt.ids], decoded=result.boundaries),
+            order_masks(
+                maps,
+                [gt.instances == i for i in gt.ids],
+                decoded=result.boundaries,
+                convexity=convexity,
+            ),
         )
         if class_agnostic:
             gt, pred = _one_class(gt), _one_class(pred)
@@ -365,8 +374,8 @@ def run_model(
     seconds = time.perf_counter() - t0
     return _evaluate(
         gts, preds, seconds, n_mutual_object_pairs=n_mutual, instances=instances,
-        max_gap=max_gap, class_agnostic=class_agnostic, score=score, **_given_summary(given),
-        **settings,
+        convexity=convexity, max_gap=max_gap, class_agnostic=class_agnostic, score=score,
+        **_given_summary(given), **settings,
     )  # fmt: skip
 
 
@@ -474,6 +483,7 @@ def run_order_eval(
     class_agnostic: bool = False,
     score: str = DEFAULT_SCORE,
     instances: str | None = None,
+    convexity: float = CONVEXITY_WEIGHT,
     progress: Callable[[], None] | None = None,
 ) -> OrderRunResult:
     """OAIR, weighted coverage, mask mAP and cycle rate of occlusion-ordered instances.
@@ -483,9 +493,9 @@ def run_order_eval(
     instances are matched by IoU alone). Give exactly one of ``gt_inputs`` (labels from the
     ground truth's background and oriented boundaries, :func:`run_gt_inputs`) and ``model`` (a
     checkpoint of ``occseg train order``, or ``"ordernet"``: the shipped one;
-    :func:`run_model`, whose ``instances`` are ``"regions"`` by default or ``"crf"``). ``score``
-    names the instances' confidence (:mod:`occseg.occlusion.scores`). The result's ``title``
-    names the run.
+    :func:`run_model`, whose ``instances`` are ``"regions"`` by default or ``"crf"``, and
+    ``convexity`` weighs the convexity cue). ``score`` names the instances' confidence
+    (:mod:`occseg.occlusion.scores`). The result's ``title`` names the run.
 
     Raises
     ------
@@ -518,7 +528,7 @@ def run_order_eval(
     method = instances or "regions"
     result = run_model(
         items, predictor, instances=method, max_gap=max_gap, class_agnostic=agnostic,
-        score=score, progress=progress, **settings,
+        score=score, convexity=convexity, progress=progress, **settings,
     )  # fmt: skip
     result.summary["model"] = str(model)
     how = "boundary regions" if method == "regions" else "CRF labelling"

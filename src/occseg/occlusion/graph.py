@@ -27,6 +27,7 @@ from scipy.sparse.csgraph import breadth_first_order, connected_components
 
 __all__ = [
     "ADJACENCY_GAP",
+    "adjacent_pairs",
     "boundary_edges",
     "boundary_votes",
     "cycle_fraction",
@@ -133,6 +134,22 @@ def _offset_pairs(inst: np.ndarray, dy: int, dx: int) -> tuple[np.ndarray, np.nd
     return inst[ya, xa], inst[yb, xb]
 
 
+def adjacent_pairs(instances: np.ndarray, *, max_gap: int = 0) -> list[Edge]:
+    """Pairs ``(a, b)``, ``a < b``, of instances that touch: 4-neighbours, or with ``max_gap``
+    1 also one pixel apart (across a one-pixel strip, or diagonally). Background (id 0) is not
+    an instance."""
+    inst = np.asarray(instances).astype(np.int64)
+    offsets = [(0, 1), (1, 0)]
+    if max_gap >= 1:
+        offsets += [(0, 2), (2, 0), (1, 1), (1, -1)]
+    pairs = []
+    for dy, dx in offsets:
+        a, b = _offset_pairs(inst, dy, dx)
+        touch = (a != b) & (a > 0) & (b > 0)
+        pairs.append(np.stack([np.minimum(a, b)[touch], np.maximum(a, b)[touch]], 1))
+    return [(int(a), int(b)) for a, b in np.unique(np.concatenate(pairs), axis=0).tolist()]
+
+
 def label_edges(instances: np.ndarray, order: np.ndarray, *, max_gap: int = 0) -> list[Edge]:
     """Edges ``(front, back)`` between adjacent instances, the larger order label in front.
 
@@ -149,19 +166,9 @@ def label_edges(instances: np.ndarray, order: np.ndarray, *, max_gap: int = 0) -
         with such strips when it takes advantage of their occlusion boundary (see
         :func:`occseg.occlusion.ordering.refine_labeling`, which removes most of them).
     """
-    inst = np.asarray(instances).astype(np.int64)
     lab = np.concatenate([[0], np.asarray(order, np.int64)])
-    offsets = [(0, 1), (1, 0)]
-    if max_gap >= 1:
-        offsets += [(0, 2), (2, 0), (1, 1), (1, -1)]
-    pairs = []
-    for dy, dx in offsets:
-        a, b = _offset_pairs(inst, dy, dx)
-        touch = (a != b) & (a > 0) & (b > 0)
-        pairs.append(np.stack([a[touch], b[touch]], 1))
-    ab = np.unique(np.concatenate(pairs), axis=0)
     out = set()
-    for a, b in ab.tolist():
+    for a, b in adjacent_pairs(instances, max_gap=max_gap):
         if lab[a] > lab[b]:
             out.add((a, b))
         elif lab[b] > lab[a]:
@@ -202,8 +209,9 @@ def boundary_edges(
     return sorted(out)
 
 
-def voted_order(ids: Sequence[int], votes: dict[Edge, int]) -> list[Edge]:
-    """An acyclic occlusion graph from pixel votes (:func:`boundary_votes`).
+def voted_order(ids: Sequence[int], votes: dict[Edge, float]) -> list[Edge]:
+    """An acyclic occlusion graph from votes ``{(front, back): weight}`` (pixel votes of
+    :func:`boundary_votes`, or any non-negative evidence).
 
     Each pair of instances keeps the direction with more votes, weighted by its margin (votes
     for minus votes against; ties give no edge). While a cycle is left, the weakest edge of the

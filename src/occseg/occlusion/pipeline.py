@@ -38,6 +38,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from occseg.errors import ConfigError, ImageReadError
+from occseg.occlusion.convexity import CONVEXITY_WEIGHT, convexity_cue
 from occseg.occlusion.decode import (
     BOUNDARY_THRESHOLD,
     OrientedBoundaries,
@@ -46,6 +47,7 @@ from occseg.occlusion.decode import (
 )
 from occseg.occlusion.graph import (
     ADJACENCY_GAP,
+    adjacent_pairs,
     boundary_votes,
     depth_image,
     grown_instances,
@@ -223,7 +225,9 @@ def order_maps(
             min_area=REGION_MIN_AREA if min_area is None else min_area,
         )
         ids = list(range(1, int(regions.max()) + 1))
-        edges = _voted_edges([regions == i for i in ids], decoded.occludes)
+        # the vote alone: the convexity cue is for whole objects, and regions may be parts
+        # (with the cue at 0.5, OAIR accuracy on 50 synthetic scenes fell from 0.79 to 0.75)
+        edges = _voted_edges([regions == i for i in ids], decoded.occludes, convexity=0.0)
         depth = relative_depth(ids, edges)
         # order labels from the depth layers: larger in front, 1 for the deepest
         deepest = max(depth.values(), default=0)
@@ -255,16 +259,34 @@ def check_instance_method(instances: str) -> None:
 
 
 def _voted_edges(
-    masks: Sequence[np.ndarray], occludes: np.ndarray, gap: float = ADJACENCY_GAP
+    masks: Sequence[np.ndarray],
+    occludes: np.ndarray,
+    gap: float = ADJACENCY_GAP,
+    convexity: float = CONVEXITY_WEIGHT,
 ) -> list[tuple[int, int]]:
-    """Acyclic ``(front, back)`` edges (ids ``index + 1``) between ``masks``, grown by ``gap``
-    pixels so that masks a thin gap apart still meet, voted by the oriented boundary pairs
-    ``occludes`` (H×W×4) that cross between them."""
+    """Acyclic ``(front, back)`` edges (ids ``index + 1``) between ``masks`` that touch once
+    grown by ``gap`` pixels (so that masks a thin gap apart still meet).
+
+    Two touching masks ``a``, ``b`` are ordered by the score ``(n_ab - n_ba) / (n_ab + n_ba) +
+    convexity · cvx(a, b)``: ``n_ab`` oriented boundary pairs of ``occludes`` (H×W×4) say ``a``
+    occludes ``b`` across their border (0 / 0 counts 0), ``cvx`` is the convexity cue
+    (:func:`occseg.occlusion.convexity.convexity_cue`); its sign orders the pair, its size is
+    the edge's weight when a cycle must be broken (:func:`~occseg.occlusion.graph.voted_order`).
+    """
     if len(masks) < 2:
         return []
     grown = grown_instances(masks, gap)
     votes = boundary_votes(grown, occ_pairs_from_oriented(occludes))
-    return voted_order(range(1, len(masks) + 1), votes)
+    pairs = set(adjacent_pairs(grown)) | {(min(a, b), max(a, b)) for a, b in votes}
+    cue = convexity_cue(masks, sorted(pairs)) if convexity else {}
+    scores = {}
+    for a, b in sorted(pairs):
+        n_ab, n_ba = votes.get((a, b), 0), votes.get((b, a), 0)
+        score = (n_ab - n_ba) / (n_ab + n_ba) if n_ab + n_ba else 0.0
+        score += convexity * cue.get((a, b), 0.0)
+        if score:
+            scores[(a, b) if score > 0 else (b, a)] = abs(score)
+    return voted_order(range(1, len(masks) + 1), scores)
 
 
 def order_masks(
@@ -273,25 +295,28 @@ def order_masks(
     *,
     gap: float = ADJACENCY_GAP,
     decoded: OrientedBoundaries | None = None,
+    convexity: float = CONVEXITY_WEIGHT,
 ) -> list[tuple[int, int]]:
     """Order given masks (an annotator's objects, or ground-truth instances) by the network's
-    oriented boundaries instead of the CRF's instances: ``(front, back)`` index pairs,
-    ``masks[front]`` occludes ``masks[back]``.
+    oriented boundaries and the masks' shapes: ``(front, back)`` index pairs, ``masks[front]``
+    occludes ``masks[back]``.
 
     The maps are decoded as for the CRF (NMS, the 0.1 threshold, orientation to the pixel pairs
     ``p`` occludes ``q`` of Eq. 7); the masks, grown by ``gap`` pixels into uncovered pixels
     (:func:`~occseg.occlusion.graph.grown_instances`, so that masks a thin gap apart still
-    meet), collect the pairs that cross between them, and two masks are ordered by the majority
-    of those pairs (ties: no order), the weakest edge of any cycle dropped
-    (:func:`~occseg.occlusion.graph.voted_order`), so the result is a consistent order.
-    ``decoded`` skips the decoding when the caller has it (:attr:`OrderResult.boundaries` of
-    :func:`order_maps` at its default threshold and NMS).
+    meet), collect the pairs that cross between them. Two touching masks are ordered by the
+    balance of those pairs plus ``convexity`` times the convexity cue
+    (:mod:`occseg.occlusion.convexity`; 0: the pairs alone, their majority), the weakest edge of
+    any cycle dropped (:func:`~occseg.occlusion.graph.voted_order`), so the result is a
+    consistent order. ``decoded`` skips the decoding when the caller has it
+    (:attr:`OrderResult.boundaries` of :func:`order_maps` at its default threshold and NMS).
     """
     if len(masks) < 2:
         return []
     if decoded is None:
         decoded = decode_boundaries(maps.boundary, maps.orientation)
-    return [(front - 1, back - 1) for front, back in _voted_edges(masks, decoded.occludes, gap)]
+    edges = _voted_edges(masks, decoded.occludes, gap, convexity)
+    return [(front - 1, back - 1) for front, back in edges]
 
 
 def order_image(image: np.ndarray, model: OrderModel, **options: Any) -> OrderResult:

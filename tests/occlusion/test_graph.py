@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from occseg.occlusion.graph import (
-    boundary_edges,
     boundary_votes,
     cycle_fraction,
     depth_image,
@@ -30,14 +29,6 @@ def test_label_edges_from_an_order_labelling():
     assert edges == [(2, 1), (2, 3)]
     assert find_cycles(inst.ids, edges) == []
     assert relative_depth(inst.ids.tolist(), edges) == {1: 1, 2: 0, 3: 1}
-
-
-def test_boundary_edges_both_directions_and_majority():
-    inst = np.array([[1, 2, 2], [1, 2, 2]])
-    pairs = np.array([[0, 1, 0, 0], [1, 1, 1, 0], [1, 0, 1, 1]])  # 2 occludes 1 twice, 1 -> 2 once
-    assert boundary_edges(inst, pairs) == [(1, 2), (2, 1)]
-    assert boundary_edges(inst, pairs, majority=True) == [(2, 1)]
-    assert boundary_edges(inst, pairs, min_pixels=2) == [(2, 1)]
 
 
 def test_cycles_depth_reachability_and_decycling():

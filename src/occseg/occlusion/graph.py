@@ -28,7 +28,6 @@ from scipy.sparse.csgraph import breadth_first_order, connected_components
 __all__ = [
     "ADJACENCY_GAP",
     "adjacent_pairs",
-    "boundary_edges",
     "boundary_votes",
     "cycle_fraction",
     "depth_image",
@@ -187,26 +186,6 @@ def boundary_votes(instances: np.ndarray, occ_pairs: np.ndarray) -> dict[Edge, i
     keep = (a != b) & (a > 0) & (b > 0)
     ab, counts = np.unique(np.stack([a[keep], b[keep]], 1), axis=0, return_counts=True)
     return {(int(x), int(y)): int(c) for (x, y), c in zip(ab.tolist(), counts, strict=True)}
-
-
-def boundary_edges(
-    instances: np.ndarray, occ_pairs: np.ndarray, *, min_pixels: int = 1, majority: bool = False
-) -> list[Edge]:
-    """Edges ``(front, back)`` from occlusion pixel pairs ``(py, px, qy, qx)`` between instances.
-
-    An edge needs ``min_pixels`` pairs; with ``majority`` only the direction with more pairs of
-    two instances is kept (ties drop both), otherwise both directions may appear (a baseline
-    graph that can hold cycles). Background (id 0) is not a node.
-    """
-    count = boundary_votes(instances, occ_pairs)
-    out = []
-    for (x, y), c in count.items():
-        if c < min_pixels:
-            continue
-        if majority and count.get((y, x), 0) >= c:
-            continue
-        out.append((x, y))
-    return sorted(out)
 
 
 def voted_order(ids: Sequence[int], votes: dict[Edge, float]) -> list[Edge]:

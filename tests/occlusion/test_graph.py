@@ -9,6 +9,8 @@ from occseg.occlusion.graph import (
     cycle_fraction,
     depth_image,
     find_cycles,
+    grow_labels,
+    instance_map,
     label_edges,
     random_decycle,
     reachability,
@@ -73,3 +75,10 @@ def test_voted_order_keeps_majorities_and_drops_the_weakest_edge_of_a_cycle():
     ring = {(1, 2): 1, (2, 3): 1, (3, 1): 1}
     assert voted_order([1, 2, 3], ring) == voted_order([3, 2, 1], dict(reversed(ring.items())))
     assert len(voted_order([1, 2, 3], ring)) == 2
+
+
+def test_grow_labels_and_instance_map():
+    assert grow_labels(np.array([[1, 0, 0, 0, 2]]), 1).tolist() == [[1, 1, 0, 2, 2]]
+    assert grow_labels(np.zeros((2, 2), int)).tolist() == [[0, 0], [0, 0]]
+    a, b = np.array([[1, 1, 0]], bool), np.array([[0, 1, 1]], bool)
+    assert instance_map([a, b]).tolist() == [[1, 2, 2]]  # the later mask on top

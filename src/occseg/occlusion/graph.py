@@ -32,7 +32,9 @@ __all__ = [
     "cycle_fraction",
     "depth_image",
     "find_cycles",
+    "grow_labels",
     "grown_instances",
+    "instance_map",
     "label_edges",
     "random_decycle",
     "reachability",
@@ -262,9 +264,23 @@ def grown_instances(masks: Sequence[np.ndarray], gap: float = ADJACENCY_GAP) -> 
     >>> grown_instances([a, b]).tolist()
     [[1, 1, 1, 1, 2, 2, 2]]
     """
+    return grow_labels(instance_map(masks), gap)
+
+
+def instance_map(masks: Sequence[np.ndarray]) -> np.ndarray:
+    """``H×W int32`` ids of ``masks`` (``index + 1``; later masks over earlier ones, 0 where
+    none) from at least one ``H×W bool`` mask."""
     inst = np.zeros(np.shape(masks[0]), np.int32)
     for i, mask in enumerate(masks):
         inst[np.asarray(mask, bool)] = i + 1
+    return inst
+
+
+def grow_labels(instances: np.ndarray, gap: float = ADJACENCY_GAP) -> np.ndarray:
+    """``H×W int32`` instance ids (0 = none) grown by ``gap`` pixels (Euclidean) into the
+    pixels without one, each joining its nearest instance (:func:`grown_instances` of a label
+    map)."""
+    inst = np.asarray(instances).astype(np.int32)
     if not inst.any():
         return inst
     dist, (iy, ix) = ndimage.distance_transform_edt(inst == 0, return_indices=True)

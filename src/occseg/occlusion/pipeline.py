@@ -50,6 +50,7 @@ from occseg.occlusion.graph import (
     adjacent_pairs,
     boundary_votes,
     depth_image,
+    grow_labels,
     grown_instances,
     label_edges,
     relative_depth,
@@ -227,7 +228,7 @@ def order_maps(
         ids = list(range(1, int(regions.max()) + 1))
         # the vote alone: the convexity cue is for whole objects, and regions may be parts
         # (with the cue at 0.5, OAIR accuracy on 50 synthetic scenes fell from 0.79 to 0.75)
-        edges = _voted_edges([regions == i for i in ids], decoded.occludes, convexity=0.0)
+        edges = _voted_edges(grow_labels(regions, ADJACENCY_GAP), len(ids), decoded.occludes)
         depth = relative_depth(ids, edges)
         # order labels from the depth layers: larger in front, 1 for the deepest
         deepest = max(depth.values(), default=0)
@@ -259,34 +260,32 @@ def check_instance_method(instances: str) -> None:
 
 
 def _voted_edges(
-    masks: Sequence[np.ndarray],
+    grown: np.ndarray,
+    n: int,
     occludes: np.ndarray,
-    gap: float = ADJACENCY_GAP,
-    convexity: float = CONVEXITY_WEIGHT,
+    cue: dict[tuple[int, int], float] | None = None,
 ) -> list[tuple[int, int]]:
-    """Acyclic ``(front, back)`` edges (ids ``index + 1``) between ``masks`` that touch once
-    grown by ``gap`` pixels (so that masks a thin gap apart still meet).
+    """Acyclic ``(front, back)`` edges between the touching instances ``1..n`` of a label map
+    (grown by :data:`~occseg.occlusion.graph.ADJACENCY_GAP` or so beforehand, so that
+    instances a thin gap apart meet).
 
-    Two touching masks ``a``, ``b`` are ordered by the score ``(n_ab - n_ba) / (n_ab + n_ba) +
-    convexity · cvx(a, b)``: ``n_ab`` oriented boundary pairs of ``occludes`` (H×W×4) say ``a``
-    occludes ``b`` across their border (0 / 0 counts 0), ``cvx`` is the convexity cue
-    (:func:`occseg.occlusion.convexity.convexity_cue`); its sign orders the pair, its size is
+    Two touching instances ``a``, ``b`` are ordered by the score ``(n_ab - n_ba) / (n_ab +
+    n_ba) + cue(a, b)``: ``n_ab`` oriented boundary pairs of ``occludes`` (H×W×4) say ``a``
+    occludes ``b`` across their border (0 / 0 counts 0), ``cue`` is any further evidence (the
+    weighted convexity cue of :func:`order_masks`); the score's sign orders the pair, its size is
     the edge's weight when a cycle must be broken (:func:`~occseg.occlusion.graph.voted_order`).
     """
-    if len(masks) < 2:
+    if n < 2:
         return []
-    grown = grown_instances(masks, gap)
     votes = boundary_votes(grown, occ_pairs_from_oriented(occludes))
-    pairs = set(adjacent_pairs(grown)) | {(min(a, b), max(a, b)) for a, b in votes}
-    cue = convexity_cue(masks, sorted(pairs)) if convexity else {}
     scores = {}
-    for a, b in sorted(pairs):
+    for a, b in adjacent_pairs(grown):
         n_ab, n_ba = votes.get((a, b), 0), votes.get((b, a), 0)
         score = (n_ab - n_ba) / (n_ab + n_ba) if n_ab + n_ba else 0.0
-        score += convexity * cue.get((a, b), 0.0)
+        score += (cue or {}).get((a, b), 0.0)
         if score:
             scores[(a, b) if score > 0 else (b, a)] = abs(score)
-    return voted_order(range(1, len(masks) + 1), scores)
+    return voted_order(range(1, n + 1), scores)
 
 
 def order_masks(
@@ -315,7 +314,12 @@ def order_masks(
         return []
     if decoded is None:
         decoded = decode_boundaries(maps.boundary, maps.orientation)
-    edges = _voted_edges(masks, decoded.occludes, gap, convexity)
+    grown = grown_instances(masks, gap)
+    cue = None
+    if convexity:
+        touching = adjacent_pairs(grown)
+        cue = {pair: convexity * c for pair, c in convexity_cue(masks, touching).items()}
+    edges = _voted_edges(grown, len(masks), decoded.occludes, cue)
     return [(front - 1, back - 1) for front, back in edges]
 
 

@@ -34,6 +34,7 @@ SHIPPED = {
     "obnet-cpu.yaml": "boundaries",
     "obnet-lite0.yaml": "boundaries",
     "obnet-lite0-synth-ft.yaml": "boundaries",
+    "obnet-lite0-wide.yaml": "boundaries",
     "ordernet-cpu.yaml": "order",
     "ordernet-lite0.yaml": "order",
     "ordernet-lite0-decoder.yaml": "order",

@@ -27,8 +27,8 @@ __all__ = [
 ]
 
 #: The shipped OB model: DNMMSI on an ImageNet EfficientNet-Lite0 trunk trained on synthetic
-#: scenes and BSDS500 train+val boundaries (``configs/obnet-lite0.yaml``, 1200 steps, half-precision
-#: weights; README "Interactive occlusion boundaries").
+#: scenes and BSDS500 train+val boundaries (``configs/obnet-lite0-wide.yaml``: decoder widths
+#: 32 / 16, 800 steps, half-precision weights; README "Interactive occlusion boundaries").
 DEFAULT_OBNET = MODELS_DIR / "obnet.pt"
 #: The name that stands for the shipped OB model (``occseg eval boundaries --method obnet``).
 DEFAULT_OB_NAME = "obnet"
@@ -45,7 +45,7 @@ def default_ob_model() -> Path:
     return shipped_model(
         DEFAULT_OBNET,
         "default occlusion-boundary model",
-        "train one with `occseg train boundaries --config configs/obnet-lite0.yaml` and pass "
+        "train one with `occseg train boundaries --config configs/obnet-lite0-wide.yaml` and pass "
         "the path of its model.pt",
     )
 

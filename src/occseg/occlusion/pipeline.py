@@ -263,26 +263,30 @@ def _voted_edges(
     grown: np.ndarray,
     n: int,
     occludes: np.ndarray,
-    cue: dict[tuple[int, int], float] | None = None,
+    masks: Sequence[np.ndarray] = (),
+    convexity: float = 0.0,
 ) -> list[tuple[int, int]]:
     """Acyclic ``(front, back)`` edges between the touching instances ``1..n`` of a label map
     (grown by :data:`~occseg.occlusion.graph.ADJACENCY_GAP` or so beforehand, so that
     instances a thin gap apart meet).
 
     Two touching instances ``a``, ``b`` are ordered by the score ``(n_ab - n_ba) / (n_ab +
-    n_ba) + cue(a, b)``: ``n_ab`` oriented boundary pairs of ``occludes`` (H×W×4) say ``a``
-    occludes ``b`` across their border (0 / 0 counts 0), ``cue`` is any further evidence (the
-    weighted convexity cue of :func:`order_masks`); the score's sign orders the pair, its size is
-    the edge's weight when a cycle must be broken (:func:`~occseg.occlusion.graph.voted_order`).
+    n_ba) + convexity · cvx(a, b)``: ``n_ab`` oriented boundary pairs of ``occludes`` (H×W×4)
+    say ``a`` occludes ``b`` across their border (0 / 0 counts 0), ``cvx`` is the convexity cue
+    of ``masks`` (the instances' own masks, :func:`occseg.occlusion.convexity.convexity_cue`;
+    needed only when ``convexity`` is not 0); the score's sign orders the pair, its size is the
+    edge's weight when a cycle must be broken (:func:`~occseg.occlusion.graph.voted_order`).
     """
     if n < 2:
         return []
     votes = boundary_votes(grown, occ_pairs_from_oriented(occludes))
+    touching = adjacent_pairs(grown)
+    cue = convexity_cue(masks, touching) if convexity else {}
     scores = {}
-    for a, b in adjacent_pairs(grown):
+    for a, b in touching:
         n_ab, n_ba = votes.get((a, b), 0), votes.get((b, a), 0)
         score = (n_ab - n_ba) / (n_ab + n_ba) if n_ab + n_ba else 0.0
-        score += (cue or {}).get((a, b), 0.0)
+        score += convexity * cue.get((a, b), 0.0)
         if score:
             scores[(a, b) if score > 0 else (b, a)] = abs(score)
     return voted_order(range(1, n + 1), scores)
@@ -315,11 +319,7 @@ def order_masks(
     if decoded is None:
         decoded = decode_boundaries(maps.boundary, maps.orientation)
     grown = grown_instances(masks, gap)
-    cue = None
-    if convexity:
-        touching = adjacent_pairs(grown)
-        cue = {pair: convexity * c for pair, c in convexity_cue(masks, touching).items()}
-    edges = _voted_edges(grown, len(masks), decoded.occludes, cue)
+    edges = _voted_edges(grown, len(masks), decoded.occludes, masks, convexity)
     return [(front - 1, back - 1) for front, back in edges]
 
 

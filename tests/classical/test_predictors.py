@@ -156,8 +156,6 @@ def _noisy_prob(mask: np.ndarray, seed: int) -> np.ndarray:
 def test_band_limited_cut_is_the_full_cut_with_settled_pixels_clamped(scene) -> None:
     """The small graph has the same minimum as the full grid with the settled pixels held by
     hard t-links: n-links to settled neighbours became t-links of the same weight."""
-    from occseg.classical.graphcut import _HARD
-
     img, disk = scene
     cut = GraphCutPredictor()
     cut.set_image(img)
@@ -168,8 +166,8 @@ def test_band_limited_cut_is_the_full_cut_with_settled_pixels_clamped(scene) -> 
     settled[:12], settled[:, 50:] = 0, 0  # background strips
     settled[26:34, 24:32] = 1  # an object patch
     clamped_fg, clamped_bg = d_fg.copy(), d_bg.copy()
-    clamped_fg[settled == 0], clamped_bg[settled == 0] = _HARD, 0.0
-    clamped_fg[settled == 1], clamped_bg[settled == 1] = 0.0, _HARD
+    clamped_fg[settled == 0], clamped_bg[settled == 0] = cut._hard, 0.0
+    clamped_fg[settled == 1], clamped_bg[settled == 1] = 0.0, cut._hard
     banded = cut._cut(d_fg, d_bg, settled)
     assert np.array_equal(banded, cut._cut(clamped_fg, clamped_bg))
     assert np.array_equal(banded[settled >= 0], settled[settled >= 0] == 1)
@@ -178,16 +176,15 @@ def test_band_limited_cut_is_the_full_cut_with_settled_pixels_clamped(scene) -> 
 
 def test_later_cuts_reuse_the_flow_and_give_the_fresh_graphs_cut(scene) -> None:
     """The dynamic graph cut (Kohli & Torr): t-links changed on the kept graph give the same
-    minimum cut as a graph built afresh; losing a hard constraint starts a fresh graph."""
-    from occseg.classical.graphcut import _HARD
-
+    minimum cut as a graph built afresh, also when a click is taken back (its hard t-links
+    drop by the finite K)."""
     img, disk = scene
     cut, fresh = GraphCutPredictor(), GraphCutPredictor()
     cut.set_image(img)
     fresh.set_image(img)
     rng = np.random.default_rng(7)
     hard = np.zeros(disk.shape, bool)
-    graphs = []
+    graphs, masks = [], []
     for step in range(6):
         d_fg = rng.uniform(0, 3, disk.shape).astype(np.float32) + rng.uniform(0, 2) * ~disk
         d_bg = rng.uniform(0, 3, disk.shape).astype(np.float32) + rng.uniform(0, 2) * disk
@@ -195,15 +192,36 @@ def test_later_cuts_reuse_the_flow_and_give_the_fresh_graphs_cut(scene) -> None:
             hard[28 + step, 20:30] = True
         else:  # a click taken back
             hard[28 + step - 3] = False
-        d_fg[hard], d_bg[hard] = 0.0, _HARD
+        d_fg[hard], d_bg[hard] = 0.0, cut._hard
         fresh._flow = None
-        assert np.array_equal(cut._cut(d_fg, d_bg), fresh._cut(d_fg, d_bg))
+        masks.append(cut._cut(d_fg, d_bg))
+        assert np.array_equal(masks[-1], fresh._cut(d_fg, d_bg))
+        assert masks[-1][hard].all()
         assert cut._flow is not None
         graphs.append(cut._flow[0])
-    assert graphs[1] is graphs[0] and graphs[3] is graphs[0]  # the graph was kept
-    assert graphs[4] is not graphs[3]  # a lost hard constraint: a fresh graph
+    assert all(g is graphs[0] for g in graphs)  # the graph was kept throughout
+    assert len({m.tobytes() for m in masks}) > 1  # and the cuts did change
     cut.set_image(img)
     assert cut._flow is None  # a new image starts afresh
+
+
+def test_hard_capacity_is_one_more_than_the_largest_sum_of_a_pixels_n_links() -> None:
+    """Boykov & Jolly's K (Sec. 2.3) on a 3×3 grid whose n-links all weigh 1: the centre pixel
+    has 8 neighbours with 8-connectivity, 4 with 4-connectivity."""
+    from occseg.classical.graphcut import hard_capacity
+
+    ones = np.ones((3, 3), np.float32)
+    four = [((0, 1), ones.copy()), ((1, 0), ones.copy())]
+    for edges in four:  # pairs leaving the grid have no weight (as contrast_weights gives)
+        (dy, dx), w = edges
+        w[3 - dy :, :] = 0
+        w[:, 3 - dx :] = 0
+    diag = ones.copy()
+    diag[2, :], diag[:, 2] = 0, 0
+    anti = ones.copy()
+    anti[2, :], anti[:, 0] = 0, 0
+    assert hard_capacity((3, 3), four) == 5.0
+    assert hard_capacity((3, 3), [*four, ((1, 1), diag), ((1, -1), anti)]) == 9.0
 
 
 def test_a_band_wider_than_the_image_gives_the_full_cut(scene) -> None:

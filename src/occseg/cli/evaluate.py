@@ -156,6 +156,11 @@ def eval_boundaries(
         0.0075, callback=open_unit_interval, help="Tolerance as a fraction of the diagonal."
     ),
     shard: str | None = typer.Option(None, help=_SHARD_HELP.format(kind="boundaries")),
+    flip: bool = typer.Option(
+        False,
+        "--flip",
+        help="OB model only: average each map with that of the mirrored image (twice the time).",
+    ),
 ) -> None:
     """Boundary precision/recall (ODS, OIS, AP, R50) of a detector, OB or order model on a
     dataset; with an order model on data with orientation ground truth also the oriented
@@ -175,7 +180,7 @@ def eval_boundaries(
     settings: dict[str, Any] = dict(
         interactive=interactive, oracle=oracle, threshold=threshold, max_segments=max_segments,
         jobs=jobs, n_thresholds=n_thresholds, max_dist=max_dist,
-        shard=Shard.parse(shard) if shard is not None else None,
+        shard=Shard.parse(shard) if shard is not None else None, flip=flip,
     )  # fmt: skip
     check_boundary_options(method, limit=limit, **settings)
     check_output_folder(out, name="--out")

@@ -118,6 +118,7 @@ def check_boundary_options(
     n_thresholds: int = 99,
     max_dist: float = 0.0075,
     shard: Shard | None = None,
+    flip: bool = False,
 ) -> None:
     """Refuse options that do not fit together or are out of range (before any work); a model
     checkpoint's format field is read last (:func:`boundary_model_kind`).
@@ -125,7 +126,8 @@ def check_boundary_options(
     Raises
     ------
     ConfigError
-        With the first problem found (``interactive`` with an order model included).
+        With the first problem found (``interactive`` or ``flip`` without an OB model
+        included).
     FileFormatError
         If the model file is not an OB or order model checkpoint.
     """
@@ -136,16 +138,21 @@ def check_boundary_options(
         )
     if oracle and not interactive:
         raise ConfigError("--oracle needs --interactive")
+    if flip and model is None:
+        raise ConfigError(
+            f"--flip needs an OB model as --method ({DEFAULT_OB_NAME} or a checkpoint)"
+        )
     if jobs < 1 or n_thresholds < 1 or limit < 0 or not (0 < max_dist < 1):
         raise ConfigError(
             "--jobs and --n-thresholds must be >= 1, --limit >= 0, 0 < --max-dist < 1"
         )
     if not 0 < threshold < 1 or max_segments < 0:
         raise ConfigError("--threshold must be in (0, 1) and --max-segments >= 0")
-    if model is not None and boundary_model_kind(model) == "order" and interactive:
+    if model is not None and boundary_model_kind(model) == "order" and (interactive or flip):
+        option = "--interactive" if interactive else "--flip"
         raise ConfigError(
-            f"--interactive needs an OB model as --method ({DEFAULT_OB_NAME} or a checkpoint of "
-            "`occseg train boundaries`); an order model has no scribble input"
+            f"{option} needs an OB model as --method ({DEFAULT_OB_NAME} or a checkpoint of "
+            "`occseg train boundaries`), not an order model"
         )
 
 
@@ -228,6 +235,7 @@ def run_boundary_benchmark(
     n_thresholds: int = 99,
     max_dist: float = 0.0075,
     shard: Shard | None = None,
+    flip: bool = False,
     progress: Callable[[], None] | None = None,
 ) -> BoundaryRun:
     """Boundary precision/recall (ODS, OIS, AP, R50) of ``method`` on ``data``.
@@ -244,23 +252,26 @@ def run_boundary_benchmark(
     output (:func:`~occseg.eval.interactive_boundaries.evaluate_interactive_boundaries`;
     ``threshold``, ``max_segments`` (0: all) and ``oracle`` go there). ``shard`` records that
     ``data`` is that part of a larger run (:func:`open_boundary_benchmark`). ``dataset`` and
-    ``split`` name the data in the title; ``progress`` is called once per image.
+    ``split`` name the data in the title; ``progress`` is called once per image. ``flip``
+    averages an OB model's maps with those of the mirrored inputs
+    (:class:`~occseg.predict.boundaries.OBPredictor`).
     """
     check_boundary_options(
         method, interactive=interactive, oracle=oracle, threshold=threshold,
         max_segments=max_segments, jobs=jobs, n_thresholds=n_thresholds, max_dist=max_dist,
-        shard=shard,
+        shard=shard, flip=flip,
     )  # fmt: skip
     model = boundary_model_path(method)
     kind = None if model is None else boundary_model_kind(model)
     name = method if model is None else model.stem
-    title = f"{name} on {dataset}" + (f" ({split})" if split else "")
+    title = f"{name}{' (flip-averaged)' if flip else ''} on {dataset}"
+    title += f" ({split})" if split else ""
     if interactive:
         from occseg.eval.interactive_boundaries import evaluate_interactive_boundaries
         from occseg.predict.boundaries import OBPredictor
 
         both = evaluate_interactive_boundaries(
-            OBPredictor(model),  # type: ignore[arg-type]  # interactive implies a model
+            OBPredictor(model, flip=flip),  # type: ignore[arg-type]  # interactive implies a model
             data,
             threshold=threshold,
             max_segments=max_segments or None,
@@ -272,7 +283,7 @@ def run_boundary_benchmark(
             progress=progress,
         )
         return BoundaryRun(title, both)
-    detect = _detector(method, model, kind)
+    detect = _detector(method, model, kind, flip)
 
     def scored() -> Iterator[tuple[Any, ...]]:
         for sample in data:  # each sample decoded once
@@ -333,9 +344,9 @@ def order_boundary_maps(predictor: OrderModel, image: np.ndarray) -> tuple[np.nd
     return maps.boundary, orientation_angle(maps.orientation)
 
 
-def _detector(method: str, model: Path | None, kind: ModelKind | None) -> Detector:
+def _detector(method: str, model: Path | None, kind: ModelKind | None, flip: bool) -> Detector:
     """Image → (soft boundary map, orientation or None), by a detector, the automatic step of
-    an OB model, or an order model (:func:`order_boundary_maps`)."""
+    an OB model (flip-averaged with ``flip``), or an order model (:func:`order_boundary_maps`)."""
     if model is None:
         return lambda image: (detect_boundaries(image, method=method), None)
     if kind == "order":
@@ -345,7 +356,7 @@ def _detector(method: str, model: Path | None, kind: ModelKind | None) -> Detect
         return lambda image: order_boundary_maps(order, image)
     from occseg.predict.boundaries import OBPredictor
 
-    predictor = OBPredictor(model)
+    predictor = OBPredictor(model, flip=flip)
 
     def detect(image: np.ndarray) -> tuple[np.ndarray, None]:
         predictor.set_image(image)

@@ -27,8 +27,8 @@ __all__ = [
 ]
 
 #: The shipped OB model: DNMMSI on an ImageNet EfficientNet-Lite0 trunk trained on synthetic
-#: scenes and BSDS500 train+val boundaries (``configs/obnet-lite0-wide.yaml``: decoder widths
-#: 32 / 16, 800 steps, half-precision weights; README "Interactive occlusion boundaries").
+#: scenes and BSDS500 train+val boundaries (``configs/obnet-lite0-w48.yaml``: decoder widths
+#: 48 / 24, 800 steps, half-precision weights; README "Interactive occlusion boundaries").
 DEFAULT_OBNET = MODELS_DIR / "obnet.pt"
 #: The name that stands for the shipped OB model (``occseg eval boundaries --method obnet``).
 DEFAULT_OB_NAME = "obnet"
@@ -45,7 +45,7 @@ def default_ob_model() -> Path:
     return shipped_model(
         DEFAULT_OBNET,
         "default occlusion-boundary model",
-        "train one with `occseg train boundaries --config configs/obnet-lite0-wide.yaml` and pass "
+        "train one with `occseg train boundaries --config configs/obnet-lite0-w48.yaml` and pass "
         "the path of its model.pt",
     )
 
@@ -56,12 +56,14 @@ def boundary_map(
     model: str | os.PathLike | None = None,
     scribbles: Sequence[Scribble] = (),
     threshold: float | None = None,
+    flip: bool = False,
 ) -> NDArray[np.float32]:
     """The OB probability map of an ``H×W×3 uint8`` RGB image (paper 000).
 
     ``model`` is an OB checkpoint (default: :func:`default_ob_model`). Without ``scribbles`` the
     map is the automatic one; with them it is refined in a second step. With ``threshold`` the
     result is the final binary output (edge NMS, then ``>= threshold``; the paper uses 0.7).
+    ``flip`` averages the maps with those of the mirrored inputs (twice the time).
 
     Raises
     ------
@@ -74,7 +76,7 @@ def boundary_map(
 
     if threshold is not None and not 0 < threshold < 1:
         raise ConfigError(f"--threshold must be in (0, 1), got {threshold}")
-    predictor = OBPredictor(model if model is not None else default_ob_model())
+    predictor = OBPredictor(model if model is not None else default_ob_model(), flip=flip)
     predictor.set_image(image)
     prob = predictor.predict(scribbles)
     if threshold is not None:

@@ -35,6 +35,7 @@ SHIPPED = {
     "obnet-lite0.yaml": "boundaries",
     "obnet-lite0-synth-ft.yaml": "boundaries",
     "obnet-lite0-wide.yaml": "boundaries",
+    "obnet-lite0-w48.yaml": "boundaries",
     "ordernet-cpu.yaml": "order",
     "ordernet-lite0.yaml": "order",
     "ordernet-lite0-decoder.yaml": "order",

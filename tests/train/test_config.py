@@ -36,6 +36,7 @@ SHIPPED = {
     "obnet-lite0-synth-ft.yaml": "boundaries",
     "obnet-lite0-wide.yaml": "boundaries",
     "obnet-lite0-w48.yaml": "boundaries",
+    "obnet-lite0-w48-more.yaml": "boundaries",
     "ordernet-cpu.yaml": "order",
     "ordernet-lite0.yaml": "order",
     "ordernet-lite0-decoder.yaml": "order",

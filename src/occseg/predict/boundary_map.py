@@ -27,8 +27,9 @@ __all__ = [
 ]
 
 #: The shipped OB model: DNMMSI on an ImageNet EfficientNet-Lite0 trunk trained on synthetic
-#: scenes and BSDS500 train+val boundaries (``configs/obnet-lite0-w48.yaml``: decoder widths
-#: 48 / 24, 800 steps, half-precision weights; README "Interactive occlusion boundaries").
+#: scenes and BSDS500 train+val boundaries (``configs/obnet-lite0-w48.yaml``, decoder widths
+#: 48 / 24, 800 steps, then ``configs/obnet-lite0-w48-more.yaml``, 480 more; half-precision
+#: weights; README "Interactive occlusion boundaries").
 DEFAULT_OBNET = MODELS_DIR / "obnet.pt"
 #: The name that stands for the shipped OB model (``occseg eval boundaries --method obnet``).
 DEFAULT_OB_NAME = "obnet"

@@ -132,26 +132,22 @@ def check_boundary_options(
         If the model file is not an OB or order model checkpoint.
     """
     model = boundary_model_path(method)
-    if interactive and model is None:
+    ob_only = "--interactive" if interactive else "--flip" if flip else None  # OB-model options
+    if ob_only and model is None:
         raise ConfigError(
-            f"--interactive needs an OB model as --method ({DEFAULT_OB_NAME} or a checkpoint)"
+            f"{ob_only} needs an OB model as --method ({DEFAULT_OB_NAME} or a checkpoint)"
         )
     if oracle and not interactive:
         raise ConfigError("--oracle needs --interactive")
-    if flip and model is None:
-        raise ConfigError(
-            f"--flip needs an OB model as --method ({DEFAULT_OB_NAME} or a checkpoint)"
-        )
     if jobs < 1 or n_thresholds < 1 or limit < 0 or not (0 < max_dist < 1):
         raise ConfigError(
             "--jobs and --n-thresholds must be >= 1, --limit >= 0, 0 < --max-dist < 1"
         )
     if not 0 < threshold < 1 or max_segments < 0:
         raise ConfigError("--threshold must be in (0, 1) and --max-segments >= 0")
-    if model is not None and boundary_model_kind(model) == "order" and (interactive or flip):
-        option = "--interactive" if interactive else "--flip"
+    if model is not None and boundary_model_kind(model) == "order" and ob_only:
         raise ConfigError(
-            f"{option} needs an OB model as --method ({DEFAULT_OB_NAME} or a checkpoint of "
+            f"{ob_only} needs an OB model as --method ({DEFAULT_OB_NAME} or a checkpoint of "
             "`occseg train boundaries`), not an order model"
         )
 

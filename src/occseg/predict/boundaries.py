@@ -132,8 +132,9 @@ class OBPredictor:
         The network, or the path of a checkpoint written by ``occseg train boundaries``.
     flip
         Average every map with the map of the mirrored inputs (horizontal flip, a test-time
-        augmentation that paper 000 does not use; twice the time). The shipped model's held-out
-        synthetic automatic ODS 0.843 → 0.851 (README, "Interactive occlusion boundaries").
+        augmentation that paper 000 does not use; twice the time). With the 800-step 48/24
+        model, held-out synthetic automatic ODS 0.843 → 0.851 (README, "Interactive occlusion
+        boundaries").
 
     Examples
     --------

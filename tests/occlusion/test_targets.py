@@ -9,6 +9,7 @@ from occseg.occlusion.targets import (
     instance_boundaries,
     occludes_from_instances,
     orientation_targets,
+    self_occlusion_pixels,
     semantic_targets,
 )
 
@@ -93,6 +94,22 @@ def test_instance_boundaries_drop_self_occlusion_and_background():
     kept = instance_boundaries(occ, inst)
     assert kept.sum() == 1 and kept[0, 3, 0]
     assert instance_boundaries(occ, inst, background=None).sum() == 2
+
+
+def test_self_occlusion_pixels_are_the_flags_instance_boundaries_drop():
+    inst = np.array([[0, 1, 1, 1, 2], [0, 1, 1, 1, 2]])
+    occ = np.zeros((2, 5, 4), bool)
+    occ[0, 0, 1] = True  # background occludes 1: not inside an object
+    occ[0, 2, 1] = True  # 1 occludes itself, to the right
+    occ[1, 2, 2] = True  # 1 occludes itself, above
+    occ[0, 4, 0] = True  # 2 occludes 1: an instance boundary
+    expected = np.zeros((2, 5), bool)
+    expected[0, 2:4] = True
+    expected[:, 2] = True
+    np.testing.assert_array_equal(self_occlusion_pixels(occ, inst), expected)
+    occ[0, 0, 3] = True  # the background occludes itself: a floor seen over its own step
+    assert not self_occlusion_pixels(occ, inst)[:, 0].any()
+    assert self_occlusion_pixels(occ, inst, background=None)[:, 0].all()
 
 
 def test_semantic_targets_and_shape_errors():

@@ -137,6 +137,21 @@ def test_two_steps_finite_loss_checkpoint_and_resume(scenes, tmp_path):
     assert read_checkpoint(tmp_path / "last.pt", "occseg.ordernet")["step"] == 3
 
 
+def test_self_occlusion_hard_negatives(scenes, tmp_path):
+    plain = OrderTrainSet(_config(scenes, tmp_path))
+    data = OrderTrainSet(_config(scenes, tmp_path, self_occlusion_weight=0.9))
+    assert "self_occlusion" not in plain[0]
+    items = [data[k] for k in range(40)]
+    for item, same in zip(items, (plain[k] for k in range(40)), strict=True):
+        assert (item["boundary"] == same["boundary"]).all()  # cropped and flipped alike
+        assert not (item["self_occlusion"] & (item["boundary"] > 0)).any()
+    assert sum(int(it["self_occlusion"].sum()) for it in items) > 0
+    summary = train_order(_config(scenes, tmp_path, self_occlusion_weight=0.9), progress=False)
+    assert np.isfinite(summary["last_loss"])
+    with pytest.raises(ConfigError, match="self_occlusion_weight"):
+        _config(scenes, tmp_path, self_occlusion_weight=0)
+
+
 def test_config_errors(tmp_path, scenes):
     with pytest.raises(ConfigError):
         OrderTrainConfig.from_dict({"data": [str(scenes)], "bogus": 1})

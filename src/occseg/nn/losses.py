@@ -244,6 +244,8 @@ def oosis_loss(
     orientation: torch.Tensor,
     *,
     w: float = 0.9,
+    hard_negatives: torch.Tensor | None = None,
+    hard_weight: float | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Loss of the joint semantic / oriented-boundary network (OOSIS, paper 001, Eq. 4).
 
@@ -267,6 +269,12 @@ def oosis_loss(
         pixel of unknown orientation, weighs 0 in the orientation term).
     w
         Weight of the boundary class in ``CE_w``.
+    hard_negatives, hard_weight
+        Optional ``B×H×W`` mask of non-boundary pixels that weigh ``hard_weight`` instead of
+        ``1 - w`` in ``CE_w`` (not in the paper: the self-occlusion edges inside synthetic
+        objects, which look like boundaries but are not boundaries of the instance masks;
+        :attr:`occseg.train.config.OrderTrainConfig.self_occlusion_weight`). Boundary pixels
+        keep ``w``.
 
     Returns
     -------
@@ -276,7 +284,10 @@ def oosis_loss(
     n = semantic.numel()
     ce_s = F.cross_entropy(s, semantic, reduction="sum") / n
     target_b = boundary.to(b.dtype)
-    pos_weight = torch.where(target_b > 0, w, 1.0 - w)
+    negative_weight = torch.full_like(target_b, 1.0 - w)
+    if hard_negatives is not None and hard_weight is not None:
+        negative_weight = torch.where(hard_negatives.bool(), hard_weight, negative_weight)
+    pos_weight = torch.where(target_b > 0, w, negative_weight)
     ce_b = (
         F.binary_cross_entropy_with_logits(b[:, 0], target_b, weight=pos_weight, reduction="sum")
         / n

@@ -8,6 +8,8 @@ bottom neighbours it occludes (the ``ob_occludes`` channel order of the syntheti
 * :func:`instance_boundaries` keeps, of exact per-pixel flags (the synthetic scenes'
   ``ob_occludes``), the ones between different instances whose occluder is not the background:
   the boundaries instance masks show, with the pixel-exact side of mutually occluding pairs;
+* :func:`self_occlusion_pixels` marks the flags that :func:`instance_boundaries` drops, the
+  self-occlusion edges inside one object, on both sides (hard negatives of ``B_p`` in training);
 * :func:`orientation_targets` turns them into ``B_p`` (the pixel occludes some neighbour) and
   ``E_p`` (the flags normalised to sum to 1, e.g. ``[0.5, 0, 0.5, 0]`` for left and top), with
   no orientation (a zero row, weight 0 in Eq. 4) where it is undefined, such as at the contact
@@ -38,6 +40,7 @@ __all__ = [
     "instance_boundaries",
     "occludes_from_instances",
     "orientation_targets",
+    "self_occlusion_pixels",
     "semantic_targets",
     "synth_classes",
 ]
@@ -104,6 +107,31 @@ def instance_boundaries(
     if background is not None:
         keep &= (ids != background)[..., None]
     return keep
+
+
+def self_occlusion_pixels(
+    occludes: np.ndarray, instances: np.ndarray, *, background: int | None = 0
+) -> np.ndarray:
+    """``H×W bool``: both pixels of every occlusion flag inside one instance (not the
+    ``background`` id), i.e. the self-occlusion edges of an object (a chair's back over its seat),
+    which :func:`instance_boundaries` drops.
+
+    Example: a flag of pixel ``(0, 1)`` over its left neighbour, both of instance 1, marks both.
+
+    >>> occ = np.zeros((1, 3, 4), bool); occ[0, 1, 0] = True
+    >>> self_occlusion_pixels(occ, np.array([[1, 1, 1]])).tolist()
+    [[True, True, False]]
+    """
+    ids = np.asarray(instances).astype(np.int64)
+    occ = np.asarray(occludes, bool) & (_neighbour_ids(ids) == ids[..., None])
+    if background is not None:
+        occ &= (ids != background)[..., None]
+    out = occ.any(2)
+    out[:, :-1] |= occ[:, 1:, 0]  # the left neighbour of a pixel that occludes it
+    out[:, 1:] |= occ[:, :-1, 1]
+    out[:-1, :] |= occ[1:, :, 2]
+    out[1:, :] |= occ[:-1, :, 3]
+    return out
 
 
 def orientation_targets(

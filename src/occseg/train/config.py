@@ -439,6 +439,10 @@ class OrderTrainConfig(_KindConfig):
         Random horizontal flips.
     boundary_weight
         ``w`` of the weighted boundary cross-entropy (Eq. 4; the paper: 0.9).
+    self_occlusion_weight
+        Weight in that cross-entropy of the self-occlusion pixels inside synthetic objects
+        (:func:`occseg.occlusion.targets.self_occlusion_pixels`), negatives that look like
+        boundaries; None (the paper) gives them ``1 - w`` like every other non-boundary pixel.
     init
         Start from an order checkpoint: every tensor whose name and shape the new model shares
         (:func:`occseg.train.order.initial_order_model`), e.g. a model extended by a decoder.
@@ -453,6 +457,7 @@ class OrderTrainConfig(_KindConfig):
     crop_size: tuple[int, int] = (192, 192)
     flip: bool = True
     boundary_weight: float = 0.9
+    self_occlusion_weight: float | None = None
     init: str | None = None
     loop: LoopConfig = LOOP
 
@@ -465,6 +470,11 @@ class OrderTrainConfig(_KindConfig):
             raise ConfigError(f"crop_size must be [height, width] >= 16, got {self.crop_size}")
         if not 0 < self.boundary_weight < 1:
             raise ConfigError(f"boundary_weight must be in (0, 1), got {self.boundary_weight}")
+        if self.self_occlusion_weight is not None and not self.self_occlusion_weight > 0:
+            raise ConfigError(
+                f"self_occlusion_weight must be above 0 (or left out), got "
+                f"{self.self_occlusion_weight}"
+            )
         if not self.data:
             raise ConfigError("data must list at least one folder written by `occseg synth`")
 

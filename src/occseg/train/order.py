@@ -12,6 +12,8 @@ data are folders written by ``occseg synth``; per sample:
   masks and occlusion order; contact pixels (``ob_contact``, data format 2: objects touching,
   where the marked side flips from pixel to pixel) stay boundaries without an orientation
   (:func:`training_targets`);
+* with ``self_occlusion_weight``, the self-occlusion pixels inside objects
+  (:func:`occseg.occlusion.targets.self_occlusion_pixels`), hard negatives of the boundary head;
 * a random ``crop_size`` crop and a horizontal flip (which swaps the left and right bins).
 
 Every random choice derives from ``(seed, sample number)``; the loop, checkpoints, resume and
@@ -38,6 +40,7 @@ from occseg.nn.ordernet import OrderNet
 from occseg.occlusion.targets import (
     instance_boundaries,
     orientation_targets,
+    self_occlusion_pixels,
     semantic_targets,
     synth_classes,
 )
@@ -100,17 +103,20 @@ class OrderTrainSet(Dataset):
             )
         y0, x0 = int(rng.integers(h - ch + 1)), int(rng.integers(w - cw + 1))
         crop = np.s_[y0 : y0 + ch, x0 : x0 + cw]
-        image, semantic = sample.rgb[crop], semantic[crop]
-        boundary, orientation = boundary[crop], orientation[crop]
+        maps = {"semantic": semantic[crop], "boundary": boundary[crop]}
+        if cfg.self_occlusion_weight is not None:
+            selfocc = self_occlusion_pixels(sample.ob_occludes, sample.instances) & ~boundary
+            maps["self_occlusion"] = selfocc[crop]
+        image, orientation = sample.rgb[crop], orientation[crop]
         if cfg.flip and rng.random() < 0.5:
-            image, semantic, boundary = image[:, ::-1], semantic[:, ::-1], boundary[:, ::-1]
+            image = image[:, ::-1]
+            maps = {k: v[:, ::-1] for k, v in maps.items()}
             orientation = orientation[:, ::-1][..., [1, 0, 2, 3]]  # left <-> right
-        return {
-            "image": np.ascontiguousarray(image.transpose(2, 0, 1), np.float32) / 255.0,
-            "semantic": np.ascontiguousarray(semantic),
-            "boundary": np.ascontiguousarray(boundary, np.float32),
-            "orientation": np.ascontiguousarray(orientation.transpose(2, 0, 1)),
-        }
+        item = {k: np.ascontiguousarray(v) for k, v in maps.items()}
+        item["boundary"] = item["boundary"].astype(np.float32)
+        item["image"] = np.ascontiguousarray(image.transpose(2, 0, 1), np.float32) / 255.0
+        item["orientation"] = np.ascontiguousarray(orientation.transpose(2, 0, 1))
+        return item
 
 
 def collate(items: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
@@ -123,8 +129,11 @@ def train_step(
     batch: dict[str, torch.Tensor],
     optimizer: torch.optim.Optimizer,
     boundary_weight: float,
+    self_occlusion_weight: float | None = None,
 ) -> dict[str, float]:
-    """Forward, the loss of Eq. 4, backward and update; the loss terms and pixel accuracy."""
+    """Forward, the loss of Eq. 4, backward and update; the loss terms and pixel accuracy.
+    With ``self_occlusion_weight`` the batch's ``self_occlusion`` pixels weigh that much as
+    negatives of the boundary head."""
     out = model(batch["image"])
     loss, parts = oosis_loss(
         out.s,
@@ -134,6 +143,8 @@ def train_step(
         batch["boundary"],
         batch["orientation"],
         w=boundary_weight,
+        hard_negatives=batch.get("self_occlusion"),
+        hard_weight=self_occlusion_weight,
     )
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -193,7 +204,9 @@ def train_order(
     dataset = OrderTrainSet(config)
 
     def step_fn(model, batch, optimizer, step, rng) -> dict[str, float]:
-        return train_step(model, batch, optimizer, config.boundary_weight)
+        return train_step(
+            model, batch, optimizer, config.boundary_weight, config.self_occlusion_weight
+        )
 
     return run_training(
         config,

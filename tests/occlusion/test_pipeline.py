@@ -145,6 +145,21 @@ def test_regions_keep_two_objects_whole_where_noisy_orientation_breaks_the_crf()
         order_maps(noisy, instances="blobs")
 
 
+def test_with_the_image_regions_of_one_colour_across_a_weak_boundary_join():
+    inst = np.zeros((30, 36), int)
+    inst[4:26, 4:32] = 1
+    maps = IdealModel(inst, [(1, 0)], {0: 0, 1: 1}, 3).maps
+    boundary = maps.boundary.copy()
+    boundary[4:26, 17:19] = 0.5  # a self-occlusion edge splits the object's regions
+    split = OrderMaps(maps.semantic, boundary, maps.orientation, maps.class_names)
+    image = np.full((30, 36, 3), 90, np.uint8)
+    assert order_maps(split, nms=False).instances.instances.max() == 2
+    whole = order_maps(split, image=image, nms=False).instances.instances
+    assert whole.max() == 1 and _iou(whole == 1, inst == 1) > 0.9
+    image[:, 18:] = (200, 40, 40)  # two colours: two objects
+    assert order_maps(split, image=image, nms=False).instances.instances.max() == 2
+
+
 def test_the_convexity_cue_orders_given_masks_where_the_boundaries_are_silent():
     inst = np.zeros((30, 36), int)
     inst[4:26, 3:33] = 1  # a wall ...

@@ -240,6 +240,11 @@ def eval_order(
         "ground-truth objects are ordered as given masks, as the app orders annotated objects "
         "(given_* in the summary; 0: the vote alone).",
     ),
+    merge_regions: bool = typer.Option(
+        True,
+        help="With --model and regions: join touching regions split by a weak boundary between "
+        "matching colours (as `occseg order` does).",
+    ),
 ) -> None:
     """OAIR, weighted coverage, mask mAP and cycle rate of occlusion-ordered instances."""
     from occseg.eval.order_report import write_order_report
@@ -254,7 +259,12 @@ def eval_order(
     check_output_folder(out, name="--out")
     with advancing("order labelling", count_order_images(dataset, limit=limit)) as advance:
         result = run_order_eval(
-            dataset, refine=refine, convexity=convexity, progress=advance, **settings
+            dataset,
+            refine=refine,
+            convexity=convexity,
+            merge_regions=merge_regions,
+            progress=advance,
+            **settings,
         )
     write_order_report(result, out)
     typer.echo(f"{result.describe()} -> {out}")

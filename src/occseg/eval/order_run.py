@@ -330,6 +330,7 @@ def run_model(
     class_agnostic: bool = False,
     score: str = DEFAULT_SCORE,
     convexity: float = CONVEXITY_WEIGHT,
+    merge_regions: bool = True,
     progress=None,
     **settings,
 ) -> OrderRunResult:
@@ -343,8 +344,10 @@ def run_model(
     ground-truth and predicted instance in one class, so OAIR and mAP match by IoU alone.
     ``score`` is the instances' confidence (:mod:`occseg.occlusion.scores`); ``convexity`` the
     weight of the convexity cue when the ground-truth instances are ordered as given masks
-    (:func:`occseg.occlusion.pipeline.order_masks`, the ``given_*`` results). ``settings`` go
-    into the summary.
+    (:func:`occseg.occlusion.pipeline.order_masks`, the ``given_*`` results);
+    ``merge_regions`` gives the image to :func:`~occseg.occlusion.pipeline.order_maps`, which
+    then joins regions of matching colour across weak boundaries. ``settings`` go into the
+    summary.
     """
     gts, preds = [], []
     n_mutual = 0
@@ -352,7 +355,13 @@ def run_model(
     t0 = time.perf_counter()
     for rgb, gt, m in items:
         maps = model.predict_maps(rgb)
-        result = order_maps(maps, instances=instances, max_gap=max_gap, score=score)
+        result = order_maps(
+            maps,
+            image=rgb if merge_regions else None,
+            instances=instances,
+            max_gap=max_gap,
+            score=score,
+        )
         pred = _prediction(result.instances, result.edges)
         _count_given(
             given,
@@ -375,7 +384,7 @@ def run_model(
     return _evaluate(
         gts, preds, seconds, n_mutual_object_pairs=n_mutual, instances=instances,
         convexity=convexity, max_gap=max_gap, class_agnostic=class_agnostic, score=score,
-        **_given_summary(given), **settings,
+        merge_regions=merge_regions, **_given_summary(given), **settings,
     )  # fmt: skip
 
 
@@ -484,6 +493,7 @@ def run_order_eval(
     score: str = DEFAULT_SCORE,
     instances: str | None = None,
     convexity: float = CONVEXITY_WEIGHT,
+    merge_regions: bool = True,
     progress: Callable[[], None] | None = None,
 ) -> OrderRunResult:
     """OAIR, weighted coverage, mask mAP and cycle rate of occlusion-ordered instances.
@@ -494,7 +504,8 @@ def run_order_eval(
     ground truth's background and oriented boundaries, :func:`run_gt_inputs`) and ``model`` (a
     checkpoint of ``occseg train order``, or ``"ordernet"``: the shipped one;
     :func:`run_model`, whose ``instances`` are ``"regions"`` by default or ``"crf"``, and
-    ``convexity`` weighs the convexity cue). ``score`` names the instances' confidence
+    ``convexity`` weighs the convexity cue; ``merge_regions`` joins regions of matching colour
+    across weak boundaries, :func:`run_model`). ``score`` names the instances' confidence
     (:mod:`occseg.occlusion.scores`). The result's ``title`` names the run.
 
     Raises
@@ -528,7 +539,8 @@ def run_order_eval(
     method = instances or "regions"
     result = run_model(
         items, predictor, instances=method, max_gap=max_gap, class_agnostic=agnostic,
-        score=score, convexity=convexity, progress=progress, **settings,
+        score=score, convexity=convexity, merge_regions=merge_regions, progress=progress,
+        **settings,
     )  # fmt: skip
     result.summary["model"] = str(model)
     how = "boundary regions" if method == "regions" else "CRF labelling"

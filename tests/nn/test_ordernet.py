@@ -99,12 +99,15 @@ def test_loss_terms_eq4():
     assert parts["b"] == pytest.approx(float((0.9 + 0.1) * ln2 / 2))
     assert parts["e"] == pytest.approx(float(ln4 / 2))  # only the boundary pixel counts
     assert float(loss) == pytest.approx(sum(parts.values()))
-    # the non-boundary pixel as a hard negative weighs hard_weight instead of 1 - w
+    # a boundary pixel marked as a hard negative keeps w ...
     hard = torch.tensor([[[True, False]]])
     _, same = oosis_loss(s, b, e, sem, bnd, ori, w=0.9, hard_negatives=hard, hard_weight=0.5)
-    assert same["b"] == pytest.approx(parts["b"])  # boundary pixels keep w
+    assert same["b"] == pytest.approx(parts["b"])
+    # ... and a non-boundary one weighs hard_weight instead of 1 - w
     _, heavy = oosis_loss(s, b, e, sem, bnd, ori, w=0.9, hard_negatives=~hard, hard_weight=0.5)
     assert heavy["b"] == pytest.approx(float((0.9 + 0.5) * ln2 / 2))
+    with pytest.raises(ValueError, match="both"):
+        oosis_loss(s, b, e, sem, bnd, ori, hard_negatives=hard)
 
 
 def test_config_round_trip_and_errors():

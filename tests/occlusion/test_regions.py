@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from occseg.occlusion.regions import (
     MERGE_MAX_BOUNDARY,
@@ -57,11 +58,13 @@ def test_matching_colours_across_a_weak_boundary_join():
 
 def test_joins_are_transitive_renumbered_and_leave_the_background():
     grey = (120, 120, 120)
-    regions, image = _strips([grey, (10, 200, 10), grey, grey])
-    regions[:, :8] = 0  # background, of the same grey
+    regions, image = _strips([grey, grey, grey, grey, (10, 200, 10)])
+    regions[:, :8] = 0  # background of the same grey, beside region 2
     merged = merge_similar_regions(regions, np.zeros(regions.shape), image)
     assert (merged[:, :8] == 0).all()
-    np.testing.assert_array_equal(merged[0, 8:], [1] * 8 + [2] * 16)
+    np.testing.assert_array_equal(merged[0, 8:], [1] * 24 + [2] * 8)  # 2-3-4 joined
+    with pytest.raises(ValueError, match="one size"):
+        merge_similar_regions(regions, np.zeros((5, 5)), image)
     # a colour step of just under and just over the bound (CIELAB ΔE*76)
     from skimage.color import lab2rgb
 

@@ -96,7 +96,7 @@ def test_instance_boundaries_drop_self_occlusion_and_background():
     assert instance_boundaries(occ, inst, background=None).sum() == 2
 
 
-def test_self_occlusion_pixels_are_the_flags_instance_boundaries_drop():
+def test_self_occlusion_pixels_are_both_sides_of_flags_inside_one_object():
     inst = np.array([[0, 1, 1, 1, 2], [0, 1, 1, 1, 2]])
     occ = np.zeros((2, 5, 4), bool)
     occ[0, 0, 1] = True  # background occludes 1: not inside an object

@@ -14,8 +14,9 @@ from occseg.checkpoint import load_ordernet, read_checkpoint
 from occseg.data.synth import SynthSample
 from occseg.errors import ConfigError
 from occseg.nn.losses import oosis_loss
+from occseg.nn.ordernet import OrderNet
 from occseg.train.config import OrderTrainConfig, load_config
-from occseg.train.order import OrderTrainSet, train_order, training_targets
+from occseg.train.order import OrderTrainSet, collate, train_order, train_step, training_targets
 
 
 @pytest.fixture(scope="module")
@@ -143,9 +144,23 @@ def test_self_occlusion_hard_negatives(scenes, tmp_path):
     assert "self_occlusion" not in plain[0]
     items = [data[k] for k in range(40)]
     for item, same in zip(items, (plain[k] for k in range(40)), strict=True):
-        assert (item["boundary"] == same["boundary"]).all()  # cropped and flipped alike
-        assert not (item["self_occlusion"] & (item["boundary"] > 0)).any()
+        assert (item["boundary"] == same["boundary"]).all()  # the same crops and flips
+        hard = item["self_occlusion"]
+        assert not (hard & (item["boundary"] > 0)).any()
+        assert (item["semantic"][hard] > 0).all()  # inside objects: cropped and flipped alike
     assert sum(int(it["self_occlusion"].sum()) for it in items) > 0
+    batch = collate(items[:4])
+    config = _config(scenes, tmp_path).model_config()
+    losses = []
+    for weight in (None, 0.9):
+        torch.manual_seed(0)
+        model = OrderNet(config).train()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
+        run = batch if weight else {k: v for k, v in batch.items() if k != "self_occlusion"}
+        losses.append(train_step(model, run, optimizer, 0.9, weight)["loss_b"])
+    assert losses[1] > losses[0]  # the hard negatives weigh 0.9 instead of 0.1
+    with pytest.raises(ValueError, match="self_occlusion"):
+        train_step(model, batch, optimizer, 0.9, None)
     summary = train_order(_config(scenes, tmp_path, self_occlusion_weight=0.9), progress=False)
     assert np.isfinite(summary["last_loss"])
     with pytest.raises(ConfigError, match="self_occlusion_weight"):

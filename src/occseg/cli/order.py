@@ -36,6 +36,10 @@ def order(
         "probability on the outline minus the mean inside, or the paper's border sum minus "
         "inside sum (Sec. 5.4).",
     ),
+    merge_regions: bool = typer.Option(
+        True,
+        help="Regions: join touching regions split by a weak boundary between matching colours.",
+    ),
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Write into a non-empty --out (same-named files are replaced)."
     ),
@@ -54,7 +58,7 @@ def order(
     rgb = read_image(image)
     result = order_image(
         rgb, load_order_model(checkpoint), instances=instances, threshold=threshold, lam=lam,
-        mu=mu, score=score,
+        mu=mu, score=score, merge_regions=merge_regions,
     )  # fmt: skip
     paths = write_order_result(result, out)
     n, e = len(result.instances.order), len(result.edges)

@@ -384,7 +384,8 @@ def run_model(
     return _evaluate(
         gts, preds, seconds, n_mutual_object_pairs=n_mutual, instances=instances,
         convexity=convexity, max_gap=max_gap, class_agnostic=class_agnostic, score=score,
-        merge_regions=merge_regions, **_given_summary(given), **settings,
+        merge_regions=merge_regions and instances == "regions", **_given_summary(given),
+        **settings,
     )  # fmt: skip
 
 

@@ -284,6 +284,8 @@ def oosis_loss(
     n = semantic.numel()
     ce_s = F.cross_entropy(s, semantic, reduction="sum") / n
     target_b = boundary.to(b.dtype)
+    if (hard_negatives is None) != (hard_weight is None):
+        raise ValueError("give both hard_negatives and hard_weight, or neither")
     negative_weight = torch.full_like(target_b, 1.0 - w)
     if hard_negatives is not None and hard_weight is not None:
         negative_weight = torch.where(hard_negatives.bool(), hard_weight, negative_weight)

@@ -333,9 +333,12 @@ def order_masks(
     return [(front - 1, back - 1) for front, back in edges]
 
 
-def order_image(image: np.ndarray, model: OrderModel, **options: Any) -> OrderResult:
-    """Both stages on one ``H×W×3 uint8`` RGB image (also given to :func:`order_maps` for its
-    region merging); ``options`` go to :func:`order_maps`.
+def order_image(
+    image: np.ndarray, model: OrderModel, *, merge_regions: bool = True, **options: Any
+) -> OrderResult:
+    """Both stages on one ``H×W×3 uint8`` RGB image; ``options`` go to :func:`order_maps`, and
+    with ``merge_regions`` the image too (its regions of matching colour across weak boundaries
+    are joined).
 
     Raises
     ------
@@ -345,7 +348,7 @@ def order_image(image: np.ndarray, model: OrderModel, **options: Any) -> OrderRe
     if min(image.shape[:2]) < 2:
         h, w = image.shape[:2]
         raise ImageReadError(f"the image is {w}×{h} pixels; occlusion ordering needs 2×2 or more")
-    return order_maps(model.predict_maps(image), image=image, **options)
+    return order_maps(model.predict_maps(image), image=image if merge_regions else None, **options)
 
 
 def write_order_result(result: OrderResult, out: str | os.PathLike) -> dict[str, Path]:

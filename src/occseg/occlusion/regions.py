@@ -22,7 +22,7 @@ fires on the self-occlusion edges inside objects (a chair's back over its seat),
 boundaries of instance masks, and an object's two sides of such an edge are of one material.
 Not in paper 001; its measurements are at :data:`MERGE_MAX_BOUNDARY`.
 
-NumPy / OpenCV / scikit-image.
+NumPy / SciPy / OpenCV / scikit-image.
 
 Example
 -------
@@ -147,6 +147,11 @@ def merge_similar_regions(
     [1, 1, 1, 1, 2, 2]
     """
     ids = np.asarray(regions).astype(np.int32)
+    if np.shape(boundary_prob) != ids.shape or np.shape(image) != (*ids.shape, 3):
+        raise ValueError(
+            f"regions {ids.shape}, boundary_prob {np.shape(boundary_prob)} and image "
+            f"{np.shape(image)} must be H×W, H×W and H×W×3 of one size"
+        )
     near = np.ones((3, 3), np.uint8)
     # the strongest response next to each pixel: a one-pixel boundary line counts in full on
     # both of its sides

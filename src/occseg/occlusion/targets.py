@@ -8,8 +8,8 @@ bottom neighbours it occludes (the ``ob_occludes`` channel order of the syntheti
 * :func:`instance_boundaries` keeps, of exact per-pixel flags (the synthetic scenes'
   ``ob_occludes``), the ones between different instances whose occluder is not the background:
   the boundaries instance masks show, with the pixel-exact side of mutually occluding pairs;
-* :func:`self_occlusion_pixels` marks the flags that :func:`instance_boundaries` drops, the
-  self-occlusion edges inside one object, on both sides (hard negatives of ``B_p`` in training);
+* :func:`self_occlusion_pixels` marks the self-occlusion flags (both pixels inside one object, a
+  part of what :func:`instance_boundaries` drops) on both sides: hard negatives of ``B_p``;
 * :func:`orientation_targets` turns them into ``B_p`` (the pixel occludes some neighbour) and
   ``E_p`` (the flags normalised to sum to 1, e.g. ``[0.5, 0, 0.5, 0]`` for left and top), with
   no orientation (a zero row, weight 0 in Eq. 4) where it is undefined, such as at the contact
@@ -114,7 +114,7 @@ def self_occlusion_pixels(
 ) -> np.ndarray:
     """``H×W bool``: both pixels of every occlusion flag inside one instance (not the
     ``background`` id), i.e. the self-occlusion edges of an object (a chair's back over its seat),
-    which :func:`instance_boundaries` drops.
+    which :func:`instance_boundaries` drops (with the background's flags).
 
     Example: a flag of pixel ``(0, 1)`` over its left neighbour, both of instance 1, marks both.
 

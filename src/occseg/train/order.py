@@ -134,6 +134,9 @@ def train_step(
     """Forward, the loss of Eq. 4, backward and update; the loss terms and pixel accuracy.
     With ``self_occlusion_weight`` the batch's ``self_occlusion`` pixels weigh that much as
     negatives of the boundary head."""
+    hard = batch.get("self_occlusion")
+    if (hard is None) != (self_occlusion_weight is None):
+        raise ValueError("self_occlusion_weight needs the batch's self_occlusion map, and back")
     out = model(batch["image"])
     loss, parts = oosis_loss(
         out.s,
@@ -143,7 +146,7 @@ def train_step(
         batch["boundary"],
         batch["orientation"],
         w=boundary_weight,
-        hard_negatives=batch.get("self_occlusion"),
+        hard_negatives=hard,
         hard_weight=self_occlusion_weight,
     )
     optimizer.zero_grad(set_to_none=True)

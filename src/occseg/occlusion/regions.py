@@ -37,13 +37,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 from scipy import ndimage
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 from skimage.color import rgb2lab
 from skimage.segmentation import watershed
 
 from occseg.occlusion.decode import BOUNDARY_THRESHOLD
-from occseg.occlusion.graph import adjacent_pairs
+from occseg.occlusion.graph import adjacent_pairs, strongly_connected
 
 __all__ = [
     "MERGE_MAX_BOUNDARY",
@@ -177,13 +175,10 @@ def merge_similar_regions(
         colour = np.linalg.norm(lab[box][side_a].mean(0) - lab[box][side_c].mean(0))
         if colour < max_colour:
             joins.append((a, c))
-    pairs = np.array(joins, np.int64).reshape(-1, 2).T
-    graph = coo_matrix((np.ones(pairs.shape[1]), (pairs[0], pairs[1])), shape=(n + 1, n + 1))
-    _, component = connected_components(graph, directed=False)
-    present = np.unique(ids[ids > 0])  # ascending, so a component's first is its smallest id
-    groups, first, group = np.unique(component[present], return_index=True, return_inverse=True)
-    rank = np.empty(len(groups), np.int32)
-    rank[np.argsort(first)] = np.arange(1, len(groups) + 1)
+    # joined regions are the components of the joins both ways, sorted by their smallest id
+    both_ways = joins + [(c, a) for a, c in joins]
     lut = np.zeros(n + 1, np.int32)
-    lut[present] = rank[group]
+    present = np.unique(ids[ids > 0]).tolist()
+    for k, group in enumerate(strongly_connected(present, both_ways), 1):
+        lut[group] = k
     return lut[ids]

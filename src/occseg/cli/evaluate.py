@@ -254,6 +254,7 @@ def eval_order(
     settings: dict[str, Any] = dict(
         gt_inputs=gt_inputs, model=model, mutual=mutual, inputs=inputs, max_gap=max_gap,
         limit=limit, class_agnostic=class_agnostic, score=score, instances=instances,
+        merge_regions=merge_regions,
     )  # fmt: skip
     check_order_options(dataset, **settings)
     check_output_folder(out, name="--out")
@@ -262,7 +263,6 @@ def eval_order(
             dataset,
             refine=refine,
             convexity=convexity,
-            merge_regions=merge_regions,
             progress=advance,
             **settings,
         )

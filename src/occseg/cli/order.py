@@ -53,7 +53,7 @@ def order(
 
     checkpoint = order_model_path(model)
     check_score(score)
-    check_instance_method(instances)
+    check_instance_method(instances, merge_regions=merge_regions)
     check_output_folder(out, empty=True, overwrite=overwrite, name="--out")
     rgb = read_image(image)
     result = order_image(

@@ -433,6 +433,7 @@ def check_order_options(
     class_agnostic: bool = False,
     score: str = DEFAULT_SCORE,
     instances: str | None = None,
+    merge_regions: bool = True,
 ) -> None:
     """Refuse options of :func:`run_order_eval` that do not fit together (before any work).
 
@@ -455,10 +456,11 @@ def check_order_options(
     if limit < 0 or max_gap not in (0, 1):
         raise ConfigError("--limit must be >= 0 and --max-gap 0 or 1")
     check_score(score)
-    if instances is not None:
-        if model is None:
-            raise ConfigError("--instances needs --model (GT inputs are labelled by the CRF)")
-        check_instance_method(instances)
+    if instances is not None and model is None:
+        raise ConfigError("--instances needs --model (GT inputs are labelled by the CRF)")
+    if not merge_regions and model is None:
+        raise ConfigError("--no-merge-regions needs --model (GT inputs are labelled by the CRF)")
+    check_instance_method(instances or "regions", merge_regions=merge_regions)
     if model is not None:
         from occseg.predict.ordernet import order_model_path
 
@@ -517,7 +519,7 @@ def run_order_eval(
     check_order_options(
         dataset, gt_inputs=gt_inputs, model=model, mutual=mutual, inputs=inputs,
         max_gap=max_gap, limit=limit, class_agnostic=class_agnostic, score=score,
-        instances=instances,
+        instances=instances, merge_regions=merge_regions,
     )  # fmt: skip
     kind, path = _parse_dataset(dataset)
     root = Path(path).expanduser()

@@ -260,12 +260,18 @@ def order_maps(
     return OrderResult(labels, inst, edges, depth, decoded, tuple(maps.class_names))
 
 
-def check_instance_method(instances: str) -> None:
+def check_instance_method(instances: str, *, merge_regions: bool = True) -> None:
     """Raise :class:`~occseg.errors.ConfigError` unless ``instances`` is one of
-    :data:`INSTANCE_METHODS`."""
+    :data:`INSTANCE_METHODS`, or when regions are not to be joined (``merge_regions`` False)
+    where there are none (the CRF)."""
     if instances not in INSTANCE_METHODS:
         raise ConfigError(
             f"unknown instance method {instances!r}; use one of {', '.join(INSTANCE_METHODS)}"
+        )
+    if not merge_regions and instances != "regions":
+        raise ConfigError(
+            "--no-merge-regions needs the default instances (regions); the CRF has no regions "
+            "to join"
         )
 
 

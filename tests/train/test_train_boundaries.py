@@ -213,6 +213,14 @@ def test_two_step_smoke_run_and_reload(scenes: Path, tmp_path: Path) -> None:
         assert torch.equal(model(x, m), again(x, m))
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_device_cuda_without_a_gpu_is_refused(scenes: Path, tmp_path: Path) -> None:
+    """The trainer honours ``device`` (it trained on the CPU whatever that said)."""
+    with pytest.raises(ConfigError, match="no CUDA device"):
+        train_boundaries(_config(tmp_path / "run", scenes, device="cuda"), progress=False)
+    assert not (tmp_path / "run" / "last.pt").exists()
+
+
 def test_resume_continues_exactly(scenes: Path, tmp_path: Path) -> None:
     full = train_boundaries(_config(tmp_path / "full", scenes, steps=3), progress=False)
     train_boundaries(_config(tmp_path / "part", scenes, steps=2), progress=False)

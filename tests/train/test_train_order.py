@@ -138,6 +138,14 @@ def test_two_steps_finite_loss_checkpoint_and_resume(scenes, tmp_path):
     assert read_checkpoint(tmp_path / "last.pt", "occseg.ordernet")["step"] == 3
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_device_cuda_without_a_gpu_is_refused(scenes, tmp_path):
+    """The trainer honours ``device`` (it trained on the CPU whatever that said)."""
+    with pytest.raises(ConfigError, match="no CUDA device"):
+        train_order(_config(scenes, tmp_path, device="cuda"), progress=False)
+    assert not (tmp_path / "last.pt").exists()
+
+
 def test_self_occlusion_hard_negatives(scenes, tmp_path):
     plain = OrderTrainSet(_config(scenes, tmp_path))
     data = OrderTrainSet(_config(scenes, tmp_path, self_occlusion_weight=0.9))

@@ -49,7 +49,7 @@ from occseg.predict.boundaries import previous_output
 from occseg.simulate.scribbles import simulate_scribbles, stage1_scribbles
 from occseg.train.augment import colour_jitter
 from occseg.train.config import AugmentConfig, BoundaryTrainConfig
-from occseg.train.loop import dist_info, run_training
+from occseg.train.loop import autocast, dist_info, run_training, training_device
 
 __all__ = [
     "BoundarySource",
@@ -244,11 +244,14 @@ def stage2_inputs(
     Returns ``(maps B×2×H×W, prev B×1×H×W)``.
     """
     image, gts, valid = batch["image"], batch["gt"], batch["valid"]
-    zeros = torch.zeros(image.shape[0], 3, *image.shape[2:])
+    device = next(net.parameters()).device
+    image = image.to(device)
+    zeros = torch.zeros(image.shape[0], 3, *image.shape[2:], device=device)
     was_training = net.training
     net.eval()
-    with torch.no_grad():
-        probs = torch.sigmoid(net(image, zeros[:, :2], zeros[:, 2:]))[:, 0].numpy()
+    with torch.no_grad(), autocast(device):
+        logits = net(image, zeros[:, :2], zeros[:, 2:])
+    probs = torch.sigmoid(logits.float())[:, 0].cpu().numpy()
     net.train(was_training)
     mc = net.config
     maps, prevs = [], []
@@ -296,16 +299,21 @@ def boundary_step(
     with the fused output's loss on each training set (``loss_<name>``, ``source_names``).
 
     ``model`` is what gradients flow through (``net`` or its DDP wrapper); ``net`` is the bare
-    model used for the no-gradient automatic pass of stage 2.
+    model used for the no-gradient automatic pass of stage 2. The batch goes to the model's
+    device; on CUDA the forward passes run under bfloat16 autocast and the losses in float32.
     """
-    image = batch["image"]
+    device = next(net.parameters()).device
+    image = batch["image"].to(device)
     if batch["stage"] == 2:
         maps, prev = stage2_inputs(net, batch, config, rng)
     else:
         maps, prev = batch["maps"], torch.zeros(image.shape[0], 1, *image.shape[2:])
-    gt = torch.from_numpy(batch["gt"]).float()[:, None]
-    weight = torch.from_numpy(batch["weight"]).float()[:, None]
-    fused, sides = model(image, maps, prev, with_sides=True)
+    maps, prev = maps.to(device), prev.to(device)
+    gt = torch.from_numpy(batch["gt"]).float()[:, None].to(device)
+    weight = torch.from_numpy(batch["weight"]).float()[:, None].to(device)
+    with autocast(device):
+        fused, sides = model(image, maps, prev, with_sides=True)
+    fused, sides = fused.float(), sides.float()
     loss_fn = partial(class_balanced_bce, neg_weight=negative_weights(maps, config))
     loss = deep_supervision_loss(
         fused, sides, gt, weight, side_weight=config.side_weight, loss=loss_fn
@@ -316,7 +324,7 @@ def boundary_step(
     neg = negative_weights(maps, config)
     per_source = {}
     for i, name in enumerate(source_names):
-        rows = torch.from_numpy(batch["source"] == i)
+        rows = torch.from_numpy(batch["source"] == i).to(device)
         per_source[f"loss_{name}"] = float(
             class_balanced_bce(fused.detach()[rows], gt[rows], weight[rows], neg[rows])
         )
@@ -407,6 +415,7 @@ def train_boundaries(
         info=lambda r: f"stage {r['stage']:.0f} loss {r['loss']:.4f} fused {r['fused_loss']:.4f}",
         resume=resume,
         progress=progress,
+        device=training_device(config.loop.device),
     )
     summary["stage2_start"] = start2
     return summary

@@ -42,7 +42,7 @@ from occseg.simulate.clicks import InteractionSimulator, make_simulator
 from occseg.train.augment import augment
 from occseg.train.config import TrainConfig
 from occseg.train.iterative import Forward, encode_batch, iterative_rollout, sample_n_iters
-from occseg.train.loop import run_training, training_device
+from occseg.train.loop import autocast, run_training, training_device
 from occseg.train.sources import MixedSource, make_source
 
 
@@ -95,11 +95,6 @@ def _batch_iou(logits: torch.Tensor, gt: torch.Tensor, weight: torch.Tensor) -> 
     inter = (pred * g).flatten(1).sum(1)
     union = ((pred + g) > 0).float().flatten(1).sum(1)
     return float((inter / union.clamp(min=1)).mean())
-
-
-def autocast(device: torch.device) -> torch.autocast:
-    """bfloat16 autocast on CUDA (mixed precision without loss scaling), a no-op on the CPU."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
 
 
 def rollout_forward(net: ClickNet, image: torch.Tensor) -> Forward:

@@ -79,8 +79,7 @@ class LoopConfig:
         ``config.json``.
     device
         ``"auto"`` (CUDA when available, else the CPU), ``"cpu"`` or ``"cuda"``; on CUDA the
-        forward passes run under bfloat16 autocast. Kinds whose steps are not yet device-aware
-        (boundaries, order) train on the CPU whatever this says.
+        forward passes run under bfloat16 autocast (losses in float32).
     """
 
     steps: int = 1000

@@ -27,11 +27,13 @@ from occseg.train.config import LoopConfig
 __all__ = [
     "MetricsLog",
     "StepSampler",
+    "autocast",
     "dist_info",
     "learning_rate_factor",
     "make_optimizer",
     "run_training",
     "summarise",
+    "training_device",
 ]
 
 
@@ -97,6 +99,11 @@ def training_device(choice: str = "auto") -> torch.device:
     if not torch.cuda.is_available():
         raise ConfigError("device: cuda was asked for but torch sees no CUDA device")
     return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def autocast(device: torch.device) -> torch.autocast:
+    """bfloat16 autocast on CUDA (mixed precision without loss scaling), a no-op on the CPU."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
 
 
 def dist_info() -> tuple[int, int]:

@@ -45,7 +45,7 @@ from occseg.occlusion.targets import (
     synth_classes,
 )
 from occseg.train.config import OrderTrainConfig
-from occseg.train.loop import run_training
+from occseg.train.loop import autocast, run_training, training_device
 
 __all__ = ["OrderTrainSet", "train_order", "training_targets"]
 
@@ -133,15 +133,19 @@ def train_step(
 ) -> dict[str, float]:
     """Forward, the loss of Eq. 4, backward and update; the loss terms and pixel accuracy.
     With ``self_occlusion_weight`` the batch's ``self_occlusion`` pixels weigh that much as
-    negatives of the boundary head."""
-    hard = batch.get("self_occlusion")
-    if (hard is None) != (self_occlusion_weight is None):
+    negatives of the boundary head. The batch goes to the model's device; on CUDA the forward
+    pass runs under bfloat16 autocast and the loss in float32."""
+    if ("self_occlusion" in batch) == (self_occlusion_weight is None):
         raise ValueError("self_occlusion_weight needs the batch's self_occlusion map, and back")
-    out = model(batch["image"])
+    device = next(model.parameters()).device
+    batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+    hard = batch.get("self_occlusion")
+    with autocast(device):
+        out = model(batch["image"])
     loss, parts = oosis_loss(
-        out.s,
-        out.b,
-        out.e,
+        out.s.float(),
+        out.b.float(),
+        out.e.float(),
         batch["semantic"],
         batch["boundary"],
         batch["orientation"],
@@ -222,4 +226,5 @@ def train_order(
         info=lambda r: f"loss {r['loss']:.4f} acc {r['pixel_acc']:.3f}",
         resume=resume,
         progress=progress,
+        device=training_device(config.loop.device),
     )

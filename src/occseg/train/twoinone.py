@@ -44,9 +44,8 @@ from occseg.nn.losses import boundary_aware_ce
 from occseg.nn.twoinone import REFINEMENT_OPTIONS, TwoInOne, roi_align
 from occseg.simulate.boundary_clicks import BoundaryClickSimulator
 from occseg.train.augment import augment
-from occseg.train.clicks import autocast
 from occseg.train.config import TwoInOneTrainConfig
-from occseg.train.loop import resume_checkpoint, run_training, training_device
+from occseg.train.loop import autocast, resume_checkpoint, run_training, training_device
 from occseg.train.sources import MixedSource, make_source
 from occseg.types import BoundaryClick, Click
 

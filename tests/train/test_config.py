@@ -40,6 +40,7 @@ SHIPPED = {
     "ordernet-cpu.yaml": "order",
     "ordernet-lite0.yaml": "order",
     "ordernet-lite0-decoder.yaml": "order",
+    "ordernet-lite0-gpu.yaml": "order",
     "ordernet-lite0-selfocc.yaml": "order",
     "twoinone-lite0.yaml": "twoinone",
     "twoinone-lite0-refine.yaml": "twoinone",

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Train the occlusion-order model further on a lent GPU in one command (README, "Training on a
+# lent GPU"): install the carried wheels, generate the training scenes on the machine's cores,
+# time a short probe, train as many steps as fit BUDGET seconds (configs/ordernet-lite0-gpu.yaml),
+# and write the half-precision model (ordernet.pt, the hardware in its meta) and metrics.jsonl
+# to $OUT. Runs unchanged on the CPU, only slowly. From the repository root:
+#   OUT=DIR [BUDGET=seconds] [SCENES=n] [CONFIG=yaml] [PYTHON=python3] [WHEELS=dir] \
+#       bash tools/gpu-train-order.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${OUT:?set OUT to the folder for the results}"
+PY=${PYTHON:-python3}
+BUDGET=${BUDGET:-300}   # seconds of training after the probe
+SCENES=${SCENES:-1500}
+CONFIG=${CONFIG:-configs/ordernet-lite0-gpu.yaml}
+PROBE=${PROBE:-30}      # steps timed to size the run (the config logs every 10)
+WHEELS=${WHEELS:-.gpu/whl}  # tools/gpu-kit.sh; installed when there
+if compgen -G "$WHEELS/*.whl" > /dev/null; then
+    "$PY" -m pip install --quiet --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target /tmp/site "$WHEELS"/*.whl
+    export PYTHONPATH=/tmp/site
+fi
+export PYTHONPATH="src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+occseg() { "$PY" -m occseg "$@"; }
+mkdir -p "$OUT"
+"$PY" -c 'import torch
+cuda = torch.cuda.is_available()
+print("torch", torch.__version__, torch.cuda.get_device_name() if cuda else "no CUDA: CPU")'
+data=$("$PY" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["data"][0])' "$CONFIG")
+run=$("$PY" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["out"])' "$CONFIG")
+[ -f "$data/index.json" ] ||
+    occseg synth --n "$SCENES" --size 320 --seed 1 --jobs "$(nproc)" --quiet --out "$data"
+echo "scenes ready after $SECONDS s"
+occseg train order --config "$CONFIG" --out "$run-probe" --steps "$PROBE" --no-resume --no-progress
+steps=$("$PY" - "$run-probe/metrics.jsonl" "$BUDGET" <<'PY'
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+if len(rows) < 2:
+    sys.exit("the probe logged fewer than two lines: give PROBE at least twice log_every")
+first, last = rows[len(rows) // 2], rows[-1]  # the second half: workers and kernels warm
+per_step = (last["seconds"] - first["seconds"]) / (last["step"] - first["step"])
+print(f"{per_step:.3f} s a step", file=sys.stderr)
+print(max(1, int(float(sys.argv[2]) / per_step)))
+PY
+)
+echo "training $steps steps"
+occseg train order --config "$CONFIG" --steps "$steps" --no-resume --no-progress
+"$PY" - "$run" "$OUT" <<'PY'
+import sys
+from pathlib import Path
+
+import torch
+
+from occseg.checkpoint import ORDER_FORMAT, load_ordernet, read_checkpoint, save_checkpoint
+
+run, out = Path(sys.argv[1]), Path(sys.argv[2])
+payload = read_checkpoint(run / "model.pt", ORDER_FORMAT)
+hardware = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
+save_checkpoint(
+    out / "ordernet.pt", load_ordernet(run / "model.pt"), step=payload["step"],
+    train_config=payload["train_config"], meta={"hardware": hardware}, half=True,
+)
+PY
+cp "$run/metrics.jsonl" "$OUT/"
+echo "done after $SECONDS s: $OUT/ordernet.pt"

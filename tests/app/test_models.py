@@ -23,7 +23,7 @@ from occseg.errors import ConfigError, InteractionError
 from occseg.io import read_image
 from occseg.nn.obnet import OBNet, OBNetConfig
 from occseg.nn.ordernet import OrderNet, OrderNetConfig
-from occseg.occlusion.pipeline import OrderMaps
+from occseg.occlusion.pipeline import ORDER_MAX_SIDE, OrderMaps
 from occseg.occlusion.targets import occludes_from_instances
 from occseg.predictor import BoundaryModel, OrderModel
 from occseg.types import Scribble
@@ -262,7 +262,8 @@ def test_annotate_options_enable_the_models(tmp_path, images_dir, checkpoints, m
     caps = TestClient(apps[0], base_url="http://127.0.0.1").get("/api/info").json()["capabilities"]
     assert caps["boundary"] and caps["auto_order"]
     state = apps[0].state.occseg  # the networks are limited like the click model (--max-side)
-    assert state.boundary.predictor.max_side == state.order.max_side == 1280
+    assert state.boundary.predictor.max_side == 1280
+    assert state.order.max_side == ORDER_MAX_SIDE  # the order network's own, smaller side
 
 
 @pytest.mark.parametrize(
@@ -317,6 +318,13 @@ def test_the_shipped_networks_are_the_default_extensions(checkpoints, shipped, s
     ext.boundary.set_image(scene)
     assert ext.boundary.predict_boundaries([]).shape == (60, 80)
     assert all(2 not in pair for pair in ext.order.order_objects(scene, box_masks(), None))
+
+
+@pytest.mark.usefixtures("shipped")
+def test_the_order_network_works_at_its_own_side_unless_the_app_asks_for_less():
+    for app_side, order_side in [(1280, ORDER_MAX_SIDE), (0, ORDER_MAX_SIDE), (200, 200)]:
+        ext = network_extensions(max_side=app_side)
+        assert ext.boundary.max_side == app_side and ext.order.max_side == order_side
 
 
 @pytest.mark.usefixtures("shipped")

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from occseg.cli import main
-from occseg.errors import ConfigError
+from occseg.errors import ConfigError, ImageReadError
 from occseg.occlusion.pipeline import (
     OrderMaps,
     order_image,
@@ -69,6 +69,31 @@ def test_ideal_maps_give_instances_classes_graph_and_files(tmp_path):
     assert not np.allclose(paper.instances.scores, contrast)
 
 
+class SizeRecorder(IdealModel):
+    """Perfect maps of a known scene; remembers the size of the image it was given."""
+
+    def predict_maps(self, image: np.ndarray) -> OrderMaps:
+        self.seen = image.shape
+        return self.maps
+
+
+def test_a_large_image_is_ordered_at_max_side_and_labelled_at_full_size():
+    inst = np.zeros((30, 36), int)
+    inst[4:20, 3:18] = 1
+    inst[10:26, 14:30] = 2
+    model = SizeRecorder(inst, [(2, 1), (1, 0), (2, 0)], {0: 0, 1: 1, 2: 2}, 3)
+    small = order_image(np.zeros((30, 36, 3), np.uint8), model, nms=False)
+    big = order_image(np.zeros((60, 72, 3), np.uint8), model, nms=False, max_side=36)
+    assert model.seen == (30, 36, 3)  # the network saw the image shrunk to 36 px
+    assert big.labels.shape == big.instances.instances.shape == (60, 72)
+    np.testing.assert_array_equal(big.instances.instances[::2, ::2], small.instances.instances)
+    np.testing.assert_array_equal(big.labels[1::2, 1::2], small.labels)
+    assert big.edges == small.edges and big.depth == small.depth
+    assert order_image(np.zeros((30, 36, 3), np.uint8), model, max_side=0).labels.shape == (30, 36)
+    with pytest.raises(ImageReadError, match=r"as ordered .*max side 400"):
+        order_image(np.zeros((3, 2000, 3), np.uint8), model)  # 400×1 once shrunk
+
+
 def test_network_predictor_and_cli(tmp_path, monkeypatch):
     from occseg.checkpoint import save_checkpoint
     from occseg.nn.ordernet import OrderNet, OrderNetConfig
@@ -98,6 +123,9 @@ def test_network_predictor_and_cli(tmp_path, monkeypatch):
     bad = ["--model", str(ckpt), "--out", str(tmp_path / "o2"), "--score", "area"]
     assert main(["order", str(tmp_path / "img.png"), *bad]) == 2
     assert not (tmp_path / "o2").exists()  # refused before any work
+    bad = ["--model", str(ckpt), "--out", str(tmp_path / "o2"), "--max-side", "16"]
+    assert main(["order", str(tmp_path / "img.png"), *bad]) == 2
+    assert not (tmp_path / "o2").exists()
 
 
 def test_given_masks_are_ordered_by_the_oriented_boundaries():

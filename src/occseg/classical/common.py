@@ -14,6 +14,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from occseg.encode import click_distance
+from occseg.io.images import shrink_to_side
 from occseg.predictor import check_clicks, check_image
 from occseg.types import Click
 
@@ -137,13 +138,11 @@ def downscale(
     Returns the (possibly unchanged) image, the scale factor (``<= 1``) and ``clicks`` mapped to
     the reduced image. ``max_side <= 0`` disables downscaling.
     """
-    h, w = image.shape[:2]
-    scale = min(1.0, max_side / max(h, w)) if max_side > 0 else 1.0
-    if scale >= 1.0:
+    small = shrink_to_side(image, max_side)
+    if small is image:
         return image, 1.0, list(clicks)
-    sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
-    small = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA)
-    return small, scale, scale_clicks(clicks, scale, (sh, sw))
+    scale = max_side / max(image.shape[:2])
+    return small, scale, scale_clicks(clicks, scale, small.shape[:2])
 
 
 def scale_clicks(clicks: Sequence[Click], scale: float, shape: tuple[int, int]) -> list[Click]:

@@ -6,18 +6,14 @@ from pathlib import Path
 
 import typer
 
+from occseg.cli.common import longest_side
+
 app = typer.Typer()
 
 
 def _image_folder(value: Path | None) -> Path | None:
     if value is not None and not value.is_dir():
         raise typer.BadParameter(f"image folder not found: {value} (check the path)")
-    return value
-
-
-def _max_side(value: int) -> int:
-    if 0 < value < 32:
-        raise typer.BadParameter(f"must be 0 (full size) or at least 32, got {value}")
     return value
 
 
@@ -45,7 +41,7 @@ def annotate(
         1280,
         "--max-side",
         min=0,
-        callback=_max_side,
+        callback=longest_side,
         help="Longest image side the models work at (0: full size).",
     ),
     boundary_model: str | None = typer.Option(

@@ -26,6 +26,13 @@ def open_unit_interval(value: float | None) -> float | None:
     return value
 
 
+def longest_side(value: int | None) -> int | None:
+    """Typer callback of ``--max-side``: 0 (full size) or at least 32 pixels."""
+    if value is not None and 0 < value < 32:
+        raise typer.BadParameter(f"must be 0 (full size) or at least 32, got {value}")
+    return value
+
+
 @contextmanager
 def advancing(description: str, total: int | None) -> Iterator[Callable[[], None]]:
     """A progress bar on stderr; yields the callback that advances it by one item."""

@@ -245,6 +245,13 @@ def eval_order(
         help="With --model and regions: join touching regions split by a weak boundary between "
         "matching colours (as `occseg order` does).",
     ),
+    max_side: int | None = typer.Option(
+        None,
+        "--max-side",
+        help="With --model: longest image side the network and the labelling work at, as in "
+        "`occseg order` (default 400; 0: full size).",
+        show_default=False,
+    ),
 ) -> None:
     """OAIR, weighted coverage, mask mAP and cycle rate of occlusion-ordered instances."""
     from occseg.eval.order_report import write_order_report
@@ -254,7 +261,7 @@ def eval_order(
     settings: dict[str, Any] = dict(
         gt_inputs=gt_inputs, model=model, mutual=mutual, inputs=inputs, max_gap=max_gap,
         limit=limit, class_agnostic=class_agnostic, score=score, instances=instances,
-        merge_regions=merge_regions,
+        merge_regions=merge_regions, max_side=max_side,
     )  # fmt: skip
     check_order_options(dataset, **settings)
     check_output_folder(out, name="--out")

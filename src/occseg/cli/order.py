@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from occseg.cli.common import longest_side
+from occseg.occlusion.pipeline import ORDER_MAX_SIDE
 from occseg.occlusion.scores import DEFAULT_SCORE, SCORES, check_score
 
 app = typer.Typer()
@@ -40,6 +42,14 @@ def order(
         True,
         help="Regions: join touching regions split by a weak boundary between matching colours.",
     ),
+    max_side: int = typer.Option(
+        ORDER_MAX_SIDE,
+        "--max-side",
+        min=0,
+        callback=longest_side,
+        help="Longest image side the network and the labelling work at; the instances come "
+        "back at full size (0: full size).",
+    ),
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Write into a non-empty --out (same-named files are replaced)."
     ),
@@ -58,7 +68,7 @@ def order(
     rgb = read_image(image)
     result = order_image(
         rgb, load_order_model(checkpoint), instances=instances, threshold=threshold, lam=lam,
-        mu=mu, score=score, merge_regions=merge_regions,
+        mu=mu, score=score, merge_regions=merge_regions, max_side=max_side,
     )  # fmt: skip
     paths = write_order_result(result, out)
     n, e = len(result.instances.order), len(result.edges)

@@ -17,8 +17,10 @@ def _settings_text(s: dict, f) -> str:
     """The run's inputs and ground truth in words, for ``summary.md``."""
     if s.get("model"):
         classes = "by IoU alone (one class)" if s.get("class_agnostic") else "by class and IoU"
+        side = s.get("max_side")
+        size = "at full size" if not side else f"at most {side} px long"
         return (
-            f"Inputs: the maps of {s['model']}, graph adjacency gap {s.get('max_gap')}; "
+            f"Inputs: the maps of {s['model']} {size}, graph adjacency gap {s.get('max_gap')}; "
             f"instances matched {classes}. Ground-truth order: {s['n_gt_pairs']} pairs. "
             f"The ground-truth instances ordered by the network's oriented boundaries, as the "
             f"app orders annotated objects: recall {f(s.get('given_recall'))}, accuracy "

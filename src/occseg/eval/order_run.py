@@ -54,6 +54,7 @@ from occseg.eval.order import (
     evaluate_order,
     oair_counts,
 )
+from occseg.io.images import shrink_to_side
 from occseg.occlusion.convexity import CONVEXITY_WEIGHT
 from occseg.occlusion.graph import label_edges
 from occseg.occlusion.ordering import (
@@ -63,7 +64,12 @@ from occseg.occlusion.ordering import (
     order_labeling,
     refine_labeling,
 )
-from occseg.occlusion.pipeline import check_instance_method, order_maps, order_masks
+from occseg.occlusion.pipeline import (
+    ORDER_MAX_SIDE,
+    check_instance_method,
+    order_maps,
+    order_masks,
+)
 from occseg.occlusion.scores import DEFAULT_SCORE, check_score
 from occseg.occlusion.targets import occludes_from_instances
 from occseg.types import Segmentation
@@ -331,6 +337,7 @@ def run_model(
     score: str = DEFAULT_SCORE,
     convexity: float = CONVEXITY_WEIGHT,
     merge_regions: bool = True,
+    max_side: int = ORDER_MAX_SIDE,
     progress=None,
     **settings,
 ) -> OrderRunResult:
@@ -346,32 +353,33 @@ def run_model(
     weight of the convexity cue when the ground-truth instances are ordered as given masks
     (:func:`occseg.occlusion.pipeline.order_masks`, the ``given_*`` results);
     ``merge_regions`` gives the image to :func:`~occseg.occlusion.pipeline.order_maps`, which
-    then joins regions of matching colour across weak boundaries. ``settings`` go into the
-    summary.
+    then joins regions of matching colour across weak boundaries. As in
+    :func:`~occseg.occlusion.pipeline.order_image`, the network and the labelling see each
+    image shrunk to at most ``max_side`` pixels (0: full size), the given masks too, and the
+    instances are scored at the ground truth's size. ``settings`` go into the summary.
     """
     gts, preds = [], []
     n_mutual = 0
     given = {"right": 0, "reversed": 0, "proposed": 0, "pairs": 0}
     t0 = time.perf_counter()
     for rgb, gt, m in items:
-        maps = model.predict_maps(rgb)
+        small = shrink_to_side(rgb, max_side)
+        maps = model.predict_maps(small)
         result = order_maps(
             maps,
-            image=rgb if merge_regions else None,
+            image=small if merge_regions else None,
             instances=instances,
             max_gap=max_gap,
             score=score,
         )
-        pred = _prediction(result.instances, result.edges)
+        pred = _prediction(result.at_size(rgb.shape[:2]).instances, result.edges)
+        masks = [
+            shrink_to_side((gt.instances == i).astype(np.float32), max_side) >= 0.5 for i in gt.ids
+        ]
         _count_given(
             given,
             gt,
-            order_masks(
-                maps,
-                [gt.instances == i for i in gt.ids],
-                decoded=result.boundaries,
-                convexity=convexity,
-            ),
+            order_masks(maps, masks, decoded=result.boundaries, convexity=convexity),
         )
         if class_agnostic:
             gt, pred = _one_class(gt), _one_class(pred)
@@ -384,8 +392,8 @@ def run_model(
     return _evaluate(
         gts, preds, seconds, n_mutual_object_pairs=n_mutual, instances=instances,
         convexity=convexity, max_gap=max_gap, class_agnostic=class_agnostic, score=score,
-        merge_regions=merge_regions and instances == "regions", **_given_summary(given),
-        **settings,
+        merge_regions=merge_regions and instances == "regions", max_side=max_side,
+        **_given_summary(given), **settings,
     )  # fmt: skip
 
 
@@ -434,6 +442,7 @@ def check_order_options(
     score: str = DEFAULT_SCORE,
     instances: str | None = None,
     merge_regions: bool = True,
+    max_side: int | None = None,
 ) -> None:
     """Refuse options of :func:`run_order_eval` that do not fit together (before any work).
 
@@ -460,6 +469,10 @@ def check_order_options(
         raise ConfigError("--instances needs --model (GT inputs are labelled by the CRF)")
     if not merge_regions and model is None:
         raise ConfigError("--no-merge-regions needs --model (GT inputs are labelled by the CRF)")
+    if max_side is not None and model is None:
+        raise ConfigError("--max-side needs --model (GT inputs are labelled at full size)")
+    if max_side is not None and (max_side < 0 or 0 < max_side < 32):
+        raise ConfigError(f"--max-side must be 0 (full size) or at least 32, got {max_side}")
     check_instance_method(instances or "regions", merge_regions=merge_regions)
     if model is not None:
         from occseg.predict.ordernet import order_model_path
@@ -497,6 +510,7 @@ def run_order_eval(
     instances: str | None = None,
     convexity: float = CONVEXITY_WEIGHT,
     merge_regions: bool = True,
+    max_side: int | None = None,
     progress: Callable[[], None] | None = None,
 ) -> OrderRunResult:
     """OAIR, weighted coverage, mask mAP and cycle rate of occlusion-ordered instances.
@@ -508,7 +522,9 @@ def run_order_eval(
     checkpoint of ``occseg train order``, or ``"ordernet"``: the shipped one;
     :func:`run_model`, whose ``instances`` are ``"regions"`` by default or ``"crf"``, and
     ``convexity`` weighs the convexity cue; ``merge_regions`` joins regions of matching colour
-    across weak boundaries, :func:`run_model`). ``score`` names the instances' confidence
+    across weak boundaries, and ``max_side`` (default
+    :data:`~occseg.occlusion.pipeline.ORDER_MAX_SIDE`) bounds the size they work at,
+    :func:`run_model`). ``score`` names the instances' confidence
     (:mod:`occseg.occlusion.scores`). The result's ``title`` names the run.
 
     Raises
@@ -519,7 +535,7 @@ def run_order_eval(
     check_order_options(
         dataset, gt_inputs=gt_inputs, model=model, mutual=mutual, inputs=inputs,
         max_gap=max_gap, limit=limit, class_agnostic=class_agnostic, score=score,
-        instances=instances, merge_regions=merge_regions,
+        instances=instances, merge_regions=merge_regions, max_side=max_side,
     )  # fmt: skip
     kind, path = _parse_dataset(dataset)
     root = Path(path).expanduser()
@@ -542,8 +558,8 @@ def run_order_eval(
     method = instances or "regions"
     result = run_model(
         items, predictor, instances=method, max_gap=max_gap, class_agnostic=agnostic,
-        score=score, convexity=convexity, merge_regions=merge_regions, progress=progress,
-        **settings,
+        score=score, convexity=convexity, merge_regions=merge_regions,
+        max_side=ORDER_MAX_SIDE if max_side is None else max_side, progress=progress, **settings,
     )  # fmt: skip
     result.summary["model"] = str(model)
     how = "boundary regions" if method == "regions" else "CRF labelling"

@@ -12,6 +12,7 @@ import os
 import warnings
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -176,6 +177,21 @@ def check_same_size(
             f"mask {mask_name} is {mask.shape[1]}×{mask.shape[0]} but image {image_name} is "
             f"{image.shape[1]}×{image.shape[0]}; each mask must have its image's size"
         )
+
+
+def shrink_to_side(image: np.ndarray, max_side: int) -> np.ndarray:
+    """``image`` (``H×W`` or ``H×W×C``) shrunk by area interpolation so that its longer side is
+    at most ``max_side`` pixels; the same array when it already is or ``max_side <= 0``.
+
+    >>> shrink_to_side(np.zeros((300, 400, 3), np.uint8), 200).shape
+    (150, 200, 3)
+    """
+    h, w = image.shape[:2]
+    if max_side <= 0 or max(h, w) <= max_side:
+        return image
+    scale = max_side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def encode_png(array: np.ndarray) -> bytes:

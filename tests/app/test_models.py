@@ -12,7 +12,6 @@ import torch
 from occseg.app import Extensions
 from occseg.app.models import (
     NetworkOrderModel,
-    NetworkView,
     OBBoundaryModel,
     grown_instances,
     network_extensions,
@@ -25,6 +24,7 @@ from occseg.nn.obnet import OBNet, OBNetConfig
 from occseg.nn.ordernet import OrderNet, OrderNetConfig
 from occseg.occlusion.pipeline import ORDER_MAX_SIDE, OrderMaps
 from occseg.occlusion.targets import occludes_from_instances
+from occseg.predict.transforms import NetworkView
 from occseg.predictor import BoundaryModel, OrderModel
 from occseg.types import Scribble
 

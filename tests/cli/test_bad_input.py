@@ -201,6 +201,8 @@ CASES = [
     # boundaries IMAGE
     ("boundaries: missing image", ["boundaries", "{missing}", "--out", "{new}"]),
     ("boundaries: unreadable image", ["boundaries", "{garbage_png}", "--out", "{new}"]),
+    ("boundaries: --max-side 8", ["boundaries", "{img_png}", "--out", "{new}", "--max-side",
+                                  "8"]),
     ("boundaries: --out is a folder", ["boundaries", "{img_png}", "--out", "{full}"]),
     ("boundaries: --out exists", ["boundaries", "{img_png}", "--out", "{exists_txt}"]),
     ("boundaries: --out under a file", ["boundaries", "{img_png}", "--out", "{exists_txt}/x.png"]),

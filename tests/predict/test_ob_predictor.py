@@ -157,3 +157,26 @@ def test_shipped_model_beats_sobel_on_unseen_scenes(tmp_path: Path) -> None:
     out = tmp_path / "ob.png"  # the command line uses the shipped model without --model
     assert main(["boundaries", str(root / "000000" / "rgb.png"), "--out", str(out)]) == 0
     assert out.is_file()
+
+
+def test_boundary_map_of_a_large_image_runs_the_network_at_max_side(tmp_path: Path) -> None:
+    from occseg.checkpoint import save_checkpoint
+    from occseg.predict.boundary_map import boundary_map
+    from occseg.predict.transforms import NetworkView
+
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "ob.pt", OBNet(OBNetConfig(**TINY)).eval())
+    image = (np.random.default_rng(0).random((80, 120, 3)) * 255).astype(np.uint8)
+    strokes = [Scribble(((10, 10), (70, 110)), "fn")]
+    got = boundary_map(image, model=tmp_path / "ob.pt", scribbles=strokes, max_side=60)
+    view = NetworkView(image, 60)  # the network sees 40×60, the scribble at its pixels
+    predictor = OBPredictor(tmp_path / "ob.pt")
+    predictor.set_image(view.image)
+    small = predictor.predict([Scribble(view.points(strokes[0].points), "fn")])
+    assert small.shape == (40, 60) and got.shape == (80, 120)
+    np.testing.assert_allclose(got, view.to_image(small), atol=1e-6)
+    full = boundary_map(image, model=tmp_path / "ob.pt", scribbles=strokes)
+    assert full.shape == (80, 120) and not np.allclose(full, got, atol=1e-3)
+    with pytest.raises(InteractionError, match="outside"):
+        boundary_map(image, model=tmp_path / "ob.pt", scribbles=[Scribble(((90, 5),), "fp")],
+                     max_side=60)  # fmt: skip

@@ -5,7 +5,8 @@
 * :class:`NetworkOrderModel` — automatic ordering over
   :class:`~occseg.predict.ordernet.OrderNetPredictor` (a checkpoint of ``occseg train order``).
 
-Both networks see a large photograph shrunk as the click model does (:class:`NetworkView`, over
+Both networks see a large photograph shrunk as the click model does
+(:class:`~occseg.predict.transforms.NetworkView`, over
 :class:`~occseg.predict.transforms.LimitLongestSide`): a 12-megapixel photo never runs through a
 network at full size. The boundary map comes back at the image's size.
 
@@ -33,84 +34,18 @@ from occseg.occlusion.pipeline import ORDER_MAX_SIDE, order_masks
 from occseg.predict.boundaries import OBPredictor
 from occseg.predict.boundary_map import default_ob_model
 from occseg.predict.ordernet import default_order_model, load_order_model
-from occseg.predict.transforms import LimitLongestSide, View
-from occseg.predictor import check_clicks
-from occseg.types import Click, Scribble
+from occseg.predict.transforms import NetworkView
+from occseg.types import Scribble
 
 __all__ = [
     "ADJACENCY_GAP",
     "OFF",
     "NetworkOrderModel",
-    "NetworkView",
     "OBBoundaryModel",
     "grown_instances",
     "network_extensions",
     "proposals_layer",
 ]
-
-
-class NetworkView:
-    """One image as a network sees it: shrunk so that its longer side is at most ``max_side``.
-
-    The transform the click model wears in the app
-    (:class:`~occseg.predict.transforms.LimitLongestSide`: the image and maps area-averaged, each
-    point moved to the network pixel that contains it, maps resized back bilinearly), so every
-    model sees a photograph alike.
-
-    Parameters
-    ----------
-    image
-        The ``H×W×3`` image.
-    max_side
-        Longest side the network sees, in pixels; None or 0: the image as it is.
-
-    Examples
-    --------
-    >>> view = NetworkView(np.zeros((3000, 4000, 3), np.uint8), 1000)
-    >>> view.image.shape, view.points([(2999, 0)])
-    ((750, 1000, 3), ((749, 0),))
-    >>> view.to_image(np.zeros((750, 1000), np.float32)).shape
-    (3000, 4000)
-    """
-
-    def __init__(self, image: np.ndarray, max_side: int | None) -> None:
-        self.original = image
-        self._limit = LimitLongestSide(max_side) if max_side else None
-        self._inverse: Callable[[list[np.ndarray]], np.ndarray] = lambda maps: maps[0]
-        self.image = image
-        if self._limit is not None:
-            views, self._inverse = self._limit.apply(View(image, (), None))
-            self.image = views[0].image
-
-    def _view(self, clicks: tuple[Click, ...], prob: np.ndarray | None) -> View:
-        """The limit's view of ``clicks`` and of the map ``prob``."""
-        if self._limit is None:
-            return View(self.image, clicks, prob)
-        return self._limit.apply(View(self.original, clicks, prob))[0][0]
-
-    def points(self, points: Sequence[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
-        """``(y, x)`` pixels of the image mapped to the network's pixels.
-
-        Raises
-        ------
-        InteractionError
-            For a point outside the image.
-        """
-        clicks = tuple(Click(int(y), int(x), True) for y, x in points)  # points carried as clicks
-        check_clicks(clicks, self.original.shape[:2])
-        return tuple((c.y, c.x) for c in self._view(clicks, None).clicks)
-
-    def mask(self, mask: np.ndarray) -> np.ndarray:
-        """An ``H×W bool`` mask at the network's size (pixels at least half covered)."""
-        if self._limit is None:
-            return np.asarray(mask, bool)
-        prob = self._view((), np.asarray(mask, np.float32)).prev_prob
-        assert prob is not None
-        return np.asarray(prob >= 0.5)
-
-    def to_image(self, prob: np.ndarray) -> np.ndarray:
-        """A map of the network's size back at the image's size (``float32``)."""
-        return np.asarray(self._inverse([np.asarray(prob, np.float32)]), np.float32)
 
 
 class OBBoundaryModel:
@@ -119,8 +54,9 @@ class OBBoundaryModel:
     Without scribbles the map is the automatic step; with scribbles it is one refinement step
     from the automatic output (the model's previous output), given the FN/FP maps of all the
     scribbles, as in paper ``000`` (Sec. 3.2). Both are cached for the current image. The
-    network sees the image at most ``max_side`` pixels long (:class:`NetworkView`), scribbles
-    mapped to its pixels; the maps come back at the image's size.
+    network sees the image at most ``max_side`` pixels long
+    (:class:`~occseg.predict.transforms.NetworkView`), scribbles mapped to its pixels; the maps
+    come back at the image's size.
 
     Parameters
     ----------
@@ -174,10 +110,10 @@ class NetworkOrderModel:
     of the pairs between them (ties: no order). Masks up to :data:`ADJACENCY_GAP` pixels apart
     still meet (:func:`grown_instances`). The boundary map of boundary mode is not used.
 
-    The network sees the image at most ``max_side`` pixels long (:class:`NetworkView`); its
-    maps are decoded and the masks vote at that size (the masks shrunk to it), since the pixel
-    pairs are 4-neighbours of the network's pixels and NMS on a 12-megapixel map would take
-    longer than the network.
+    The network sees the image at most ``max_side`` pixels long
+    (:class:`~occseg.predict.transforms.NetworkView`); its maps are decoded and the masks vote
+    at that size (the masks shrunk to it), since the pixel pairs are 4-neighbours of the
+    network's pixels and NMS on a 12-megapixel map would take longer than the network.
 
     Parameters
     ----------

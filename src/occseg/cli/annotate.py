@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from occseg.cli.common import longest_side
+from occseg.cli.common import NETWORK_MAX_SIDE, longest_side
 
 app = typer.Typer()
 
@@ -38,7 +38,7 @@ def annotate(
         "", "--classes", help="Comma-separated class labels to offer, e.g. 'person,car'."
     ),
     max_side: int = typer.Option(
-        1280,
+        NETWORK_MAX_SIDE,
         "--max-side",
         min=0,
         callback=longest_side,

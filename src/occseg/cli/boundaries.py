@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from occseg.cli.common import open_unit_interval
+from occseg.cli.common import NETWORK_MAX_SIDE, longest_side, open_unit_interval
 
 app = typer.Typer()
 
@@ -37,6 +37,14 @@ def boundaries(
         "--flip",
         help="Average the map with that of the mirrored image (better maps, twice the time).",
     ),
+    max_side: int = typer.Option(
+        NETWORK_MAX_SIDE,
+        "--max-side",
+        min=0,
+        callback=longest_side,
+        help="Longest image side the network sees, as in the app; the map comes back at full "
+        "size (0: full size).",
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out file."),
 ) -> None:
     """Occlusion boundaries of IMAGE: automatic, or refined by FN/FP scribbles (paper 000)."""
@@ -48,7 +56,12 @@ def boundaries(
     check_output_file(out, overwrite=overwrite, name="--out")
     strokes = read_scribbles(scribbles) if scribbles is not None else []
     prob = boundary_map(
-        read_image(image), model=model, scribbles=strokes, threshold=threshold, flip=flip
+        read_image(image),
+        model=model,
+        scribbles=strokes,
+        threshold=threshold,
+        flip=flip,
+        max_side=max_side,
     )
     write_boundary_map(out, prob)
     fn, fp = (sum(s.kind == k for s in strokes) for k in ("fn", "fp"))

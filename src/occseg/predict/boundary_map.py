@@ -58,13 +58,17 @@ def boundary_map(
     scribbles: Sequence[Scribble] = (),
     threshold: float | None = None,
     flip: bool = False,
+    max_side: int | None = None,
 ) -> NDArray[np.float32]:
     """The OB probability map of an ``H×W×3 uint8`` RGB image (paper 000).
 
     ``model`` is an OB checkpoint (default: :func:`default_ob_model`). Without ``scribbles`` the
     map is the automatic one; with them it is refined in a second step. With ``threshold`` the
     result is the final binary output (edge NMS, then ``>= threshold``; the paper uses 0.7).
-    ``flip`` averages the maps with those of the mirrored inputs (twice the time).
+    ``flip`` averages the maps with those of the mirrored inputs (twice the time). With
+    ``max_side`` the network sees the image at most that many pixels long, as in the app
+    (:class:`~occseg.predict.transforms.NetworkView`, scribbles mapped to its pixels), and the
+    map comes back at the image's size.
 
     Raises
     ------
@@ -74,12 +78,15 @@ def boundary_map(
         If a scribble point lies outside the image.
     """
     from occseg.predict.boundaries import OBPredictor, previous_output
+    from occseg.predict.transforms import NetworkView
 
     if threshold is not None and not 0 < threshold < 1:
         raise ConfigError(f"--threshold must be in (0, 1), got {threshold}")
     predictor = OBPredictor(model if model is not None else default_ob_model(), flip=flip)
-    predictor.set_image(image)
-    prob = predictor.predict(scribbles)
+    view = NetworkView(image, max_side)
+    mapped = [Scribble(view.points(s.points), s.kind) for s in scribbles]
+    predictor.set_image(view.image)
+    prob = view.to_image(predictor.predict(mapped))
     if threshold is not None:
         prob = previous_output(prob, threshold, binary=True)
     return prob

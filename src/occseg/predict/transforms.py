@@ -43,10 +43,12 @@ import numpy as np
 from occseg.errors import ConfigError, InteractionError
 from occseg.predict.session import Stateful
 from occseg.predictor import Predictor, check_clicks, check_image
+from occseg.types import Click
 
 __all__ = [
     "Flip",
     "LimitLongestSide",
+    "NetworkView",
     "Transform",
     "TransformedPredictor",
     "View",
@@ -180,6 +182,70 @@ class LimitLongestSide(Transform):
         if self.first_clicks is None:
             return f"LimitLongestSide({self.max_side})"
         return f"LimitLongestSide({self.max_side}, first_clicks={self.first_clicks})"
+
+
+class NetworkView:
+    """One image as a network sees it: shrunk so that its longer side is at most ``max_side``.
+
+    The transform the click model wears in the app (:class:`LimitLongestSide`: the image and
+    maps area-averaged, each point moved to the network pixel that contains it, maps resized back
+    bilinearly), so every model sees a photograph alike: the app's boundary and order models and
+    ``occseg boundaries``.
+
+    Parameters
+    ----------
+    image
+        The ``H×W×3`` image.
+    max_side
+        Longest side the network sees, in pixels; None or 0: the image as it is.
+
+    Examples
+    --------
+    >>> view = NetworkView(np.zeros((3000, 4000, 3), np.uint8), 1000)
+    >>> view.image.shape, view.points([(2999, 0)])
+    ((750, 1000, 3), ((749, 0),))
+    >>> view.to_image(np.zeros((750, 1000), np.float32)).shape
+    (3000, 4000)
+    """
+
+    def __init__(self, image: np.ndarray, max_side: int | None) -> None:
+        self.original = image
+        self._limit = LimitLongestSide(max_side) if max_side else None
+        self._inverse: Inverse = lambda maps: maps[0]
+        self.image = image
+        if self._limit is not None:
+            views, self._inverse = self._limit.apply(View(image, (), None))
+            self.image = views[0].image
+
+    def _view(self, clicks: tuple[Click, ...], prob: np.ndarray | None) -> View:
+        """The limit's view of ``clicks`` and of the map ``prob``."""
+        if self._limit is None:
+            return View(self.image, clicks, prob)
+        return self._limit.apply(View(self.original, clicks, prob))[0][0]
+
+    def points(self, points: Sequence[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+        """``(y, x)`` pixels of the image mapped to the network's pixels.
+
+        Raises
+        ------
+        InteractionError
+            For a point outside the image.
+        """
+        clicks = tuple(Click(int(y), int(x), True) for y, x in points)  # points carried as clicks
+        check_clicks(clicks, self.original.shape[:2])
+        return tuple((c.y, c.x) for c in self._view(clicks, None).clicks)
+
+    def mask(self, mask: np.ndarray) -> np.ndarray:
+        """An ``H×W bool`` mask at the network's size (pixels at least half covered)."""
+        if self._limit is None:
+            return np.asarray(mask, bool)
+        prob = self._view((), np.asarray(mask, np.float32)).prev_prob
+        assert prob is not None
+        return np.asarray(prob >= 0.5)
+
+    def to_image(self, prob: np.ndarray) -> np.ndarray:
+        """A map of the network's size back at the image's size (``float32``)."""
+        return np.asarray(self._inverse([np.asarray(prob, np.float32)]), np.float32)
 
 
 def box_iou(a: Box, b: Box) -> float:

@@ -38,6 +38,7 @@ def _config(root: Path, out: Path, **kw) -> OrderTrainConfig:
         "log_every": 1,
         "checkpoint_every": 1,
         "threads": 1,
+        "device": "cpu",  # the same on a machine with CUDA
         "out": str(out),
         **kw,
     }
@@ -136,6 +137,9 @@ def test_two_steps_finite_loss_checkpoint_and_resume(scenes, tmp_path):
     resumed = train_order(_config(scenes, tmp_path, steps=3), progress=False)
     assert resumed["start_step"] == 2
     assert read_checkpoint(tmp_path / "last.pt", "occseg.ordernet")["step"] == 3
+    train_order(_config(scenes, tmp_path, steps=2), resume=False, progress=False)
+    log = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2]  # a fresh run replaces the old run's log
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
@@ -229,3 +233,23 @@ def test_init_starts_from_a_trained_model_and_keeps_new_modules_new(scenes, tmp_
     lite = {"backbone": "efficientnet_lite0", "width_mult": 0.125, "pool_bins": [1, 2]}
     with pytest.raises(ConfigError, match="trunk"):
         initial_order_model(replace(grown, model=lite))
+
+
+def test_a_step_under_bfloat16_autocast_as_on_cuda(scenes, tmp_path, monkeypatch):
+    """The CUDA path (bfloat16 forward, float32 loss) run on the CPU: the loss matches float32
+    to bfloat16's precision and the weights stay float32."""
+    batch = collate([OrderTrainSet(_config(scenes, tmp_path))[k] for k in range(2)])
+    config = _config(scenes, tmp_path).model_config()
+    losses = []
+    for dtype in (None, torch.bfloat16):
+        if dtype is not None:
+            monkeypatch.setattr(
+                "occseg.train.order.autocast",
+                lambda device: torch.autocast(device.type, dtype=torch.bfloat16),
+            )
+        torch.manual_seed(0)
+        model = OrderNet(config).train()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+        losses.append(train_step(model, batch, optimizer, 0.9, None)["loss"])
+        assert {p.dtype for p in model.parameters()} == {torch.float32}
+    assert np.isfinite(losses[1]) and losses[1] == pytest.approx(losses[0], rel=0.05)

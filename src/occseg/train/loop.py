@@ -120,7 +120,8 @@ class MetricsLog:
         self.path, self.enabled = path, enabled
 
     def truncate_after(self, step: int) -> None:
-        """Drop records past ``step`` (logged after the checkpoint a run resumes from)."""
+        """Drop records past ``step``: logged after the checkpoint a run resumes from, or all of
+        an earlier run's when a run starts afresh (``step`` 0) in the same folder."""
         if not self.path.is_file():
             return
         lines = self.path.read_text(encoding="utf-8").splitlines()
@@ -183,9 +184,9 @@ def run_training(
     per ``log_every`` steps: step, the window means of ``step_fn``'s metrics, lr, seconds) and
     ``config.json`` (``config.to_dict()``) into the loop's ``out``. With ``resume`` and an
     existing ``last.pt``, continues from its step. Under torchrun (``WORLD_SIZE`` > 1) runs
-    data-parallel over gloo: each process draws its own ``batch_size`` samples per step
-    (:class:`StepSampler`), gradients are averaged by ``DistributedDataParallel`` and rank 0
-    writes the files and the progress bar.
+    data-parallel (gloo on the CPU, NCCL on CUDA): each process draws its own ``batch_size``
+    samples per step (:class:`StepSampler`), gradients are averaged by
+    ``DistributedDataParallel`` and rank 0 writes the files and the progress bar.
     The dataset item ``k`` must depend on ``k`` alone; step ``s`` gets the generator
     ``default_rng([seed, 2, s, rank])``.
     """
@@ -235,8 +236,8 @@ def run_training(
         persistent_workers=loop.workers > 0,
     )
     log = MetricsLog(out / "metrics.jsonl", main)
-    if main and start > 0:
-        log.truncate_after(start)
+    if main:
+        log.truncate_after(start)  # a fresh run (start 0) replaces an old run's log
     window: list[dict[str, float]] = []
     t0 = time.perf_counter()
     first_loss = last_loss = float("nan")

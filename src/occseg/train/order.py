@@ -138,7 +138,7 @@ def train_step(
     if ("self_occlusion" in batch) == (self_occlusion_weight is None):
         raise ValueError("self_occlusion_weight needs the batch's self_occlusion map, and back")
     device = next(model.parameters()).device
-    batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+    batch = {k: v.to(device) for k, v in batch.items()}
     hard = batch.get("self_occlusion")
     with autocast(device):
         out = model(batch["image"])

@@ -51,6 +51,7 @@ def _config(out: Path, scenes: Path, **overrides) -> BoundaryTrainConfig:
         "log_every": 1,
         "checkpoint_every": 1,
         "threads": 1,
+        "device": "cpu",  # the same on a machine with CUDA
         "out": str(out),
     }
     options.update(overrides)
@@ -277,3 +278,31 @@ def test_init_fine_tunes_a_checkpoint_with_its_options(scenes: Path, tmp_path: P
     other = {**TINY_MODEL, "channels": 8}
     with pytest.raises(ConfigError, match="init checkpoint"):
         initial_ob_model(_config(tmp_path / "x", scenes, init=cfg.init, model=other))
+
+
+def test_both_stages_under_bfloat16_autocast_as_on_cuda(
+    scenes: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CUDA path (bfloat16 forward passes, float32 losses) run on the CPU, stage 2's
+    automatic pass included: the losses match float32 to bfloat16's precision."""
+    from occseg.data.boundaries import open_boundary_dataset
+
+    cfg = _config(tmp_path, scenes, batch_size=2)
+    data = open_boundary_dataset(f"synth:{scenes}")
+    stats = []
+    for bf16 in (False, True):
+        if bf16:
+            monkeypatch.setattr(
+                "occseg.train.boundaries.autocast",
+                lambda device: torch.autocast(device.type, dtype=torch.bfloat16),
+            )
+        for stage in (1, 2):
+            ds = BoundaryTrainSet([BoundarySource("synth", data)], cfg, 0 if stage == 2 else 5)
+            torch.manual_seed(0)
+            net = OBNet(cfg.model_config())
+            optimizer = torch.optim.SGD(net.parameters(), lr=0.0)
+            batch = collate([ds[k] for k in range(2)])
+            assert batch["stage"] == stage
+            stats.append(boundary_step(net, net, batch, optimizer, cfg, np.random.default_rng(0)))
+    for full, half in zip(stats[:2], stats[2:], strict=True):
+        assert np.isfinite(half["loss"]) and half["loss"] == pytest.approx(full["loss"], rel=0.05)

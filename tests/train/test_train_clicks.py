@@ -173,7 +173,7 @@ def test_step_sampler_partitions_samples() -> None:
 
 def _tiny(tmp_path: Path, **overrides) -> TrainConfig:
     options = {"out": str(tmp_path), "crop_size": [32, 32], "batch_size": 2, "steps": 6}
-    options.update(log_every=1, checkpoint_every=3)
+    options.update(log_every=1, checkpoint_every=3, device="cpu")  # the same where CUDA is
     options.update(overrides)
     return load_config("clicks", TINY, **options)
 

@@ -35,7 +35,7 @@ DATA = [{"kind": "synthetic_shapes", "n": 16, "size": 48, "seed": 0}]
 
 def _config(out: Path, **options: Any) -> TwoInOneTrainConfig:
     base: dict[str, Any] = {"model": MODEL, "data": DATA, "crop_size": [48, 48], "batch_size": 2}
-    base.update(steps=3, log_every=1, checkpoint_every=2, threads=1, out=str(out))
+    base.update(steps=3, log_every=1, checkpoint_every=2, threads=1, out=str(out), device="cpu")
     base.update(options)
     return TwoInOneTrainConfig.from_dict(base)
 

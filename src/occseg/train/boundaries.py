@@ -307,21 +307,21 @@ def boundary_step(
     if batch["stage"] == 2:
         maps, prev = stage2_inputs(net, batch, config, rng)
     else:
-        maps, prev = batch["maps"], torch.zeros(image.shape[0], 1, *image.shape[2:])
+        maps, prev = batch["maps"], image.new_zeros(image.shape[0], 1, *image.shape[2:])
     maps, prev = maps.to(device), prev.to(device)
     gt = torch.from_numpy(batch["gt"]).float()[:, None].to(device)
     weight = torch.from_numpy(batch["weight"]).float()[:, None].to(device)
     with autocast(device):
         fused, sides = model(image, maps, prev, with_sides=True)
     fused, sides = fused.float(), sides.float()
-    loss_fn = partial(class_balanced_bce, neg_weight=negative_weights(maps, config))
+    neg = negative_weights(maps, config)
+    loss_fn = partial(class_balanced_bce, neg_weight=neg)
     loss = deep_supervision_loss(
         fused, sides, gt, weight, side_weight=config.side_weight, loss=loss_fn
     )
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
-    neg = negative_weights(maps, config)
     per_source = {}
     for i, name in enumerate(source_names):
         rows = torch.from_numpy(batch["source"] == i).to(device)

@@ -3,14 +3,17 @@
 # lent GPU"): install the carried wheels, generate the training scenes on the machine's cores,
 # time a short probe, train as many steps as fit BUDGET seconds (configs/ordernet-lite0-gpu.yaml),
 # and write the half-precision model (ordernet.pt, the hardware in its meta) and metrics.jsonl
-# to $OUT. Runs unchanged on the CPU, only slowly. From the repository root:
-#   OUT=DIR [BUDGET=seconds] [SCENES=n] [CONFIG=yaml] [PYTHON=python3] [WHEELS=dir] \
-#       bash tools/gpu-train-order.sh
+# to $OUT. Training that would run past LIMIT seconds from the start (a probe that guessed low)
+# is stopped and the last checkpoint exported instead, so a device call's time limit never
+# loses the run. Runs unchanged on the CPU, only slowly. From the repository root:
+#   OUT=DIR [BUDGET=seconds] [LIMIT=seconds] [SCENES=n] [CONFIG=yaml] [PYTHON=python3] \
+#       [WHEELS=dir] bash tools/gpu-train-order.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${OUT:?set OUT to the folder for the results}"
 PY=${PYTHON:-python3}
 BUDGET=${BUDGET:-300}   # seconds of training after the probe
+LIMIT=${LIMIT:-570}     # seconds for everything (a device call may run 600)
 SCENES=${SCENES:-1500}
 CONFIG=${CONFIG:-configs/ordernet-lite0-gpu.yaml}
 PROBE=${PROBE:-30}      # steps timed to size the run (the config logs every 10)
@@ -37,15 +40,26 @@ import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 if len(rows) < 2:
     sys.exit("the probe logged fewer than two lines: give PROBE at least twice log_every")
-first, last = rows[len(rows) // 2], rows[-1]  # the second half: workers and kernels warm
+first, last = rows[(len(rows) - 1) // 2], rows[-1]  # the second half: workers and kernels warm
 per_step = (last["seconds"] - first["seconds"]) / (last["step"] - first["step"])
 print(f"{per_step:.3f} s a step", file=sys.stderr)
 print(max(1, int(float(sys.argv[2]) / per_step)))
 PY
 )
 echo "training $steps steps"
-occseg train order --config "$CONFIG" --steps "$steps" --no-resume --no-progress
-"$PY" - "$run" "$OUT" <<'PY'
+left=$((LIMIT - SECONDS - 30))  # 30 s to export
+[ "$left" -gt 0 ] || { echo "no time left to train within LIMIT=$LIMIT s" >&2; exit 1; }
+rm -f "$run/last.pt" "$run/model.pt"  # never export an earlier run's
+status=0
+timeout "$left" "$PY" -m occseg train order --config "$CONFIG" --steps "$steps" --no-resume \
+    --no-progress || status=$?
+case $status in
+    0) checkpoint=model.pt ;;
+    124) checkpoint=last.pt; echo "stopped at LIMIT=$LIMIT s: exporting the last checkpoint"
+        [ -f "$run/$checkpoint" ] || { echo "stopped before the first checkpoint" >&2; exit 1; } ;;
+    *) exit "$status" ;;
+esac
+"$PY" - "$run/$checkpoint" "$OUT" <<'PY'
 import sys
 from pathlib import Path
 
@@ -53,13 +67,15 @@ import torch
 
 from occseg.checkpoint import ORDER_FORMAT, load_ordernet, read_checkpoint, save_checkpoint
 
-run, out = Path(sys.argv[1]), Path(sys.argv[2])
-payload = read_checkpoint(run / "model.pt", ORDER_FORMAT)
-hardware = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
+checkpoint, out = Path(sys.argv[1]), Path(sys.argv[2])
+payload = read_checkpoint(checkpoint, ORDER_FORMAT)
+on_gpu = torch.cuda.is_available() and payload["train_config"]["device"] != "cpu"
 save_checkpoint(
-    out / "ordernet.pt", load_ordernet(run / "model.pt"), step=payload["step"],
-    train_config=payload["train_config"], meta={"hardware": hardware}, half=True,
+    out / "ordernet.pt", load_ordernet(checkpoint), step=payload["step"],
+    train_config=payload["train_config"],
+    meta={"hardware": torch.cuda.get_device_name() if on_gpu else "CPU"}, half=True,
 )
+print(f"exported step {payload['step']}")
 PY
 cp "$run/metrics.jsonl" "$OUT/"
 echo "done after $SECONDS s: $OUT/ordernet.pt"

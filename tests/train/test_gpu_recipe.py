@@ -28,15 +28,20 @@ def _run(env: dict[str, str], wheels: Path) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
-def test_recipe_trains_for_its_budget_and_writes_a_half_precision_model(tmp_path: Path) -> None:
+def _tiny_config(tmp_path: Path, **options: object) -> Path:
+    """The GPU config with 64² crops, batch 2, no workers, on the CPU, in ``tmp_path``."""
     config = yaml.safe_load((ROOT / "configs" / "ordernet-lite0-gpu.yaml").read_text())
     config.update(
         data=[str(tmp_path / "scenes")], out=str(tmp_path / "run"),
-        crop_size=[64, 64], batch_size=2, workers=0,
+        crop_size=[64, 64], batch_size=2, workers=0, device="cpu", **options,
     )  # fmt: skip
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
+    return tmp_path / "tiny.yaml"
+
+
+def test_recipe_trains_for_its_budget_and_writes_a_half_precision_model(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    env = {"OUT": str(out), "CONFIG": str(tmp_path / "tiny.yaml"), "SCENES": "2", "BUDGET": "2"}
+    env = {"OUT": str(out), "CONFIG": str(_tiny_config(tmp_path)), "SCENES": "2", "BUDGET": "2"}
     done = _run(env, tmp_path / "no-wheels")
     assert done.returncode == 0, done.stderr[-2000:]
     steps = int(done.stdout.split("training ")[1].split()[0])
@@ -54,3 +59,20 @@ def test_recipe_trains_for_its_budget_and_writes_a_half_precision_model(tmp_path
 def test_recipe_without_out_says_what_is_missing(tmp_path: Path) -> None:
     done = _run({}, tmp_path)
     assert done.returncode != 0 and "set OUT" in done.stderr
+
+
+def test_training_past_the_limit_is_stopped_and_its_last_checkpoint_exported(
+    tmp_path: Path,
+) -> None:
+    """A budget far beyond LIMIT (a probe that guessed low): the run stops in time."""
+    out = tmp_path / "out"
+    config = _tiny_config(tmp_path, checkpoint_every=2)
+    env = {"OUT": str(out), "CONFIG": str(config), "SCENES": "2", "BUDGET": "100000"}
+    done = _run({**env, "LIMIT": "70"}, tmp_path / "no-wheels")
+    assert done.returncode == 0, done.stderr[-2000:]
+    planned = int(done.stdout.split("training ")[1].split()[0])
+    assert "stopped at LIMIT=70 s" in done.stdout
+    step = read_checkpoint(out / "ordernet.pt", ORDER_FORMAT)["step"]
+    assert 2 <= step < planned and step % 2 == 0  # a checkpoint's step, not the plan's
+    log = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert step <= log[-1]["step"] < planned

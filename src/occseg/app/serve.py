@@ -12,12 +12,11 @@ from pathlib import Path
 from occseg.app.project import Project
 from occseg.app.server import LOOPBACK_HOSTS, create_app
 from occseg.errors import ConfigError
+from occseg.io.images import NETWORK_MAX_SIDE
 
 __all__ = ["DEFAULT_OUT", "bind", "is_loopback", "serve"]
 
 DEFAULT_OUT = Path("occseg-project")
-#: Longer image side the models work at by default (larger images are downscaled for them).
-DEFAULT_MAX_SIDE = 1280
 
 
 def is_loopback(host: str) -> bool:
@@ -55,7 +54,7 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8765,
     classes: Sequence[str] = (),
-    max_side: int | None = DEFAULT_MAX_SIDE,
+    max_side: int | None = NETWORK_MAX_SIDE,
     boundary_model: str | Path | None = None,
     order_model: str | Path | None = None,
     proposals: str = "efficientnet",
@@ -64,7 +63,8 @@ def serve(
     """Run ``occseg annotate`` until interrupted; prints the URL to open once it is listening.
 
     ``classes`` are class labels offered for objects (added to the project's list);
-    ``max_side`` bounds the image size every model sees (0 or None: full resolution);
+    ``max_side`` bounds the image size every model sees (0 or None: full resolution; the order
+    network works at most :data:`~occseg.occlusion.pipeline.ORDER_MAX_SIDE` long);
     ``boundary_model`` / ``order_model`` choose boundary mode / automatic ordering
     (:func:`~occseg.app.models.network_extensions`): None, the shipped models where installed;
     ``"none"``, off; else checkpoints of ``occseg train boundaries`` / ``occseg train order``;

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import typer
 
-from occseg.cli.common import NETWORK_MAX_SIDE, longest_side
+from occseg.cli.common import longest_side
+from occseg.io.images import NETWORK_MAX_SIDE
+from occseg.occlusion.pipeline import ORDER_MAX_SIDE
 
 app = typer.Typer()
 
@@ -42,7 +44,8 @@ def annotate(
         "--max-side",
         min=0,
         callback=longest_side,
-        help="Longest image side the models work at (0: full size).",
+        help="Longest image side the models work at (0: full size; the order network: at "
+        f"most {ORDER_MAX_SIDE}).",
     ),
     boundary_model: str | None = typer.Option(
         None,

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from occseg.cli.common import NETWORK_MAX_SIDE, longest_side, open_unit_interval
+from occseg.cli.common import longest_side, open_unit_interval
+from occseg.io.images import NETWORK_MAX_SIDE
 
 app = typer.Typer()
 

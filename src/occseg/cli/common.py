@@ -26,12 +26,6 @@ def open_unit_interval(value: float | None) -> float | None:
     return value
 
 
-#: The default ``--max-side`` of ``occseg annotate`` and ``occseg boundaries``: the longest
-#: image side the networks see (a 12-megapixel photo at full size took the OB network 147 s
-#: and 14.7 GB on 2 cores).
-NETWORK_MAX_SIDE = 1280
-
-
 def longest_side(value: int | None) -> int | None:
     """Typer callback of ``--max-side``: 0 (full size) or at least 32 pixels."""
     if value is not None and 0 < value < 32:

@@ -15,6 +15,9 @@ chains them; the result is a predictor itself, so the click protocol, the app an
 Order matters: transforms apply outside-in. Put :class:`ZoomIn` before :class:`Flip` (the crop is
 chosen once, then mirrored), as in ``[LimitLongestSide(1280), ZoomIn(), Flip()]``.
 
+:class:`NetworkView` applies :class:`LimitLongestSide`'s geometry to one image outside a
+predictor (the boundary and order networks of the app and ``occseg boundaries``).
+
 A stateful transform (:class:`ZoomIn` keeps its crop while the object stays put) exposes its
 state through :meth:`Transform.get_state` / :meth:`Transform.set_state`, so a
 :class:`~occseg.predict.session.Session` can keep one state per object and restore it on undo.

@@ -94,6 +94,25 @@ def test_a_large_image_is_ordered_at_max_side_and_labelled_at_full_size():
         order_image(np.zeros((3, 2000, 3), np.uint8), model)  # 400×1 once shrunk
 
 
+def test_labels_come_back_centre_aligned_as_the_image_was_shrunk():
+    """Every instance brought back by ``at_size`` keeps its centroid where the shrink put it,
+    within half a pixel (a floor-based nearest neighbour moves it towards the top left by up to
+    half a network pixel: 0.89 px here)."""
+    inst = np.zeros((30, 36), int)
+    inst[4:20, 3:18] = 1
+    inst[10:26, 14:30] = 2
+    model = SizeRecorder(inst, [(2, 1), (1, 0), (2, 0)], {0: 0, 1: 1, 2: 2}, 3)
+    result = order_image(np.zeros((30, 36, 3), np.uint8), model, nms=False)
+    small = result.instances.instances
+    for h, w in [(50, 61), (83, 97), (97, 130)]:
+        big = result.at_size((h, w)).instances.instances
+        for i in (1, 2):
+            ys, xs = np.nonzero(small == i)
+            expected = ((ys.mean() + 0.5) * h / 30 - 0.5, (xs.mean() + 0.5) * w / 36 - 0.5)
+            ys, xs = np.nonzero(big == i)
+            np.testing.assert_allclose((ys.mean(), xs.mean()), expected, atol=0.5)
+
+
 def test_network_predictor_and_cli(tmp_path, monkeypatch):
     from occseg.checkpoint import save_checkpoint
     from occseg.nn.ordernet import OrderNet, OrderNetConfig

@@ -160,7 +160,7 @@ class OrderResult:
         h, w = shape
 
         def nearest(ids: np.ndarray) -> np.ndarray:
-            return cv2.resize(ids.astype(np.int32), (w, h), interpolation=cv2.INTER_NEAREST)
+            return cv2.resize(ids.astype(np.int32), (w, h), interpolation=cv2.INTER_NEAREST_EXACT)
 
         instances = replace(self.instances, instances=nearest(self.instances.instances))
         return replace(self, labels=nearest(self.labels), instances=instances)

@@ -65,13 +65,13 @@ from pathlib import Path
 
 import torch
 
-from occseg.checkpoint import ORDER_FORMAT, load_ordernet, read_checkpoint, save_checkpoint
+from occseg.checkpoint import ORDER_FORMAT, model_from_payload, read_checkpoint, save_checkpoint
 
 checkpoint, out = Path(sys.argv[1]), Path(sys.argv[2])
 payload = read_checkpoint(checkpoint, ORDER_FORMAT)
 on_gpu = torch.cuda.is_available() and payload["train_config"]["device"] != "cpu"
 save_checkpoint(
-    out / "ordernet.pt", load_ordernet(checkpoint), step=payload["step"],
+    out / "ordernet.pt", model_from_payload(payload), step=payload["step"],
     train_config=payload["train_config"],
     meta={"hardware": torch.cuda.get_device_name() if on_gpu else "CPU"}, half=True,
 )

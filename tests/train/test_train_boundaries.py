@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -281,7 +282,7 @@ def test_init_fine_tunes_a_checkpoint_with_its_options(scenes: Path, tmp_path: P
 
 
 def test_both_stages_under_bfloat16_autocast_as_on_cuda(
-    scenes: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    scenes: Path, tmp_path: Path, cuda_autocast_on_cpu: Callable[[str], None]
 ) -> None:
     """The CUDA path (bfloat16 forward passes, float32 losses) run on the CPU, stage 2's
     automatic pass included: the losses match float32 to bfloat16's precision."""
@@ -292,10 +293,7 @@ def test_both_stages_under_bfloat16_autocast_as_on_cuda(
     stats = []
     for bf16 in (False, True):
         if bf16:
-            monkeypatch.setattr(
-                "occseg.train.boundaries.autocast",
-                lambda device: torch.autocast(device.type, dtype=torch.bfloat16),
-            )
+            cuda_autocast_on_cpu("occseg.train.boundaries")
         for stage in (1, 2):
             ds = BoundaryTrainSet([BoundarySource("synth", data)], cfg, 0 if stage == 2 else 5)
             torch.manual_seed(0)

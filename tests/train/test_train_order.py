@@ -235,18 +235,15 @@ def test_init_starts_from_a_trained_model_and_keeps_new_modules_new(scenes, tmp_
         initial_order_model(replace(grown, model=lite))
 
 
-def test_a_step_under_bfloat16_autocast_as_on_cuda(scenes, tmp_path, monkeypatch):
+def test_a_step_under_bfloat16_autocast_as_on_cuda(scenes, tmp_path, cuda_autocast_on_cpu):
     """The CUDA path (bfloat16 forward, float32 loss) run on the CPU: the loss matches float32
     to bfloat16's precision and the weights stay float32."""
     batch = collate([OrderTrainSet(_config(scenes, tmp_path))[k] for k in range(2)])
     config = _config(scenes, tmp_path).model_config()
     losses = []
-    for dtype in (None, torch.bfloat16):
-        if dtype is not None:
-            monkeypatch.setattr(
-                "occseg.train.order.autocast",
-                lambda device: torch.autocast(device.type, dtype=torch.bfloat16),
-            )
+    for bf16 in (False, True):
+        if bf16:
+            cuda_autocast_on_cpu("occseg.train.order")
         torch.manual_seed(0)
         model = OrderNet(config).train()
         optimizer = torch.optim.SGD(model.parameters(), lr=0.01)

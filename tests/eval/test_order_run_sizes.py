@@ -9,6 +9,7 @@ import pytest
 
 from occseg.eval.order_run import run_model
 from occseg.occlusion.pipeline import OrderMaps
+from occseg.occlusion.targets import occludes_from_instances, orientation_targets
 from occseg.types import Segmentation
 
 
@@ -34,13 +35,12 @@ class MapsFromTruth:
     def predict_maps(self, image: np.ndarray) -> OrderMaps:
         h, w = image.shape[:2]
         self.seen.append((h, w))
-        ids = cv2.resize(self.truth.instances.astype(np.uint8), (w, h), cv2.INTER_NEAREST)
-        edge = np.zeros((h, w), np.float32)
-        edge[:, 1:] = np.maximum(edge[:, 1:], ids[:, 1:] != ids[:, :-1])
-        edge[1:] = np.maximum(edge[1:], ids[1:] != ids[:-1])
+        ids = cv2.resize(self.truth.instances, (w, h), interpolation=cv2.INTER_NEAREST_EXACT)
+        occlusions = [*self.truth.edges, *((i, 0) for i in self.truth.ids)]
+        boundary, orientation = orientation_targets(occludes_from_instances(ids, occlusions))
         fg = (ids > 0).astype(np.float32)
-        orientation = np.full((h, w, 4), 0.25, np.float32)
-        return OrderMaps(np.stack([1 - fg, fg], -1), edge, orientation, self.class_names)
+        semantic = np.stack([1 - fg, fg], -1)
+        return OrderMaps(semantic, boundary.astype(np.float32), orientation, self.class_names)
 
 
 @pytest.mark.parametrize(("max_side", "seen"), [(0, (64, 80)), (40, (32, 40)), (200, (64, 80))])

@@ -75,4 +75,5 @@ def test_training_past_the_limit_is_stopped_and_its_last_checkpoint_exported(
     step = read_checkpoint(out / "ordernet.pt", ORDER_FORMAT)["step"]
     assert 2 <= step < planned and step % 2 == 0  # a checkpoint's step, not the plan's
     log = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert step <= log[-1]["step"] < planned
+    # the log (every 10 steps) ends within 10 steps of the checkpoint (every 2), either side
+    assert abs(log[-1]["step"] - step) < 10 and log[-1]["step"] < planned

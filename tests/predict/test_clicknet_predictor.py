@@ -310,12 +310,9 @@ def test_hybrid_cut_on_a_shrunk_image_comes_back_at_full_size() -> None:
     assert ((half > 0.49) != truth).sum() <= 0.02 * truth.size
 
 
-def test_hybrid_coarse_to_fine_cut_moves_the_outline_beyond_the_band() -> None:
-    from occseg.predict.clicknet import HybridRefiner
-
-    # the network's outline is 10 px inside the object: a band of 2 px around it cannot reach
-    # the object's edge, a coarse cut of the whole (shrunk) image can, and the band around the
-    # coarse outline puts it back at full resolution
+def _outline_inside_the_object() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(image, truth, prob)``: a red 30×30 object on green, and a network probability whose
+    outline lies 10 px inside it."""
     image = np.zeros((60, 80, 3), np.uint8)
     image[:] = (30, 160, 40)
     image[15:45, 20:50] = (200, 40, 40)
@@ -323,6 +320,16 @@ def test_hybrid_coarse_to_fine_cut_moves_the_outline_beyond_the_band() -> None:
     truth[15:45, 20:50] = True
     prob = np.full((60, 80), 0.3, np.float32)
     prob[25:35, 30:40] = 0.7
+    return image, truth, prob
+
+
+def test_hybrid_coarse_to_fine_cut_moves_the_outline_beyond_the_band() -> None:
+    from occseg.predict.clicknet import HybridRefiner
+
+    # the network's outline is 10 px inside the object: a band of 2 px around it cannot reach
+    # the object's edge, a coarse cut of the whole (shrunk) image can, and the band around the
+    # coarse outline puts it back at full resolution
+    image, truth, prob = _outline_inside_the_object()
     clicks = [Click(30, 35, True)]
     banded = HybridRefiner(band=2)(image, prob, clicks) > 0.49
     assert banded.sum() < 0.5 * truth.sum()
@@ -334,6 +341,50 @@ def test_hybrid_coarse_to_fine_cut_moves_the_outline_beyond_the_band() -> None:
     for wrong in ({"coarse_side": 40}, {"coarse_side": 40, "band": 2, "max_side": 40}):
         with pytest.raises(ConfigError, match="coarse_side"):
             HybridRefiner(**wrong)
+
+
+def _cut_cost(mask: np.ndarray, connectivity: int) -> float:
+    """The summed n-link weights (uniform image: 1 / edge length) of the pairs ``mask`` cuts."""
+    from occseg.classical.graphcut import contrast_weights
+
+    h, w = mask.shape
+    cost = 0.0
+    for (dy, dx), wgt in contrast_weights(np.zeros((h, w, 3), np.uint8), connectivity):
+        first = (slice(0, h - dy), slice(max(0, -dx), w - max(0, dx)))
+        second = (slice(dy, h), slice(max(0, dx), w + min(0, dx)))
+        cost += float((wgt[first] * (mask[first] != mask[second])).sum())
+    return cost
+
+
+@pytest.mark.parametrize("radius", [20, 45])
+def test_the_coarse_4_neighbourhood_measures_boundaries_as_the_8_neighbourhood(
+    radius: int,
+) -> None:
+    from occseg.predict.clicknet import coarse_options
+
+    yy, xx = np.mgrid[:120, :120]
+    disk = (yy - 60) ** 2 + (xx - 60) ** 2 < radius**2
+    options = coarse_options({"lam": 50.0}, 4)
+    assert options == {"lam": 100.0, "connectivity": 4}
+    eight = 50.0 * _cut_cost(disk, 8)
+    four = options["lam"] * _cut_cost(disk, 4)
+    # both are (8 / π) λ times the circle's length, to within the grid's discretisation
+    assert four == pytest.approx(eight, rel=0.03)
+    assert eight == pytest.approx(50.0 * 8 / np.pi * 2 * np.pi * radius, rel=0.03)
+    assert coarse_options({"lam": 10.0, "connectivity": 4}, 8) == {"lam": 5.0, "connectivity": 8}
+    assert coarse_options({"lam": 10.0}, None) == {"lam": 10.0} == coarse_options({"lam": 10.0}, 8)
+
+
+def test_hybrid_coarse_cut_on_a_4_neighbourhood() -> None:
+    from occseg.predict.clicknet import HybridRefiner
+
+    image, truth, prob = _outline_inside_the_object()
+    refiner = HybridRefiner(coarse_side=40, band=2, coarse_connectivity=4)
+    assert refiner.coarse_cut.connectivity == 4 and refiner.cut.connectivity == 8
+    assert refiner.coarse_cut.lam == 2 * refiner.cut.lam
+    assert np.array_equal(refiner(image, prob, [Click(30, 35, True)]) > 0.49, truth)
+    with pytest.raises(ConfigError, match="must be 4 or 8"):
+        HybridRefiner(coarse_side=40, band=2, coarse_connectivity=6)
 
 
 def test_a_band_around_another_mask_settles_the_rest_by_it() -> None:

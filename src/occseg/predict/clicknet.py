@@ -120,6 +120,13 @@ class HybridRefiner:
     the coarse label. The coarse cut can move the network's outline anywhere; the band puts the
     boundary back at full resolution.
 
+    ``coarse_connectivity`` (4 or 8, default: the cut's ``connectivity``) is the neighbourhood of
+    the coarse cut alone (without ``coarse_side`` there is none, and it is not used). A
+    4-neighbourhood has half the n-links; to measure the same Euclidean boundary length as the
+    8-neighbourhood its weights are doubled (the Cauchy–Crofton weights ``w_k = δ² Δφ_k / 2|e_k|``
+    of Boykov & Kolmogorov, ICCV 2003, with ``Δφ_k`` π/2 instead of π/4), so both levels
+    approximate one energy. The full-resolution band keeps the cut's own neighbourhood.
+
     ``colour_seeds`` says where the cut's colour models come from: ``"clicks"`` (Boykov–Jolly:
     disks around the clicks, the image border for the background) or ``"first_click"`` (ours: at
     the first click also the network's mask ``prob > 0.5`` for the object and its complement
@@ -137,6 +144,7 @@ class HybridRefiner:
         max_side: int | None = None,
         colour_seeds: str = "clicks",
         coarse_side: int | None = None,
+        coarse_connectivity: int | None = None,
         **graphcut: Any,
     ) -> None:
         from occseg.classical import GraphCutPredictor
@@ -162,7 +170,7 @@ class HybridRefiner:
         if colour_seeds == "first_click":  # the network's mask is the cut's "previous mask"
             graphcut["prev_colour"] = True
         self.cut = GraphCutPredictor(**graphcut)
-        self.coarse_cut = GraphCutPredictor(**graphcut)
+        self.coarse_cut = GraphCutPredictor(**coarse_options(graphcut, coarse_connectivity))
 
     def __call__(self, image: np.ndarray, prob: np.ndarray, clicks: Sequence[Click]) -> np.ndarray:
         view, inverse = View(image, tuple(clicks), prob), None
@@ -196,6 +204,24 @@ class HybridRefiner:
             band=band,
             band_around=band_around,
         )
+
+
+def coarse_options(graphcut: dict[str, Any], connectivity: int | None) -> dict[str, Any]:
+    """The options of :class:`HybridRefiner`'s coarse cut: ``graphcut`` with the neighbourhood
+    ``connectivity`` (None: the same) and ``lam`` scaled so that its n-links measure the same
+    Euclidean boundary length (the Cauchy–Crofton weights of Boykov & Kolmogorov, ICCV 2003: each
+    direction's weight is proportional to the angle it covers, π/2 in a 4- and π/4 in an
+    8-neighbourhood)."""
+    from occseg.classical import GraphCutPredictor
+
+    defaults = GraphCutPredictor()
+    fine = int(graphcut.get("connectivity", defaults.connectivity))
+    if connectivity is None or int(connectivity) == fine:
+        return graphcut
+    if int(connectivity) not in (4, 8):
+        raise ConfigError(f"coarse_connectivity must be 4 or 8, got {connectivity}")
+    lam = float(graphcut.get("lam", defaults.lam)) * (2.0 if int(connectivity) == 4 else 0.5)
+    return {**graphcut, "connectivity": int(connectivity), "lam": lam}
 
 
 #: Refiners by name (``ClickNetPredictor(..., refine="graphcut")``).

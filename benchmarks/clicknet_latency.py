@@ -11,6 +11,7 @@ initialised model of a training config (speed does not depend on the weights).
     python benchmarks/clicknet_latency.py --zoom --flip         # with zoom-in and flip
     python benchmarks/clicknet_latency.py --refine none         # the network alone
     python benchmarks/clicknet_latency.py --band 0 --cut-side 0 # the cut on the whole image
+    python benchmarks/clicknet_latency.py --coarse-connectivity 8  # as before the 4-neighbourhood
     python benchmarks/clicknet_latency.py --model runs/x/model.pt --threads 1
     python benchmarks/clicknet_latency.py --model src/occseg/models/clicknet-lite0.pt \
         --refine none --no-zoom --no-flip --max-side 400      # as load_predictor("clicknet_lite0")
@@ -96,6 +97,12 @@ def main() -> None:
         type=int,
         help="the hybrid cut runs this long first, then at full size in --band (0: off)",
     )
+    ap.add_argument(
+        "--coarse-connectivity",
+        type=int,
+        choices=[4, 8],
+        help="neighbourhood of the coarse cut (default: as load_predictor('clicknet'))",
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     image, gt = test_image()
@@ -116,6 +123,7 @@ def main() -> None:
         ("band", args.band),
         ("max_side", args.cut_side),
         ("coarse_side", args.coarse_side),
+        ("coarse_connectivity", args.coarse_connectivity),
     )
     for key, value in overrides:
         if value is not None:

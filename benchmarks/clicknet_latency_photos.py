@@ -7,7 +7,8 @@ depends on the photo, so this one times every ``--every-coco``-th COCO-MVal-dev 
 ``--clicks`` clicks each from the standard user, previous probability fed back, and prints the
 mean, median, 90th percentile and slowest object's mean seconds per click of
 
-* ``clicknet`` as shipped (the coarse-to-fine cut),
+* ``clicknet`` as shipped (the coarse-to-fine cut, the coarse cut on a 4-neighbourhood),
+* ``clicknet`` with the coarse cut on an 8-neighbourhood (the default before),
 * ``clicknet`` with the cut on the whole image (the baseline),
 * ``clicknet_lite0`` (the network alone).
 
@@ -73,6 +74,9 @@ def main() -> None:
     whole_image = {"coarse_side": None, "band": None}
     predictors = {
         "clicknet (shipped)": load_predictor("clicknet"),
+        "clicknet, 8-neighbour coarse cut": load_predictor(
+            "clicknet", refine_options={"coarse_connectivity": 8}
+        ),
         "clicknet, whole-image cut": load_predictor("clicknet", refine_options=whole_image),
         "clicknet_lite0 (network alone)": load_predictor("clicknet_lite0"),
     }

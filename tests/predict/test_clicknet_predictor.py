@@ -387,6 +387,31 @@ def test_hybrid_coarse_cut_on_a_4_neighbourhood() -> None:
         HybridRefiner(coarse_side=40, band=2, coarse_connectivity=6)
 
 
+@pytest.mark.parametrize(
+    "options", [{"coarse_side": 40, "band": 2, "coarse_connectivity": 4}, {}, {"max_side": 40}]
+)
+def test_hybrid_graph_built_before_the_first_click_gives_the_same_cuts(
+    options: dict[str, int],
+) -> None:
+    from occseg.predict.clicknet import HybridRefiner
+
+    image, _, prob = _outline_inside_the_object()
+    clicks = [Click(30, 35, True), Click(5, 5, False), Click(40, 45, True)]
+    prepared, fresh = HybridRefiner(**options), HybridRefiner(**options)
+    prepared.set_image(image)
+    whole = prepared.coarse_cut if "coarse_side" in options else prepared.cut
+    assert whole._grid is not None  # built, waiting for the first cut's t-links
+    for n in range(1, len(clicks) + 1):
+        assert np.array_equal(prepared(image, prob, clicks[:n]), fresh(image, prob, clicks[:n]))
+        assert whole._grid is None and whole._flow is not None  # used, then kept as the flow
+    # the network predictor prepares its refiner with each new image
+    p = ClickNetPredictor(_tiny_model(), zoom_in=False, flip=False, refine=HybridRefiner(**options))
+    p.set_image(image)
+    assert isinstance(p.refine, HybridRefiner)
+    kept = p.refine.coarse_cut if "coarse_side" in options else p.refine.cut
+    assert kept._grid is not None and kept.image is not None
+
+
 def test_a_band_around_another_mask_settles_the_rest_by_it() -> None:
     from occseg.classical import GraphCutPredictor
 

@@ -263,6 +263,17 @@ class GraphCutPredictor(ClickPredictorBase):
         yy, xx = np.mgrid[:h, :w]
         self._d_border = np.minimum(np.minimum(yy, h - 1 - yy), np.minimum(xx, w - 1 - xx)) + 1.0
         self._flow: tuple[Any, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._grid: tuple[Any, np.ndarray] | None = None
+
+    def prepare_grid(self) -> None:
+        """Build the image's whole-grid graph (its n-links) now, before the first click, so that
+        the first cut only adds its t-links and solves. Cuts of a band
+        (:meth:`predict_with_prior` with ``band``) never use it; without this call the first
+        whole-image cut builds it."""
+        if self.image is None:
+            raise RuntimeError("call set_image(image) before prepare_grid()")
+        if self._flow is None and self._grid is None:
+            self._grid = grid_graph(self.image.shape[:2], self._edges)
 
     def _grid_cut(self, d_fg: np.ndarray, d_bg: np.ndarray) -> np.ndarray:
         """Minimum cut of the whole grid, reusing the previous cut's flow where it can.
@@ -282,7 +293,8 @@ class GraphCutPredictor(ClickPredictorBase):
             g.mark_grid_nodes(nodes)
             g.maxflow(reuse_trees=True)
         else:
-            g, nodes = grid_graph(d_fg.shape, self._edges)
+            g, nodes = self._grid or grid_graph(d_fg.shape, self._edges)
+            self._grid = None
             # source = object: a pixel labelled object cuts its sink link, so sink capacity = D(obj)
             g.add_grid_tedges(nodes, d_bg, d_fg)
             g.maxflow()

@@ -50,7 +50,9 @@ class Refiner(Protocol):
 
     Called on the whole image at its own resolution with the network's probability pasted in
     (0.5 outside the zoom-in crop, where the network says nothing):
-    ``refine(image_uint8 H×W×3, prob H×W float32, clicks) -> prob``.
+    ``refine(image_uint8 H×W×3, prob H×W float32, clicks) -> prob``. A refiner may also have
+    ``set_image(image_uint8)``, which :class:`ClickNetPredictor` calls with each new image to do
+    its per-image work before the first click.
     """
 
     def __call__(
@@ -171,6 +173,21 @@ class HybridRefiner:
             graphcut["prev_colour"] = True
         self.cut = GraphCutPredictor(**graphcut)
         self.coarse_cut = GraphCutPredictor(**coarse_options(graphcut, coarse_connectivity))
+
+    def set_image(self, image: np.ndarray) -> None:
+        """The cuts' per-image work before the first click, as an encoder's: colour space,
+        histograms and n-links at each level, and the coarse cut's graph (or the whole-image
+        cut's). ``image`` must be the object later passed to the calls, or it is redone there."""
+        view = View(image, (), None)
+        if self.limit is not None:
+            (view,), _ = self.limit.apply(view)
+        self.cut.set_image(view.image)
+        if self.coarse is not None:
+            (small,), _ = self.coarse.apply(view)
+            self.coarse_cut.set_image(small.image)
+            self.coarse_cut.prepare_grid()
+        elif self.band is None:
+            self.cut.prepare_grid()
 
     def __call__(self, image: np.ndarray, prob: np.ndarray, clicks: Sequence[Click]) -> np.ndarray:
         view, inverse = View(image, tuple(clicks), prob), None
@@ -393,6 +410,9 @@ class ClickNetPredictor:
         """Prepare for a new ``H×W×3 uint8`` image (resets the zoom-in crop)."""
         self._image_u8 = check_image(image).copy()  # a new object per image (refiner caches)
         self.network.set_image(self._image_u8.astype(np.float32) / 255.0)
+        prepare = getattr(self.refine, "set_image", None)
+        if prepare is not None:  # e.g. the cut's graph, before the first click
+            prepare(self._image_u8)
 
     def predict(self, clicks: Sequence[Click], prev_prob: np.ndarray | None = None) -> np.ndarray:
         """Object probability (``H×W float32``) for all clicks so far (see the module doc).

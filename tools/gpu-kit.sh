@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 # what `occseg synth` and `occseg train order` import beyond that image (numpy, scipy,
 # scikit-image, OpenCV, Pillow, rich, PyYAML and torch are there); no EfficientNet weights:
-# the GPU recipes start from the shipped models
+# the GPU recipes start from the shipped models. Then the click recipe's photographs, BSDS500
+# train and val (never test: it is a development set), into .gpu/data (BSDS=folder to change
+# where they come from).
 NEEDED="PyMaxflow pycocotools pydantic pydantic_core annotated-types typing-inspection
         trimesh embreex manifold3d typer annotated-doc"
 # shellcheck disable=SC2086
@@ -24,4 +26,10 @@ done
 # shellcheck disable=SC2086
 "$PY" -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 \
     --implementation cp $platforms -d .gpu/whl $pins
-du -sh .gpu/whl
+BSDS=${BSDS:-../shared/data/bsds500}
+rm -rf .gpu/data
+for part in images groundTruth; do
+    mkdir -p ".gpu/data/bsds500/$part"
+    cp -r "$BSDS/$part/train" "$BSDS/$part/val" ".gpu/data/bsds500/$part/"
+done
+du -sh .gpu/whl .gpu/data

@@ -23,6 +23,7 @@ SHIPPED = {
     "clicknet-lite0-late.yaml": "clicks",
     "clicknet-lite0-late-320.yaml": "clicks",
     "clicknet-lite0-dither.yaml": "clicks",
+    "clicknet-lite0-gpu.yaml": "clicks",
     "clicknet-lite0-early.yaml": "clicks",
     "clicknet-lite0-flat.yaml": "clicks",
     "clicknet-lite0-mixed.yaml": "clicks",

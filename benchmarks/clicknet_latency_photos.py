@@ -5,7 +5,8 @@ as ratios to the whole-image graph-cut combination run in the same process.
 depends on the photo, so this one times every ``--every-coco``-th COCO-MVal-dev object and every
 ``--every-bsds``-th ``bsds500_objects`` object (the development data, not in the repository),
 ``--clicks`` clicks each from the standard user, previous probability fed back, and prints the
-mean, median, 90th percentile and slowest object's mean seconds per click of
+mean, median, 90th percentile and slowest object's mean seconds per click (and the mean seconds
+of ``set_image``, the per-image work before the first click) of
 
 * ``clicknet`` as shipped (the coarse-to-fine cut, the coarse cut on a 4-neighbourhood),
 * ``clicknet`` with the coarse cut on an 8-neighbourhood (the default before),
@@ -45,9 +46,12 @@ def objects(coco: Path, bsds: Path, every_coco: int, every_bsds: int) -> Iterato
             yield data[i]
 
 
-def seconds_per_click(predictor: Predictor, sample: Sample, n_clicks: int) -> float:
-    """Mean seconds of ``predict`` over ``n_clicks`` clicks of the standard user."""
+def seconds_per_click(predictor: Predictor, sample: Sample, n_clicks: int) -> tuple[float, float]:
+    """``(seconds of set_image, mean seconds of predict)`` over ``n_clicks`` clicks of the
+    standard user."""
+    t = time.perf_counter()
     predictor.set_image(sample.image)
+    encoding = time.perf_counter() - t
     clicks: list[Click] = []
     prob = None
     pred = np.zeros_like(sample.mask)
@@ -58,7 +62,7 @@ def seconds_per_click(predictor: Predictor, sample: Sample, n_clicks: int) -> fl
         prob = predictor.predict(clicks, prev_prob=prob)
         spent += time.perf_counter() - t
         pred = prob > predictor.threshold
-    return spent / n_clicks
+    return encoding, spent / n_clicks
 
 
 def main() -> None:
@@ -82,15 +86,17 @@ def main() -> None:
     }
     samples = list(objects(args.coco, args.bsds, args.every_coco, args.every_bsds))
     print(f"{len(samples)} objects, {args.clicks} clicks each, torch threads {args.threads}")
-    times = {
+    runs = {
         name: np.array([seconds_per_click(p, s, args.clicks) for s in samples])
         for name, p in predictors.items()
     }
-    baseline = times["clicknet, whole-image cut"].mean()
-    for name, t in times.items():
+    baseline = runs["clicknet, whole-image cut"][:, 1].mean()
+    for name, run in runs.items():
+        encoding, t = run[:, 0], run[:, 1]
         print(
             f"{name:32s} mean {t.mean():.3f} s/click (×{t.mean() / baseline:.2f}), "
-            f"median {np.median(t):.3f}, p90 {np.percentile(t, 90):.3f}, slowest {t.max():.3f}"
+            f"median {np.median(t):.3f}, p90 {np.percentile(t, 90):.3f}, slowest {t.max():.3f}; "
+            f"set_image {encoding.mean():.3f} s"
         )
 
 

@@ -80,7 +80,8 @@ def check_method(
     Raises
     ------
     ConfigError
-        If the method is unknown or does not take the options, the interaction is unknown, or
+        If the method is unknown or does not take the options (or values of their kind), the
+        interaction is unknown, or
         it is ``"boundary"`` and the predictor does not take boundary clicks, or ``"clicks"``
         and it refines with boundary clicks only.
     """
@@ -92,8 +93,12 @@ def check_method(
         )
     try:
         predictor = load_predictor(method, **(predictor_options or {}))
-    except TypeError as exc:
-        raise ConfigError(f"bad --option for {method}: {exc}") from None
+    except (TypeError, ValueError) as exc:  # an option it does not take, or a value of the
+        # wrong kind (int("abc") in a constructor)
+        raise ConfigError(
+            f"bad --option for {method}: {exc}; give the options it takes, numbers where it "
+            "expects numbers"
+        ) from None
     if interaction == "boundary" and not getattr(predictor, "supports_boundary_clicks", False):
         raise ConfigError(
             f"{method} does not take boundary clicks; use --interaction clicks, or a two-in-one "

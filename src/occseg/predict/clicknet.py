@@ -231,14 +231,15 @@ def coarse_options(graphcut: dict[str, Any], connectivity: int | None) -> dict[s
     8-neighbourhood)."""
     from occseg.classical import GraphCutPredictor
 
-    defaults = GraphCutPredictor()
-    fine = int(graphcut.get("connectivity", defaults.connectivity))
-    if connectivity is None or int(connectivity) == fine:
+    if connectivity is None:
         return graphcut
-    if int(connectivity) not in (4, 8):
-        raise ConfigError(f"coarse_connectivity must be 4 or 8, got {connectivity}")
-    lam = float(graphcut.get("lam", defaults.lam)) * (2.0 if int(connectivity) == 4 else 0.5)
-    return {**graphcut, "connectivity": int(connectivity), "lam": lam}
+    if connectivity not in (4, 8):
+        raise ConfigError(f"coarse_connectivity must be 4 or 8, got {connectivity!r}")
+    defaults = GraphCutPredictor()
+    if connectivity == graphcut.get("connectivity", defaults.connectivity):
+        return graphcut
+    lam = float(graphcut.get("lam", defaults.lam)) * (2.0 if connectivity == 4 else 0.5)
+    return {**graphcut, "connectivity": connectivity, "lam": lam}
 
 
 #: Refiners by name (``ClickNetPredictor(..., refine="graphcut")``).
@@ -367,7 +368,9 @@ class ClickNetPredictor:
         coarse_clicks: int | None = None,
     ) -> None:
         if threads is not None:
-            torch.set_num_threads(threads)
+            torch.set_num_threads(int(threads))
+        if not isinstance(zoom_in, bool | ZoomIn):
+            raise ConfigError(f"zoom_in must be true, false or a ZoomIn, got {zoom_in!r}")
         if coarse_clicks is not None and int(coarse_clicks) < 1:
             raise ConfigError(f"coarse_clicks must be at least 1, got {coarse_clicks}")
         if not isinstance(model, ClickNet):

@@ -46,6 +46,8 @@ def paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     (root / "unknown.yaml").write_text("stepz: 3\n")
     (root / "order.yaml").write_text(f"data: [{root / 'full'}]\n")
     (root / "refine.yaml").write_text("stage: refinement\n")
+    (root / "word_n.yaml").write_text("data: [{kind: synthetic_shapes, n: abc}]\n")
+    (root / "zero_weight.yaml").write_text("data: [{kind: synthetic_shapes, weight: 0}]\n")
     data = root / "data"
     (data / "images").mkdir(parents=True)
     (data / "masks").mkdir()
@@ -57,6 +59,7 @@ def paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     save_checkpoint(root / "order.pt", OrderNet(OrderNetConfig(width_mult=0.125, pool_bins=(1, 2))))
     names = ["img.png", "one.png", "garbage.png", "exists.txt", "full", "empty", "bad.json"]
     names += ["bad.yaml", "unknown.yaml", "order.yaml", "refine.yaml", "data", "order.pt"]
+    names += ["word_n.yaml", "zero_weight.yaml"]
     found = {n.replace(".", "_"): str(root / n) for n in names}
     found["missing"] = str(root / "no" / "such" / "thing")
     found["tiny"] = str(CONFIGS / "clicknet-tiny-test.yaml")
@@ -314,6 +317,10 @@ CASES = [
     ("train: missing config", ["train", "clicks", "--config", "{missing}"]),
     ("train: invalid YAML", ["train", "clicks", "--config", "{bad_yaml}"]),
     ("train: unknown config key", ["train", "clicks", "--config", "{unknown_yaml}"]),
+    ("train: word for a data option", ["train", "clicks", "--config", "{word_n_yaml}", "--out",
+                                       "{new}"]),
+    ("train: data weight 0", ["train", "clicks", "--config", "{zero_weight_yaml}", "--out",
+                              "{new}"]),
     ("train: --steps 0", ["train", "clicks", "--config", "{tiny}", "--steps", "0",
                           "--out", "{new}"]),
     ("train: --out is a file", ["train", "order", "--config", "{order_yaml}", "--out",

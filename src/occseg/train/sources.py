@@ -445,13 +445,16 @@ def make_source(specs: Sequence[dict[str, Any]]) -> MixedSource:
     for spec in specs:
         options = dict(spec)
         kind = str(options.pop("kind"))
-        weight = float(options.pop("weight", 1.0))
+        weight = options.pop("weight", 1.0)
         if kind not in SOURCES:
             raise ConfigError(f"unknown data kind {kind!r}; choose one of {sorted(SOURCES)}")
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not weight > 0:
+            raise ConfigError(f"data kind {kind!r}: weight must be a number > 0, got {weight!r}")
         try:
             source = SOURCES[kind](**options)
-        except TypeError as exc:
-            raise ConfigError(f"data kind {kind!r}: {exc}") from None
+        except (TypeError, ValueError) as exc:
+            # a value of the wrong kind (n: abc) fails in the source's int()/float() conversions
+            raise ConfigError(f"data kind {kind!r}: {exc}; fix its options under 'data:'") from None
         if len(source) == 0:
             raise ConfigError(f"data entry {spec!r} has no usable images")
         sources.append(source)

@@ -42,6 +42,8 @@ SHIPPED = {
     "ordernet-lite0.yaml": "order",
     "ordernet-lite0-decoder.yaml": "order",
     "ordernet-lite0-gpu.yaml": "order",
+    "ordernet-lite0-more-data.yaml": "order",
+    "ordernet-lite0-scales.yaml": "order",
     "ordernet-lite0-selfocc.yaml": "order",
     "twoinone-lite0.yaml": "twoinone",
     "twoinone-lite0-refine.yaml": "twoinone",

@@ -16,7 +16,14 @@ from occseg.errors import ConfigError
 from occseg.nn.losses import oosis_loss
 from occseg.nn.ordernet import OrderNet
 from occseg.train.config import OrderTrainConfig, load_config
-from occseg.train.order import OrderTrainSet, collate, train_order, train_step, training_targets
+from occseg.train.order import (
+    OrderTrainSet,
+    collate,
+    rescale_targets,
+    train_order,
+    train_step,
+    training_targets,
+)
 
 
 @pytest.fixture(scope="module")
@@ -250,3 +257,65 @@ def test_a_step_under_bfloat16_autocast_as_on_cuda(scenes, tmp_path, cuda_autoca
         losses.append(train_step(model, batch, optimizer, 0.9, None)["loss"])
         assert {p.dtype for p in model.parameters()} == {torch.float32}
     assert np.isfinite(losses[1]) and losses[1] == pytest.approx(losses[0], rel=0.05)
+
+
+@pytest.mark.parametrize("scale", [0.75, 0.8, 1.25, 1.5])
+def test_rescaled_targets_keep_their_lines_and_orientations(stacked, scale):
+    semantic, boundary, orientation = training_targets(stacked, ("background", "object"))
+    maps = {"semantic": semantic, "boundary": boundary}
+    image, out, e = rescale_targets(stacked.rgb, maps, orientation, scale)
+    h, w = round(72 * scale), round(96 * scale)
+    assert image.shape == (h, w, 3) and image.dtype == np.uint8
+    assert out["semantic"].shape == (h, w) and out["semantic"].dtype == semantic.dtype
+    assert set(np.unique(out["semantic"])) == set(np.unique(semantic))
+    # a line of one pixel stays a line: its length scales with the image, one or two pixels wide
+    ratio = out["boundary"].sum() / boundary.sum()
+    assert 0.9 * scale <= ratio <= 2.0 * scale
+    # every boundary pixel lies on a border between instances (resampled as labels are)
+    from scipy import ndimage
+
+    inst = rescale_targets(stacked.rgb, {"semantic": stacked.instances}, orientation, scale)[1]
+
+    def border(labels: np.ndarray, size: int) -> np.ndarray:
+        return ndimage.maximum_filter(labels, size) != ndimage.minimum_filter(labels, size)
+
+    assert border(stacked.instances, 3)[boundary].all()
+    assert border(inst["semantic"], 5)[out["boundary"]].all()
+    # orientation rows: distributions on the oriented boundary, zero elsewhere
+    rows = e.sum(2)
+    assert np.allclose(rows[rows > 0], 1.0, atol=1e-5) and not rows[~out["boundary"]].any()
+
+
+@pytest.mark.parametrize("scale", [0.75, 0.8, 1.25, 1.5])
+def test_rescaled_orientations_point_out_of_the_occluder(scale):
+    """A square in front of everything: its outline occludes outwards, corners both ways."""
+    from occseg.occlusion.targets import orientation_targets
+
+    inst = np.zeros((72, 96), np.int64)
+    inst[20:51, 30:71] = 1
+    occludes = np.zeros((72, 96, 4), bool)  # left, right, top, bottom
+    occludes[20:51, 30, 0] = occludes[20:51, 70, 1] = True
+    occludes[20, 30:71, 2] = occludes[50, 30:71, 3] = True
+    boundary, orientation = orientation_targets(occludes)
+    maps = {"semantic": inst, "boundary": boundary}
+    _, out, e = rescale_targets(np.zeros((72, 96, 3), np.uint8), maps, orientation, scale)
+    ys, xs = np.nonzero(out["boundary"])
+    assert (e[ys, xs].sum(1) > 0.99).all()  # every boundary pixel keeps an orientation
+    # back in the original frame, each pixel's largest share names the side it lies on
+    y, x = (ys + 0.5) / scale - 0.5, (xs + 0.5) / scale - 0.5
+    distance = np.stack([abs(x - 30), abs(x - 70), abs(y - 20), abs(y - 50)])
+    side = np.argmin(distance, axis=0)
+    share = e[ys, xs][np.arange(ys.size), side]
+    corner = np.sort(distance, axis=0)[1] < 2  # near two sides
+    assert corner.sum() < 0.2 * ys.size and (share[~corner] > 0.99).all()
+
+
+def test_scale_range_trains_and_is_checked(scenes, tmp_path):
+    cfg = _config(scenes, tmp_path / "run", scale_range=[0.8, 1.25])
+    assert cfg.scale_range == (0.8, 1.25)
+    item = OrderTrainSet(cfg)[3]
+    assert item["image"].shape == (3, 48, 48) and item["boundary"].shape == (48, 48)
+    assert np.isfinite(train_order(cfg, progress=False)["last_loss"])
+    for bad in ([1.25, 0.8], [0, 1], [1.0], ["a", "b"]):
+        with pytest.raises(ConfigError, match="scale_range"):
+            _config(scenes, tmp_path / "bad", scale_range=bad)

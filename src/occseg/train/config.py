@@ -436,6 +436,9 @@ class OrderTrainConfig(_KindConfig):
         least this large.
     flip
         Random horizontal flips.
+    scale_range
+        ``(low, high)``: each scene is rescaled by a factor drawn log-uniformly from it before
+        the crop (:func:`occseg.train.order.rescale_targets`); None (the paper): no rescaling.
     boundary_weight
         ``w`` of the weighted boundary cross-entropy (Eq. 4; the paper: 0.9).
     self_occlusion_weight
@@ -455,6 +458,7 @@ class OrderTrainConfig(_KindConfig):
     data: tuple[str, ...] = ()
     crop_size: tuple[int, int] = (192, 192)
     flip: bool = True
+    scale_range: tuple[float, float] | None = None
     boundary_weight: float = 0.9
     self_occlusion_weight: float | None = None
     init: str | None = None
@@ -469,6 +473,15 @@ class OrderTrainConfig(_KindConfig):
             raise ConfigError(f"crop_size must be [height, width] >= 16, got {self.crop_size}")
         if not 0 < self.boundary_weight < 1:
             raise ConfigError(f"boundary_weight must be in (0, 1), got {self.boundary_weight}")
+        scales = self.scale_range
+        if scales is not None and not (
+            len(scales) == 2
+            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in scales)
+            and 0 < scales[0] <= scales[1]
+        ):
+            raise ConfigError(
+                f"scale_range must be [low, high] with 0 < low <= high, got {self.scale_range}"
+            )
         if self.self_occlusion_weight is not None and not self.self_occlusion_weight > 0:
             raise ConfigError(
                 f"self_occlusion_weight must be above 0 (or left out), got "
@@ -487,6 +500,8 @@ class OrderTrainConfig(_KindConfig):
         data = super()._convert(data)
         if "data" in data:
             data["data"] = tuple(str(r) for r in data["data"])
+        if data.get("scale_range") is not None:
+            data["scale_range"] = _as_tuple(data["scale_range"])
         return data
 
 

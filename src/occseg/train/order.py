@@ -14,6 +14,8 @@ data are folders written by ``occseg synth``; per sample:
   (:func:`training_targets`);
 * with ``self_occlusion_weight``, the self-occlusion pixels inside objects
   (:func:`occseg.occlusion.targets.self_occlusion_pixels`), hard negatives of the boundary head;
+* with ``scale_range``, the scene and its targets rescaled by a random factor
+  (:func:`rescale_targets`; not in the paper, which trains at one scale);
 * a random ``crop_size`` crop and a horizontal flip (which swaps the left and right bins).
 
 Every random choice derives from ``(seed, sample number)``; the loop, checkpoints, resume and
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
@@ -47,7 +50,7 @@ from occseg.occlusion.targets import (
 from occseg.train.config import OrderTrainConfig
 from occseg.train.loop import autocast, run_training, training_device
 
-__all__ = ["OrderTrainSet", "train_order", "training_targets"]
+__all__ = ["OrderTrainSet", "rescale_targets", "train_order", "training_targets"]
 
 
 def training_targets(
@@ -74,6 +77,51 @@ def training_targets(
     return semantic, boundary, orientation
 
 
+def rescale_targets(
+    image: np.ndarray,
+    maps: dict[str, np.ndarray],
+    orientation: np.ndarray,
+    scale: float,
+) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """An RGB image, its label and line maps and its orientation target, resized by ``scale``.
+
+    The image is resampled bilinearly (by area when shrunk), ``maps["semantic"]`` by the nearest
+    pixel. The other maps are one-pixel lines (``B_p``, the self-occlusion pixels) that must
+    neither break nor vanish: enlarged, each pixel takes its nearest source pixel (a line
+    becomes one or two pixels wide); shrunk, a pixel is on a line when its footprint holds a
+    line pixel. Orientation rows (``E_p``, summing to 1 on oriented boundary pixels, 0 elsewhere)
+    are taken from the same nearest pixel when enlarged and averaged over the footprint's
+    oriented pixels when shrunk, so contact pixels (zero rows) stay without orientation.
+    """
+    h, w = image.shape[:2]
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    if size == (w, h):
+        return image, maps, orientation
+    shrink = scale < 1
+
+    def nearest(a: np.ndarray) -> np.ndarray:
+        return cv2.resize(a, size, interpolation=cv2.INTER_NEAREST_EXACT)
+
+    def lines(a: np.ndarray) -> np.ndarray:
+        if not shrink:
+            return nearest(a.astype(np.uint8)).astype(bool)
+        return cv2.resize(a.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
+
+    resized = cv2.resize(image, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    # OpenCV resizes no int64: class indices travel as uint16
+    out = {
+        k: nearest(v.astype(np.uint16)).astype(v.dtype) if k == "semantic" else lines(v)
+        for k, v in maps.items()
+    }
+    if shrink:
+        e = cv2.resize(orientation, size, interpolation=cv2.INTER_AREA)
+        total = e.sum(2, keepdims=True)
+        e = np.where(total > 0, e / np.maximum(total, 1e-12), 0.0).astype(np.float32)
+    else:
+        e = nearest(orientation)
+    return resized, out, e
+
+
 class OrderTrainSet(Dataset):
     """Sample number ``k`` → a random crop of a random scene with its targets."""
 
@@ -94,20 +142,26 @@ class OrderTrainSet(Dataset):
         i, j = self.refs[int(rng.integers(len(self.refs)))]
         sample = self.sets[i][j]
         semantic, boundary, orientation = training_targets(sample, self.class_names)
-        h, w = semantic.shape
+        maps = {"semantic": semantic, "boundary": boundary}
+        if cfg.self_occlusion_weight is not None:
+            selfocc = self_occlusion_pixels(sample.ob_occludes, sample.instances) & ~boundary
+            maps["self_occlusion"] = selfocc
+        image = sample.rgb
+        if cfg.scale_range is not None:
+            low, high = np.log(cfg.scale_range)
+            scale = float(np.exp(rng.uniform(low, high)))
+            image, maps, orientation = rescale_targets(image, maps, orientation, scale)
+        h, w = image.shape[:2]
         ch, cw = cfg.crop_size
         if h < ch or w < cw:
             raise DatasetError(
-                f"{sample.name} is {w}×{h}, smaller than crop_size {cw}×{ch}; "
-                "generate larger scenes or lower crop_size"
+                f"{sample.name} is {w}×{h} as trained, smaller than crop_size {cw}×{ch}; "
+                "generate larger scenes, lower crop_size or raise the low end of scale_range"
             )
         y0, x0 = int(rng.integers(h - ch + 1)), int(rng.integers(w - cw + 1))
         crop = np.s_[y0 : y0 + ch, x0 : x0 + cw]
-        maps = {"semantic": semantic[crop], "boundary": boundary[crop]}
-        if cfg.self_occlusion_weight is not None:
-            selfocc = self_occlusion_pixels(sample.ob_occludes, sample.instances) & ~boundary
-            maps["self_occlusion"] = selfocc[crop]
-        image, orientation = sample.rgb[crop], orientation[crop]
+        maps = {k: v[crop] for k, v in maps.items()}
+        image, orientation = image[crop], orientation[crop]
         if cfg.flip and rng.random() < 0.5:
             image = image[:, ::-1]
             maps = {k: v[:, ::-1] for k, v in maps.items()}

@@ -45,6 +45,7 @@ SHIPPED = {
     "ordernet-lite0-more-data.yaml": "order",
     "ordernet-lite0-scales.yaml": "order",
     "ordernet-lite0-full-scene.yaml": "order",
+    "ordernet-lite0-photos.yaml": "order",
     "ordernet-lite0-selfocc.yaml": "order",
     "twoinone-lite0.yaml": "twoinone",
     "twoinone-lite0-refine.yaml": "twoinone",

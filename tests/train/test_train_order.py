@@ -319,3 +319,68 @@ def test_scale_range_trains_and_is_checked(scenes, tmp_path):
     for bad in ([1.25, 0.8], [0, 1], [1.0], ["a", "b"]):
         with pytest.raises(ConfigError, match="scale_range"):
             _config(scenes, tmp_path / "bad", scale_range=bad)
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory) -> Path:
+    """A BSDS500-layout train split of two 64×80 photos, two annotators who disagree on one
+    boundary (a horizontal one at row 30 or 31: under consensus 0.5 both rows are disputed)."""
+    import cv2
+    import scipy.io
+
+    root = tmp_path_factory.mktemp("bsds")
+    rng = np.random.default_rng(0)
+    for name in ("1", "2"):
+        cell = np.empty((1, 2), object)
+        for k, row in enumerate((30, 31)):
+            seg = np.ones((64, 80), np.uint16)
+            seg[row:] = 2
+            seg[:, 50:] = 3
+            edge = np.zeros(seg.shape, np.uint8)
+            edge[:-1] |= seg[:-1] != seg[1:]
+            edge[:, :-1] |= seg[:, :-1] != seg[:, 1:]
+            cell[0, k] = {"Segmentation": seg, "Boundaries": edge}
+        (root / "groundTruth" / "train").mkdir(parents=True, exist_ok=True)
+        (root / "images" / "train").mkdir(parents=True, exist_ok=True)
+        scipy.io.savemat(root / "groundTruth" / "train" / f"{name}.mat", {"groundTruth": cell})
+        image = rng.integers(0, 256, (64, 80, 3), dtype=np.uint8)
+        cv2.imwrite(str(root / "images" / "train" / f"{name}.jpg"), image)
+    return root
+
+
+def test_photographs_train_the_boundary_head_alone(scenes, photos, tmp_path):
+    entry = {"spec": f"bsds500:{photos}", "split": "train", "weight": 1.0, "consensus": 0.5}
+    cfg = _config(scenes, tmp_path, boundary_data=[entry], batch_size=4, flip=False)
+    plain = OrderTrainSet(_config(scenes, tmp_path, batch_size=4, flip=False))
+    data = OrderTrainSet(cfg)
+    items = [data[k] for k in range(8)]
+    assert [int(it["source"]) for it in items] == [0, 0, 1, 1] * 2  # weight 1 against 1
+    for k, item in enumerate(items):
+        if item["source"] == 0:  # the scenes' items are those of a run without photographs
+            assert (item["boundary"] == plain[k]["boundary"]).all()
+            assert not item["ignored"].any() and (item["semantic"] >= 0).all()
+        else:
+            assert (item["semantic"] == -100).all() and not item["orientation"].any()
+            assert not (item["ignored"] & (item["boundary"] > 0)).any()
+    photo = [it for it in items if it["source"] == 1]
+    assert any(it["ignored"].any() for it in photo)  # the disputed rows
+    assert any(it["boundary"].any() for it in photo)  # the agreed column at x = 49
+    batch = collate(items[:4])
+    torch.manual_seed(0)
+    model = OrderNet(cfg.model_config()).train()
+    torch.manual_seed(1)  # the same dropout in both steps
+    stats = train_step(model, batch, torch.optim.SGD(model.parameters(), lr=0.0), 0.9)
+    assert stats["loss_b_photo"] > 0 and stats["loss_b"] > 0 and 0 <= stats["pixel_acc"] <= 1
+    # ignored pixels weigh nothing: marking them as boundaries changes no loss
+    flipped = dict(batch, boundary=torch.where(batch["ignored"], 1.0, batch["boundary"]))
+    torch.manual_seed(1)
+    again = train_step(model, flipped, torch.optim.SGD(model.parameters(), lr=0.0), 0.9)
+    assert again["loss"] == pytest.approx(stats["loss"], rel=1e-6)
+    summary = train_order(cfg, progress=False)
+    assert np.isfinite(summary["last_loss"])
+    log = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert "loss_b_photo" in log[-1]
+    with pytest.raises(ConfigError, match="boundary_data"):
+        _config(scenes, tmp_path, boundary_data=[{"spec": f"bsds500:{photos}", "bogus": 1}])
+    with pytest.raises(ConfigError, match="weight"):
+        _config(scenes, tmp_path, boundary_data=[{"spec": f"bsds500:{photos}", "weight": 0}])

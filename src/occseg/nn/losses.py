@@ -235,6 +235,31 @@ def get_loss(name: str) -> Loss:
         raise ValueError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}") from None
 
 
+def weighted_boundary_ce(
+    b: torch.Tensor,
+    boundary: torch.Tensor,
+    *,
+    w: float = 0.9,
+    hard_negatives: torch.Tensor | None = None,
+    hard_weight: float | None = None,
+    ignored: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``B×H×W`` per-pixel terms of ``CE_w(B_p | b_p)`` of Eq. 4 (paper 001): the binary
+    cross-entropy of the logits ``b`` (``B×1×H×W``) weighted ``w`` on boundary pixels and
+    ``1 - w`` elsewhere, ``hard_weight`` on ``hard_negatives``, 0 on ``ignored`` (see
+    :func:`oosis_loss`)."""
+    target_b = boundary.to(b.dtype)
+    if (hard_negatives is None) != (hard_weight is None):
+        raise ValueError("give both hard_negatives and hard_weight, or neither")
+    negative_weight = torch.full_like(target_b, 1.0 - w)
+    if hard_negatives is not None and hard_weight is not None:
+        negative_weight = torch.where(hard_negatives.bool(), hard_weight, negative_weight)
+    weight = torch.where(target_b > 0, w, negative_weight)
+    if ignored is not None:
+        weight = torch.where(ignored.bool(), 0.0, weight)
+    return F.binary_cross_entropy_with_logits(b[:, 0], target_b, weight=weight, reduction="none")
+
+
 def oosis_loss(
     s: torch.Tensor,
     b: torch.Tensor,
@@ -246,6 +271,7 @@ def oosis_loss(
     w: float = 0.9,
     hard_negatives: torch.Tensor | None = None,
     hard_weight: float | None = None,
+    ignored: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Loss of the joint semantic / oriented-boundary network (OOSIS, paper 001, Eq. 4).
 
@@ -261,7 +287,8 @@ def oosis_loss(
     s, b, e
         Logits ``B×C×H×W``, ``B×1×H×W``, ``B×4×H×W`` (:class:`occseg.nn.ordernet.OrderNetOutput`).
     semantic
-        ``B×H×W`` int64 class targets ``S_p``.
+        ``B×H×W`` int64 class targets ``S_p``; -100 for a pixel without a class (it weighs 0
+        in the semantic term).
     boundary
         ``B×H×W`` targets ``B_p`` in {0, 1}.
     orientation
@@ -275,6 +302,9 @@ def oosis_loss(
         objects, which look like boundaries but are not boundaries of the instance masks;
         :attr:`occseg.train.config.OrderTrainConfig.self_occlusion_weight`). Boundary pixels
         keep ``w``.
+    ignored
+        Optional ``B×H×W`` mask of pixels that weigh 0 in ``CE_w`` (disputed boundary pixels
+        of several annotators, :func:`occseg.train.boundaries.boundary_target`).
 
     Returns
     -------
@@ -282,16 +312,17 @@ def oosis_loss(
         The scalar loss and the float value of each term (``"s"``, ``"b"``, ``"e"``).
     """
     n = semantic.numel()
-    ce_s = F.cross_entropy(s, semantic, reduction="sum") / n
+    ce_s = F.cross_entropy(s, semantic, reduction="sum", ignore_index=-100) / n
     target_b = boundary.to(b.dtype)
-    if (hard_negatives is None) != (hard_weight is None):
-        raise ValueError("give both hard_negatives and hard_weight, or neither")
-    negative_weight = torch.full_like(target_b, 1.0 - w)
-    if hard_negatives is not None and hard_weight is not None:
-        negative_weight = torch.where(hard_negatives.bool(), hard_weight, negative_weight)
-    pos_weight = torch.where(target_b > 0, w, negative_weight)
     ce_b = (
-        F.binary_cross_entropy_with_logits(b[:, 0], target_b, weight=pos_weight, reduction="sum")
+        weighted_boundary_ce(
+            b,
+            boundary,
+            w=w,
+            hard_negatives=hard_negatives,
+            hard_weight=hard_weight,
+            ignored=ignored,
+        ).sum()
         / n
     )
     ce_e_pixel = -(orientation * F.log_softmax(e, dim=1)).sum(1)

@@ -57,6 +57,7 @@ __all__ = [
     "boundary_step",
     "boundary_target",
     "collate",
+    "open_boundary_sources",
     "source_slots",
     "stage2_start",
     "train_boundaries",
@@ -383,7 +384,9 @@ def train_boundaries(
     ConfigError
         If no data is configured or a data set is empty.
     """
-    sources = _open_data(config.data) if samples is None else [BoundarySource("data", samples)]
+    sources = (
+        open_boundary_sources(config.data) if samples is None else [BoundarySource("data", samples)]
+    )
     for source in sources:
         if len(source.samples) == 0:
             raise ConfigError(f"no training images in data set {source.name!r} under 'data:'")
@@ -421,7 +424,9 @@ def train_boundaries(
     return summary
 
 
-def _open_data(entries: Sequence[str | dict[str, Any]]) -> list[BoundarySource]:
+def open_boundary_sources(entries: Sequence[str | dict[str, Any]]) -> list[BoundarySource]:
+    """The training sets of ``data`` entries (:class:`~occseg.train.config.BoundaryTrainConfig`),
+    each named after its kind and split (``bsds500_train``; repeats get a ``_``)."""
     from occseg.data.boundaries import open_boundary_dataset
 
     if not entries:

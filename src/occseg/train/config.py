@@ -177,6 +177,8 @@ class _KindConfig:
         d = asdict(self)  # type: ignore[call-overload]
         loop = d.pop("loop")
         d["data"] = [dict(e) if isinstance(e, dict) else e for e in d.get("data", ())]
+        if "boundary_data" in d:
+            d["boundary_data"] = [dict(e) if isinstance(e, dict) else e for e in d["boundary_data"]]
         return {**d, **loop}
 
 
@@ -379,21 +381,27 @@ class BoundaryTrainConfig(_KindConfig):
             raise ConfigError(f"threshold must be in (0, 1), got {self.threshold}")
         if self.max_segments < 0 or self.min_segment_length < 0:
             raise ConfigError("max_segments and min_segment_length must be >= 0")
-        for entry in self.data:
-            spec = entry.get("spec") if isinstance(entry, dict) else entry
-            keys = {"spec", "split", "weight", "consensus", "consensus_radius"}
-            extra = set(entry) - keys if isinstance(entry, dict) else set()
-            if not isinstance(spec, str) or ":" not in spec or extra:
-                raise ConfigError(
-                    "each data entry must be a KIND:PATH string or {spec: KIND:PATH, split: "
-                    f"NAME, weight: W, consensus: η, consensus_radius: R}}, got {entry!r}"
-                )
-            if isinstance(entry, dict):
-                _check_source_options(entry)
+        check_boundary_entries(self.data, "data")
 
     def model_config(self) -> OBNetConfig:
         """The model's :class:`~occseg.nn.OBNetConfig`."""
         return OBNetConfig.from_dict(dict(self.model))
+
+
+def check_boundary_entries(entries: Sequence[str | dict[str, Any]], key: str) -> None:
+    """Refuse a boundary data entry (under ``key``) that is neither a ``KIND:PATH`` string nor
+    a ``{spec, split, weight, consensus, consensus_radius}`` mapping with valid values."""
+    for entry in entries:
+        spec = entry.get("spec") if isinstance(entry, dict) else entry
+        keys = {"spec", "split", "weight", "consensus", "consensus_radius"}
+        extra = set(entry) - keys if isinstance(entry, dict) else set()
+        if not isinstance(spec, str) or ":" not in spec or extra:
+            raise ConfigError(
+                f"each {key} entry must be a KIND:PATH string or {{spec: KIND:PATH, split: "
+                f"NAME, weight: W, consensus: η, consensus_radius: R}}, got {entry!r}"
+            )
+        if isinstance(entry, dict):
+            _check_source_options(entry)
 
 
 def _check_source_options(entry: dict[str, Any]) -> None:
@@ -431,6 +439,13 @@ class OrderTrainConfig(_KindConfig):
         :func:`default_class_names`.
     data
         Folders written by ``occseg synth``.
+    boundary_data
+        Photographs with human boundaries that train head ``b`` alone (not in the paper, which
+        trains on synthetic-like data only): boundary data sets in the ``data`` format of
+        :class:`BoundaryTrainConfig` (``KIND:PATH`` or ``{spec, split, weight, consensus,
+        consensus_radius}``); each set's ``weight`` is its share of every batch against the
+        synthetic scenes' 1 (:func:`occseg.train.boundaries.source_slots`). Their pixels have
+        no class and no orientation, so they count in ``CE_w`` of Eq. 4 only.
     crop_size
         ``(height, width)`` of the training crops (the paper: 225×225); images must be at
         least this large.
@@ -456,6 +471,7 @@ class OrderTrainConfig(_KindConfig):
 
     model: dict[str, Any] = field(default_factory=dict)
     data: tuple[str, ...] = ()
+    boundary_data: tuple[str | dict[str, Any], ...] = ()
     crop_size: tuple[int, int] = (192, 192)
     flip: bool = True
     scale_range: tuple[float, float] | None = None
@@ -489,6 +505,7 @@ class OrderTrainConfig(_KindConfig):
             )
         if not self.data:
             raise ConfigError("data must list at least one folder written by `occseg synth`")
+        check_boundary_entries(self.boundary_data, "boundary_data")
 
     def model_config(self) -> OrderNetConfig:
         """The model's :class:`~occseg.nn.ordernet.OrderNetConfig`."""
@@ -500,6 +517,8 @@ class OrderTrainConfig(_KindConfig):
         data = super()._convert(data)
         if "data" in data:
             data["data"] = tuple(str(r) for r in data["data"])
+        if "boundary_data" in data:
+            data["boundary_data"] = _as_tuple(data["boundary_data"])
         if data.get("scale_range") is not None:
             data["scale_range"] = _as_tuple(data["scale_range"])
         return data

@@ -38,7 +38,7 @@ from torch.utils.data import Dataset
 from occseg.checkpoint import ORDER_FORMAT, load_ordernet
 from occseg.data.synth import SynthDataset, SynthSample
 from occseg.errors import ConfigError, DatasetError
-from occseg.nn.losses import oosis_loss
+from occseg.nn.losses import oosis_loss, weighted_boundary_ce
 from occseg.nn.ordernet import OrderNet
 from occseg.occlusion.targets import (
     instance_boundaries,
@@ -46,6 +46,12 @@ from occseg.occlusion.targets import (
     self_occlusion_pixels,
     semantic_targets,
     synth_classes,
+)
+from occseg.train.boundaries import (
+    BoundarySource,
+    boundary_target,
+    open_boundary_sources,
+    source_slots,
 )
 from occseg.train.config import OrderTrainConfig
 from occseg.train.loop import autocast, run_training, training_device
@@ -108,9 +114,9 @@ def rescale_targets(
         return cv2.resize(a.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
 
     resized = cv2.resize(image, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-    # OpenCV resizes no int64: class indices travel as uint16
+    # OpenCV resizes no int64: class indices (and -100, no class) travel as int16
     out = {
-        k: nearest(v.astype(np.uint16)).astype(v.dtype) if k == "semantic" else lines(v)
+        k: nearest(v.astype(np.int16)).astype(v.dtype) if k == "semantic" else lines(v)
         for k, v in maps.items()
     }
     if shrink:
@@ -123,7 +129,10 @@ def rescale_targets(
 
 
 class OrderTrainSet(Dataset):
-    """Sample number ``k`` → a random crop of a random scene with its targets."""
+    """Sample number ``k`` → a random crop of a random scene (or, with ``boundary_data``, of a
+    photograph in that set's batch positions, :func:`occseg.train.boundaries.source_slots`)
+    with its targets. A photograph's pixels have class -100 (none) and a zero orientation row;
+    its disputed boundary pixels are ``ignored``."""
 
     def __init__(self, config: OrderTrainConfig) -> None:
         self.config = config
@@ -132,21 +141,47 @@ class OrderTrainSet(Dataset):
         self.refs = [(i, j) for i, ds in enumerate(self.sets) for j in range(len(ds))]
         if not self.refs:
             raise DatasetError(f"no samples in {', '.join(config.data)}")
+        self.photos = open_boundary_sources(config.boundary_data) if config.boundary_data else []
+        weights = [1.0, *(source.weight for source in self.photos)]
+        self.slots = source_slots(weights, config.loop.batch_size)
 
     def __len__(self) -> int:
         return 2**62
 
-    def __getitem__(self, k: int) -> dict[str, np.ndarray]:
-        cfg = self.config
-        rng = np.random.default_rng([cfg.loop.seed, 1, int(k)])
+    def _scene(
+        self, rng: np.random.Generator
+    ) -> tuple[str, np.ndarray, dict[str, np.ndarray], np.ndarray]:
+        """A random synthetic scene: its name, image, maps and orientation target."""
         i, j = self.refs[int(rng.integers(len(self.refs)))]
         sample = self.sets[i][j]
         semantic, boundary, orientation = training_targets(sample, self.class_names)
         maps = {"semantic": semantic, "boundary": boundary}
-        if cfg.self_occlusion_weight is not None:
+        if self.config.self_occlusion_weight is not None:
             selfocc = self_occlusion_pixels(sample.ob_occludes, sample.instances) & ~boundary
             maps["self_occlusion"] = selfocc
-        image = sample.rgb
+        if self.photos:
+            maps["ignored"] = np.zeros_like(boundary)
+        return sample.name, sample.rgb, maps, orientation
+
+    def _photo(
+        self, rng: np.random.Generator, source: BoundarySource
+    ) -> tuple[str, np.ndarray, dict[str, np.ndarray], np.ndarray]:
+        """A random photograph of ``source``: its name, image, maps and orientation target."""
+        sample = source.samples[int(rng.integers(len(source.samples)))]
+        boundary, ignored = boundary_target(sample, source.consensus, source.consensus_radius)
+        maps = {"semantic": np.full(boundary.shape, -100, np.int64), "boundary": boundary}
+        if self.config.self_occlusion_weight is not None:
+            maps["self_occlusion"] = np.zeros_like(boundary)
+        maps["ignored"] = ignored
+        return sample.name, sample.image, maps, np.zeros((*boundary.shape, 4), np.float32)
+
+    def __getitem__(self, k: int) -> dict[str, np.ndarray]:
+        cfg = self.config
+        rng = np.random.default_rng([cfg.loop.seed, 1, int(k)])
+        slot = self.slots[int(k) % cfg.loop.batch_size]
+        name, image, maps, orientation = (
+            self._scene(rng) if slot == 0 else self._photo(rng, self.photos[slot - 1])
+        )
         if cfg.scale_range is not None:
             low, high = np.log(cfg.scale_range)
             scale = float(np.exp(rng.uniform(low, high)))
@@ -155,8 +190,8 @@ class OrderTrainSet(Dataset):
         ch, cw = cfg.crop_size
         if h < ch or w < cw:
             raise DatasetError(
-                f"{sample.name} is {w}×{h} as trained, smaller than crop_size {cw}×{ch}; "
-                "generate larger scenes, lower crop_size or raise the low end of scale_range"
+                f"{name} is {w}×{h} as trained, smaller than crop_size {cw}×{ch}; "
+                "use larger images, lower crop_size or raise the low end of scale_range"
             )
         y0, x0 = int(rng.integers(h - ch + 1)), int(rng.integers(w - cw + 1))
         crop = np.s_[y0 : y0 + ch, x0 : x0 + cw]
@@ -170,6 +205,8 @@ class OrderTrainSet(Dataset):
         item["boundary"] = item["boundary"].astype(np.float32)
         item["image"] = np.ascontiguousarray(image.transpose(2, 0, 1), np.float32) / 255.0
         item["orientation"] = np.ascontiguousarray(orientation.transpose(2, 0, 1))
+        if self.photos:
+            item["source"] = np.int64(slot)
         return item
 
 
@@ -187,8 +224,11 @@ def train_step(
 ) -> dict[str, float]:
     """Forward, the loss of Eq. 4, backward and update; the loss terms and pixel accuracy.
     With ``self_occlusion_weight`` the batch's ``self_occlusion`` pixels weigh that much as
-    negatives of the boundary head. The batch goes to the model's device; on CUDA the forward
-    pass runs under bfloat16 autocast and the loss in float32."""
+    negatives of the boundary head. A batch with photographs (``source`` > 0) has their
+    ``ignored`` pixels out of ``CE_w``; ``loss_b`` is then the scenes' boundary term alone and
+    ``loss_b_photo`` the photographs' (each per pixel of its own items). The batch goes to the
+    model's device; on CUDA the forward pass runs under bfloat16 autocast and the loss in
+    float32."""
     if ("self_occlusion" in batch) == (self_occlusion_weight is None):
         raise ValueError("self_occlusion_weight needs the batch's self_occlusion map, and back")
     device = next(model.parameters()).device
@@ -196,6 +236,7 @@ def train_step(
     hard = batch.get("self_occlusion")
     with autocast(device):
         out = model(batch["image"])
+    ignored = batch.get("ignored")
     loss, parts = oosis_loss(
         out.s.float(),
         out.b.float(),
@@ -206,18 +247,33 @@ def train_step(
         w=boundary_weight,
         hard_negatives=hard,
         hard_weight=self_occlusion_weight,
+        ignored=ignored,
     )
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
-    acc = (out.s.detach().argmax(1) == batch["semantic"]).float().mean()
-    return {
+    classed = batch["semantic"] >= 0
+    hits = (out.s.detach().argmax(1) == batch["semantic"]) & classed
+    stats = {
         "loss": float(loss.detach()),
         "loss_s": parts["s"],
         "loss_b": parts["b"],
         "loss_e": parts["e"],
-        "pixel_acc": float(acc),
+        "pixel_acc": float(hits.sum() / classed.sum().clamp(min=1)),
     }
+    if "source" in batch:
+        ce_b = weighted_boundary_ce(
+            out.b.detach().float(),
+            batch["boundary"],
+            w=boundary_weight,
+            hard_negatives=hard,
+            hard_weight=self_occlusion_weight,
+            ignored=ignored,
+        )
+        photo = batch["source"] > 0
+        stats["loss_b"] = float(ce_b[~photo].mean()) if (~photo).any() else 0.0
+        stats["loss_b_photo"] = float(ce_b[photo].mean()) if photo.any() else 0.0
+    return stats
 
 
 def initial_order_model(config: OrderTrainConfig) -> OrderNet:

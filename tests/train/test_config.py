@@ -42,6 +42,7 @@ SHIPPED = {
     "ordernet-lite0.yaml": "order",
     "ordernet-lite0-decoder.yaml": "order",
     "ordernet-lite0-gpu.yaml": "order",
+    "ordernet-lite0-gpu-decay.yaml": "order",
     "ordernet-lite0-more-data.yaml": "order",
     "ordernet-lite0-scales.yaml": "order",
     "ordernet-lite0-full-scene.yaml": "order",

@@ -17,8 +17,8 @@
 set -euo pipefail
 self=$(realpath "$0")
 cd "$(dirname "$self")/.."
-: "${OUT:?set OUT to the folder for the results}"
 usage="usage: OUT=DIR bash tools/gpu-train.sh order|clicks [order|clicks]"
+[ -n "${OUT:-}" ] || { echo "set OUT to the folder for the results; $usage" >&2; exit 2; }
 [ $# -ge 1 ] && [ $# -le 2 ] && [ "$1" != "${2:-}" ] || { echo "$usage" >&2; exit 2; }
 for kind in "$@"; do
     case $kind in order | clicks) ;; *) echo "$usage" >&2; exit 2 ;; esac

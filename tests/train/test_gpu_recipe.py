@@ -73,7 +73,7 @@ def test_recipe_trains_for_its_budget_and_writes_a_half_precision_model(
 
 def test_recipe_without_out_or_kind_says_what_is_missing(tmp_path: Path) -> None:
     done = _run({}, tmp_path)
-    assert done.returncode != 0 and "set OUT" in done.stderr
+    assert done.returncode == 2 and "set OUT" in done.stderr
     for kinds in (("boundaries",), ("order", "boundaries"), ("order", "order")):
         done = _run({"OUT": str(tmp_path / "out")}, tmp_path, *kinds)
         assert done.returncode == 2 and "order|clicks" in done.stderr
